@@ -1,0 +1,164 @@
+"""Non-blocking UDP receiver for tracker frames. Pure Python (no bpy).
+
+The add-on calls `drain()` once per timer tick. Blender's UI runs on one
+thread, so the socket is never read from a background thread: each tick
+empties whatever the OS buffered since the last one.
+"""
+
+import errno
+import socket
+import time
+from collections import deque
+
+from . import protocol
+
+LOCALHOST = "127.0.0.1"
+
+# A tick reads until the socket is empty. The cap only matters against a
+# sender flooding faster than we can read; what is left waits for the next
+# tick (the OS keeps it), so nothing is dropped by us.
+MAX_DATAGRAMS_PER_DRAIN = 10000
+
+RATE_WINDOW = 1.0  # seconds over which packets/s is counted
+
+
+class ReceiverError(RuntimeError):
+    """A receiver could not start; the message is meant for the user."""
+
+
+class PortInUseError(ReceiverError):
+    pass
+
+
+def port_in_use_message(port):
+    return ("Port %d is already in use by another program: choose another port or stop it"
+            % port)
+
+
+class Receiver:
+    """Owns one UDP socket bound to host:port and the statistics shown to the user."""
+
+    def __init__(self, port=protocol.DEFAULT_PORT, host=LOCALHOST, clock=time.monotonic):
+        self.port = int(port)
+        self.host = host
+        self._clock = clock
+        self._sock = None
+        self.decoder = protocol.Decoder()
+        self.latest = None          # newest accepted Frame
+        self.last_frame_time = None  # clock() when the newest Frame arrived
+        self.last_sender = None     # address the newest Frame came from
+        self._arrivals = deque()    # clock() of accepted frames within RATE_WINDOW
+
+    # -- lifetime ---------------------------------------------------------
+
+    def open(self):
+        if self._sock is not None:
+            return self
+        if not 1 <= self.port <= 65535:
+            raise ReceiverError("Port %d is not a valid UDP port (1-65535)" % self.port)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            # No SO_REUSEADDR: two Blenders (or a stale one) on the same port
+            # would silently split the stream, so a busy port must fail loudly.
+            sock.bind((self.host, self.port))
+            sock.setblocking(False)
+        except OSError as e:
+            sock.close()
+            if e.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
+                raise PortInUseError(port_in_use_message(self.port)) from e
+            if e.errno in (errno.EACCES, getattr(errno, "WSAEACCES", -1)):
+                raise ReceiverError("Port %d cannot be used (permission denied): choose another port"
+                                    % self.port) from e
+            raise ReceiverError("Cannot listen on UDP %s:%d: %s" % (self.host, self.port, e.strerror or e)) from e
+        self._sock = sock
+        return self
+
+    def close(self):
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+
+    @property
+    def is_open(self):
+        return self._sock is not None
+
+    def __enter__(self):
+        return self.open()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        # Last resort only; owners close explicitly.
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # -- per tick ---------------------------------------------------------
+
+    def drain(self):
+        """Read every pending datagram; return the accepted Frames in arrival order.
+
+        Never raises for bad data: refusals are counted in `decoder.rejected`.
+        """
+        frames = []
+        sock = self._sock
+        if sock is None:
+            return frames
+        for _ in range(MAX_DATAGRAMS_PER_DRAIN):
+            try:
+                data, addr = sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                # e.g. ICMP port-unreachable from an earlier control datagram
+                # surfacing as ECONNREFUSED on some systems: not fatal.
+                continue
+            frame = self.decoder.decode(data)
+            if frame is None:
+                continue
+            frames.append(frame)
+            self.last_sender = addr
+        if frames:
+            now = self._clock()
+            self.latest = frames[-1]
+            self.last_frame_time = now
+            self._arrivals.extend([now] * len(frames))
+        return frames
+
+    def send_control(self, command):
+        """Send a control datagram back to the newest sender; False if there is none yet."""
+        if self._sock is None or self.last_sender is None:
+            return False
+        try:
+            self._sock.sendto(protocol.encode_control(command), self.last_sender)
+        except OSError:
+            return False
+        return True
+
+    # -- statistics -------------------------------------------------------
+
+    def packets_per_second(self):
+        now = self._clock()
+        while self._arrivals and now - self._arrivals[0] > RATE_WINDOW:
+            self._arrivals.popleft()
+        return len(self._arrivals) / RATE_WINDOW
+
+    def last_frame_age(self):
+        """Seconds since the newest accepted frame arrived, or None if none yet."""
+        if self.last_frame_time is None:
+            return None
+        return self._clock() - self.last_frame_time
+
+    @property
+    def rejected(self):
+        return dict(self.decoder.rejected)
+
+    @property
+    def rejected_total(self):
+        return self.decoder.rejected_total
+
+    @property
+    def accepted_total(self):
+        return self.decoder.accepted

@@ -1,0 +1,204 @@
+"""Record mode: keep every received frame, then bake the take into Actions.
+
+`Recorder` and `plan_keys` are pure Python. `Recorder.bake` needs Blender
+(it imports .actions, which uses bpy, only when called).
+"""
+
+import math
+import re
+
+from . import apply
+
+TAKE_PREFIX = "vstream_take_"
+_TAKE_RE = re.compile(r"^%s(\d+)" % re.escape(TAKE_PREFIX))
+
+# Custom properties written on each baked Action, so what a bake did stays
+# visible in the file (Object/Action properties panels, scripts).
+PROP_TAKE = "vstream_take"
+PROP_KEYED = "vstream_keyed"
+PROP_MERGED = "vstream_merged"
+PROP_RECEIVED = "vstream_received"
+PROP_NO_FACE = "vstream_no_face"
+PROP_FPS = "vstream_fps"
+
+FACE_SUFFIX = "_face"
+HEAD_SUFFIX = "_head"
+FACE_GROUP = "Face"
+
+
+class BakeError(RuntimeError):
+    """A bake could not produce anything; the message is meant for the user."""
+
+
+class KeyPlan:
+    """Where each kept sample goes: `keys` is [(scene frame offset, sample index)]."""
+
+    def __init__(self, keys, merged):
+        self.keys = keys
+        self.merged = merged
+
+    @property
+    def offsets(self):
+        return [f for f, _ in self.keys]
+
+    @property
+    def samples(self):
+        return [i for _, i in self.keys]
+
+
+def _round_half_up(x):
+    # round() rounds halves to even, which would make 0.5 and 1.5 collide less
+    # predictably; frames are easier to reason about with half-up.
+    return int(math.floor(x + 0.5))
+
+
+def plan_keys(times, fps):
+    """Map capture times (seconds) to scene-frame offsets from the first sample.
+
+    Each sample goes to round((t - t0) * fps). When that frame is already
+    keyed, the sample moves to the next free frame if that is within one
+    frame of its true time; otherwise it replaces the value on the latest
+    keyed frame (newest wins) and counts as merged. Keys therefore stay in
+    time order and never sit more than one frame from their true time.
+    """
+    if fps <= 0:
+        raise ValueError("fps must be positive, got %r" % fps)
+    order = sorted(range(len(times)), key=lambda i: times[i])
+    if not order:
+        return KeyPlan([], 0)
+    t0 = times[order[0]]
+    keys = []
+    merged = 0
+    for i in order:
+        exact = (times[i] - t0) * fps
+        frame = _round_half_up(exact)
+        if not keys or frame > keys[-1][0]:
+            keys.append([frame, i])
+            continue
+        candidate = keys[-1][0] + 1
+        if candidate - exact <= 1.0 + 1e-9:
+            keys.append([candidate, i])
+        else:
+            keys[-1][1] = i
+            merged += 1
+    return KeyPlan([tuple(k) for k in keys], merged)
+
+
+def next_take_name(existing_names):
+    """'vstream_take_NNN' one above the highest take number among `existing_names`."""
+    highest = 0
+    for name in existing_names:
+        m = _TAKE_RE.match(name)
+        if m:
+            highest = max(highest, int(m.group(1)))
+    return "%s%03d" % (TAKE_PREFIX, highest + 1)
+
+
+def scene_fps(scene):
+    return scene.render.fps / (scene.render.fps_base or 1.0)
+
+
+def hemisphere_consistent(quats):
+    """Flip signs so consecutive quaternions are within 180 degrees.
+
+    q and -q are the same rotation, but linear interpolation between them
+    swings the head the long way round.
+    """
+    out = []
+    prev = None
+    for q in quats:
+        if prev is not None and sum(a * b for a, b in zip(prev, q)) < 0.0:
+            q = tuple(-c for c in q)
+        out.append(q)
+        prev = q
+    return out
+
+
+class Recorder:
+    """Buffers frames while recording; `bake` turns them into Actions."""
+
+    def __init__(self):
+        self.frames = []
+
+    def add(self, frame):
+        self.frames.append(frame)
+
+    def __len__(self):
+        return len(self.frames)
+
+    def bake(self, scene, mesh_obj, armature_obj, head_bone_name, take_name, frame_start=None):
+        """Write the take as Actions and assign them; return a report dict.
+
+        One Action per target ID: `<take_name>_face` on the mesh's shape-key
+        datablock (a key on every ARKit-named shape key) and `<take_name>_head`
+        on the armature object (the head bone's rotation_quaternion). Each has
+        a fake user and carries keyed/merged counts as custom properties.
+        Frames without a face are not keyed (the pose holds) and are counted.
+        Keys start at `frame_start` (default scene.frame_start).
+
+        Report keys: take, actions, keyed, merged, received, no_face,
+        frame_start, frame_end, fps, shape_key_curves, head, not_assigned.
+        Raises BakeError when there is nothing to bake.
+        """
+        from . import actions
+
+        if frame_start is None:
+            frame_start = scene.frame_start
+        fps = scene_fps(scene)
+        with_face = [f for f in self.frames if f.face]
+        shape_targets = apply.shape_key_targets(mesh_obj) if mesh_obj is not None else []
+        pose_bone = apply.head_pose_bone(armature_obj, head_bone_name)
+        if not self.frames:
+            raise BakeError("Nothing was recorded: no frames arrived while Record was on")
+        if not with_face:
+            raise BakeError("Nothing to bake: none of the %d recorded frames had a face" % len(self.frames))
+        if not shape_targets and pose_bone is None:
+            raise BakeError("Nothing to bake onto: the mesh has no ARKit-named shape keys and no head bone is set")
+
+        plan = plan_keys([f.t for f in with_face], fps)
+        kept = [with_face[i] for i in plan.samples]
+        scene_frames = [frame_start + off for off in plan.offsets]
+        counts = {
+            PROP_TAKE: take_name,
+            PROP_KEYED: len(kept),
+            PROP_MERGED: plan.merged,
+            PROP_RECEIVED: len(self.frames),
+            PROP_NO_FACE: len(self.frames) - len(with_face),
+            PROP_FPS: fps,
+        }
+        report = {
+            "take": take_name, "actions": [], "keyed": len(kept), "merged": plan.merged,
+            "received": len(self.frames), "no_face": counts[PROP_NO_FACE],
+            "frame_start": scene_frames[0], "frame_end": scene_frames[-1], "fps": fps,
+            "shape_key_curves": 0, "head": False, "not_assigned": [],
+        }
+
+        if shape_targets:
+            key_id = mesh_obj.data.shape_keys
+            writer = actions.ActionWriter(take_name + FACE_SUFFIX, key_id)
+            for block, index in shape_targets:
+                values = [min(1.0, max(0.0, float(f.weights[index]))) for f in kept]
+                writer.add_curve('key_blocks["%s"].value' % actions.escape(block.name), 0,
+                                 FACE_GROUP, scene_frames, values)
+            report["shape_key_curves"] = len(shape_targets)
+            self._finish(writer, key_id, counts, report)
+
+        if pose_bone is not None:
+            q_rest = tuple(pose_bone.bone.matrix_local.to_quaternion())
+            quats = hemisphere_consistent([apply.bone_local_rotation(f.quat, q_rest) for f in kept])
+            writer = actions.ActionWriter(take_name + HEAD_SUFFIX, armature_obj)
+            path = 'pose.bones["%s"].rotation_quaternion' % actions.escape(pose_bone.name)
+            for axis in range(4):
+                writer.add_curve(path, axis, pose_bone.name, scene_frames, [q[axis] for q in quats])
+            pose_bone.rotation_mode = 'QUATERNION'
+            report["head"] = True
+            self._finish(writer, armature_obj, counts, report)
+        return report
+
+    @staticmethod
+    def _finish(writer, target_id, counts, report):
+        for key, value in counts.items():
+            writer.action[key] = value
+        report["actions"].append(writer.action.name)
+        if not writer.assign(target_id):
+            report["not_assigned"].append(target_id.name)
