@@ -1,0 +1,144 @@
+"""Scene settings, the VStream sidebar panel, and register/unregister of everything."""
+
+import bpy
+
+from . import apply, arkit, operators, protocol
+from .operators import state
+
+
+def _is_mesh(_self, obj):
+    return obj.type == 'MESH'
+
+
+def _is_armature(_self, obj):
+    return obj.type == 'ARMATURE'
+
+
+def _armature_changed(self, _context):
+    # A bone name left over from another armature would silently drive nothing,
+    # so pick this armature's head bone when the name does not fit.
+    if self.armature is not None and self.head_bone not in self.armature.data.bones:
+        self.head_bone = _guess_head_bone(self.armature)
+
+
+def _guess_head_bone(armature_obj):
+    bones = armature_obj.data.bones
+    for bone in bones:
+        if bone.name.lower() == "head":
+            return bone.name
+    for bone in bones:
+        if "head" in bone.name.lower() and "end" not in bone.name.lower():
+            return bone.name
+    return ""
+
+
+class VStreamSettings(bpy.types.PropertyGroup):
+    mesh: bpy.props.PointerProperty(
+        name="Face Mesh", type=bpy.types.Object, poll=_is_mesh,
+        description="Mesh whose ARKit-named shape keys are driven (names match in any case)")
+    armature: bpy.props.PointerProperty(
+        name="Armature", type=bpy.types.Object, poll=_is_armature, update=_armature_changed,
+        description="Armature holding the head bone")
+    head_bone: bpy.props.StringProperty(
+        name="Head Bone", description="Bone that turns with the head")
+    port: bpy.props.IntProperty(
+        name="Port", default=protocol.DEFAULT_PORT, min=1024, max=65535,
+        description="Local UDP port the tracker sends to (vstream-tracker --port)")
+
+
+class VIEW3D_PT_vstream(bpy.types.Panel):
+    bl_label = "VStream Face Capture"
+    bl_idname = "VIEW3D_PT_vstream"
+    bl_space_type = 'VIEW_3D'
+    bl_region_type = 'UI'
+    bl_category = "VStream"
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.vstream
+        session = state.session
+
+        col = layout.column(align=True)
+        col.prop(settings, "mesh")
+        if settings.mesh is not None:
+            found = len(apply.matched_names(settings.mesh))
+            row = col.row()
+            row.alert = found == 0
+            row.label(text="%d of %d ARKit shape keys found" % (found, arkit.NUM_CHANNELS),
+                      icon='SHAPEKEY_DATA')
+        col.separator()
+        col.prop(settings, "armature")
+        if settings.armature is not None:
+            col.prop_search(settings, "head_bone", settings.armature.data, "bones", icon='BONE_DATA')
+
+        layout.separator()
+        row = layout.row(align=True)
+        row.enabled = session is None
+        row.prop(settings, "port")
+        row = layout.row(align=True)
+        row.scale_y = 1.4
+        if session is None:
+            row.operator("vstream.start", text="Start", icon='PLAY')
+        else:
+            row.operator("vstream.stop", text="Stop", icon='PAUSE')
+            recording = session.recording
+            row.operator("vstream.record", text="Stop Recording" if recording else "Record",
+                         icon='REC', depress=recording)
+        if session is not None:
+            layout.operator("vstream.calibrate", icon='OUTLINER_OB_ARMATURE')
+            self._draw_status(layout, session)
+
+        if state.last_take:
+            layout.label(text=state.last_take, icon='ACTION')
+        if state.error:
+            box = layout.box()
+            box.alert = True
+            for i, line in enumerate(_wrap(state.error, 40)):
+                box.label(text=line, icon='ERROR' if i == 0 else 'BLANK1')
+
+    @staticmethod
+    def _draw_status(layout, session):
+        status = dict(session.status())
+        box = layout.box()
+        col = box.column(align=True)
+        col.label(text="Port %d: %s" % (session.port, status["age"]), icon='URL')
+        col.label(text=status["rate"])
+        if status["face"] is False:
+            col.label(text="No face in view", icon='HIDE_ON')
+        if status["rejected_total"]:
+            col.label(text="Rejected: %d (%s)" % (status["rejected_total"], status["rejected"]),
+                      icon='ERROR')
+        else:
+            col.label(text="Rejected: 0")
+        if status["recorded"] is not None:
+            col.label(text="Recording: %d frames" % status["recorded"], icon='REC')
+
+
+def _wrap(text, width):
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = (line + " " + word).strip()
+    if line:
+        lines.append(line)
+    return lines
+
+
+CLASSES = (VStreamSettings, VIEW3D_PT_vstream)
+
+
+def register():
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.vstream = bpy.props.PointerProperty(type=VStreamSettings)
+    operators.register()
+
+
+def unregister():
+    operators.unregister()
+    del bpy.types.Scene.vstream
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

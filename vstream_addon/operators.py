@@ -1,0 +1,321 @@
+"""Start/Stop, Record and Calibrate operators, and the per-tick work.
+
+There is at most one live session per Blender process (one UDP port). It is
+kept here at module level, not on the operator, so Stop, Record, the panel,
+the file-load handler and unregister all reach the same one.
+
+`tick(context)` is everything a timer tick does. The modal operator calls it
+on its timer; where no event loop runs (Blender as a Python module, or
+`blender -b`: bpy.app.background) the session still starts and whoever
+drives Blender calls `tick` directly.
+"""
+
+import bpy
+from bpy.app.handlers import persistent
+
+from . import apply, protocol
+from .receiver import ReceiverError
+from .recorder import BakeError, next_take_name
+from .session import LiveSession
+
+TICK_INTERVAL = 1.0 / 60.0
+
+
+class _State:
+    session = None
+    error = ""          # last problem, shown in the panel until the next success
+    last_take = ""      # summary of the last bake, shown in the panel
+    last_status = None  # what the panel showed last, to redraw only on change
+    timer = None        # (window_manager, timer) of the running modal operator
+    app_timer = False   # bpy.app.timers fallback is registered
+
+
+state = _State()
+
+
+def current_session():
+    return state.session
+
+
+# -- session lifetime --------------------------------------------------------
+
+def start_session(port):
+    """Open a session on 127.0.0.1:port; raise ReceiverError (message for the user)."""
+    if state.session is not None:
+        if state.session.port == port:
+            return state.session
+        stop_session(None, bake=False)
+    session = LiveSession(port)
+    try:
+        session.open()
+    except ReceiverError as e:
+        state.error = str(e)
+        raise
+    state.session = session
+    state.error = ""
+    state.last_status = None
+    return session
+
+
+def stop_session(context, bake=True):
+    """Close the socket and end the session. A take being recorded is baked if `bake`."""
+    session, state.session = state.session, None
+    _remove_timers()
+    if session is None:
+        return None
+    report = None
+    try:
+        if session.recording and bake and context is not None:
+            report = _bake(context, session)
+    finally:
+        session.close()
+    state.last_status = None
+    _tag_redraw(context)
+    return report
+
+
+def _remove_timers():
+    if state.timer is not None:
+        wm, timer = state.timer
+        state.timer = None
+        try:
+            wm.event_timer_remove(timer)
+        except (ReferenceError, RuntimeError, ValueError):
+            pass  # the window manager went away with a loaded file
+    if state.app_timer:
+        state.app_timer = False
+        if bpy.app.timers.is_registered(_app_timer_tick):
+            bpy.app.timers.unregister(_app_timer_tick)
+
+
+# -- per tick ----------------------------------------------------------------
+
+def tick(context):
+    """Drain every pending datagram, apply the newest face frame, redraw if needed.
+
+    Returns True when something the user sees changed (pose or status).
+    """
+    session = state.session
+    if session is None:
+        return False
+    frames = session.poll()
+    settings = context.scene.vstream
+    changed = False
+    newest = next((f for f in reversed(frames) if f.face), None)
+    if newest is not None:
+        changed = apply.apply_frame(newest, settings.mesh, settings.armature, settings.head_bone)
+    status = session.status()
+    if status != state.last_status:
+        state.last_status = status
+        changed = True
+    if changed:
+        _tag_redraw(context)
+    return changed
+
+
+def _tag_redraw(context):
+    try:
+        wm = context.window_manager if context is not None else bpy.context.window_manager
+    except AttributeError:
+        return  # restricted context (e.g. while Blender shuts down)
+    if wm is None:
+        return
+    for window in wm.windows:
+        for area in window.screen.areas:
+            if area.type == 'VIEW_3D':
+                area.tag_redraw()
+
+
+def _app_timer_tick():
+    # Used only when Start ran without a window (e.g. from a script in GUI
+    # Blender): same work as the modal operator, minus Esc.
+    if state.session is None or not state.app_timer:
+        state.app_timer = False
+        return None
+    tick(bpy.context)
+    return TICK_INTERVAL
+
+
+# -- recording ---------------------------------------------------------------
+
+def _bake(context, session):
+    recorder = session.stop_recording()
+    settings = context.scene.vstream
+    take = next_take_name([a.name for a in bpy.data.actions])
+    try:
+        report = recorder.bake(context.scene, settings.mesh, settings.armature, settings.head_bone, take)
+    except BakeError as e:
+        state.error = str(e)
+        state.last_take = ""
+        raise
+    state.error = ""
+    state.last_take = describe_bake(report)
+    return report
+
+
+def describe_bake(report):
+    text = "%s: %d keys, frames %d-%d" % (
+        report["take"], report["keyed"], report["frame_start"], report["frame_end"])
+    if report["merged"]:
+        text += ", %d merged" % report["merged"]
+    if report["no_face"]:
+        text += ", %d without face" % report["no_face"]
+    if report["not_assigned"]:
+        text += " (kept existing action on %s)" % ", ".join(report["not_assigned"])
+    return text
+
+
+# -- operators -----------------------------------------------------------------
+
+class VSTREAM_OT_start(bpy.types.Operator):
+    """Listen for the tracker on the chosen UDP port and drive the avatar live (Esc stops)"""
+    bl_idname = "vstream.start"
+    bl_label = "Start"
+
+    _timer = None
+    _session = None
+
+    @classmethod
+    def poll(cls, context):
+        return state.session is None and getattr(context.scene, "vstream", None) is not None
+
+    def execute(self, context):
+        try:
+            session = start_session(context.scene.vstream.port)
+        except ReceiverError as e:
+            self.report({'ERROR'}, str(e))
+            _tag_redraw(context)
+            return {'CANCELLED'}
+        _tag_redraw(context)
+        if bpy.app.background:
+            # Blender as a Python module or `blender -b`: no event loop will
+            # ever deliver a timer event (the module even has a window), so
+            # leave the session open for the caller to tick().
+            return {'FINISHED'}
+        if context.window is None:
+            # Started from a script without a window in its context.
+            state.app_timer = True
+            bpy.app.timers.register(_app_timer_tick, first_interval=TICK_INTERVAL)
+            return {'FINISHED'}
+        wm = context.window_manager
+        self._session = session
+        self._timer = wm.event_timer_add(TICK_INTERVAL, window=context.window)
+        state.timer = (wm, self._timer)
+        wm.modal_handler_add(self)
+        return {'RUNNING_MODAL'}
+
+    def modal(self, context, event):
+        if state.session is not self._session:
+            # Stopped elsewhere (Stop button, file load, unregister).
+            return {'FINISHED'}
+        if event.type == 'ESC' and event.value == 'PRESS':
+            try:
+                stop_session(context)
+            except BakeError as e:
+                self.report({'WARNING'}, str(e))
+            return {'CANCELLED'}
+        if event.type == 'TIMER':
+            tick(context)
+        return {'PASS_THROUGH'}
+
+    def cancel(self, context):
+        # Blender cancels modal operators when their window closes or a file loads.
+        if state.session is self._session:
+            stop_session(None, bake=False)
+
+
+class VSTREAM_OT_stop(bpy.types.Operator):
+    """Stop receiving and close the UDP port (bakes the take if Record is on)"""
+    bl_idname = "vstream.stop"
+    bl_label = "Stop"
+    bl_options = {'UNDO'}  # may bake a take: make that one undo step
+
+    @classmethod
+    def poll(cls, context):
+        return state.session is not None
+
+    def execute(self, context):
+        try:
+            report = stop_session(context)
+        except BakeError as e:
+            self.report({'WARNING'}, str(e))
+            return {'FINISHED'}
+        if report is not None:
+            self.report({'INFO'}, describe_bake(report))
+        return {'FINISHED'}
+
+
+class VSTREAM_OT_record(bpy.types.Operator):
+    """Record every received frame; turn off to bake the take into Actions"""
+    bl_idname = "vstream.record"
+    bl_label = "Record"
+    bl_options = {'UNDO'}  # turning it off bakes: make that one undo step
+
+    @classmethod
+    def poll(cls, context):
+        return state.session is not None
+
+    def execute(self, context):
+        session = state.session
+        if not session.recording:
+            session.start_recording()
+            state.last_status = None
+            _tag_redraw(context)
+            return {'FINISHED'}
+        try:
+            report = _bake(context, session)
+        except BakeError as e:
+            self.report({'ERROR'}, str(e))
+            _tag_redraw(context)
+            return {'CANCELLED'}
+        _tag_redraw(context)
+        self.report({'INFO'}, describe_bake(report))
+        return {'FINISHED'}
+
+
+class VSTREAM_OT_calibrate(bpy.types.Operator):
+    """Ask the tracker to take the current face as neutral (sent to the tracker's address)"""
+    bl_idname = "vstream.calibrate"
+    bl_label = "Calibrate Neutral"
+
+    @classmethod
+    def poll(cls, context):
+        return state.session is not None and state.session.receiver.last_sender is not None
+
+    def execute(self, context):
+        if not state.session.receiver.send_control(protocol.CMD_CALIBRATE):
+            self.report({'WARNING'}, "No tracker to send to yet")
+            return {'CANCELLED'}
+        return {'FINISHED'}
+
+
+CLASSES = (VSTREAM_OT_start, VSTREAM_OT_stop, VSTREAM_OT_record, VSTREAM_OT_calibrate)
+
+
+@persistent
+def on_load_pre(*_args):
+    # The scene the session drives is about to go away: close the port so the
+    # next file (or another Blender) can use it. A take in progress cannot be
+    # baked into a file that is being unloaded.
+    if state.session is not None:
+        if state.session.recording:
+            print("vstream: file loading, discarding %d recorded frames" % len(state.session.recorder))
+        stop_session(None, bake=False)
+
+
+def register():
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    if on_load_pre not in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.append(on_load_pre)
+
+
+def unregister():
+    stop_session(None, bake=False)
+    # Match by name too: a reloaded module has a new function object.
+    for handler in list(bpy.app.handlers.load_pre):
+        if handler is on_load_pre or (getattr(handler, "__name__", "") == "on_load_pre"
+                                      and getattr(handler, "__module__", "") == __name__):
+            bpy.app.handlers.load_pre.remove(handler)
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)
