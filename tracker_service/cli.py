@@ -1,0 +1,142 @@
+"""vstream-tracker: track a face from a webcam, video or image and stream it to Blender."""
+
+import argparse
+import signal
+import sys
+import time
+
+from tqdm import tqdm
+
+from vstream_addon import protocol, take
+
+from . import preview
+from .link import DEFAULT_LISTEN_PORT, Link, LinkError
+from .pipeline import FaceTracker
+from .sources import SourceError, open_source
+
+
+class OutputError(RuntimeError):
+    pass
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        prog="vstream-tracker",
+        description="Track a face and stream ARKit-52 weights and head rotation over UDP to the "
+                    "vstream Blender add-on (127.0.0.1 only).")
+    p.add_argument("--source", default="0",
+                   help="webcam index (0, 1...), video file or image file (default: 0)")
+    p.add_argument("--port", type=int, default=None,
+                   help="UDP port the Blender add-on listens on (default: %d). With --out and a "
+                        "file source and no --port, nothing is sent" % protocol.DEFAULT_PORT)
+    p.add_argument("--listen-port", type=int, default=DEFAULT_LISTEN_PORT,
+                   help="local UDP port the tracker sends from and receives control messages "
+                        "on, such as calibrate (default: %(default)s)")
+    p.add_argument("--out", metavar="TAKE.jsonl", help="write the take: one JSON line per frame")
+    p.add_argument("--preview-out", metavar="VIDEO.mp4",
+                   help="write the preview (landmarks and weight bars) to a video file")
+    p.add_argument("--no-preview", action="store_true", help="do not open a preview window")
+    p.add_argument("--fast", action="store_true",
+                   help="process video files as fast as possible instead of in real time")
+    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    return p.parse_args(argv)
+
+
+class _Stop:
+    """Set by SIGTERM/SIGINT so the take ends cleanly, with its files closed."""
+    requested = False
+
+    @classmethod
+    def install(cls):
+        def handler(signum, frame):
+            cls.requested = True
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except (SourceError, LinkError, OutputError) as e:
+        print("vstream-tracker: error: %s" % e, file=sys.stderr)
+        return 1
+
+
+def run(args):
+    source = open_source(args.source)
+    streaming = args.port is not None or not (args.out and source.kind != "camera")
+    link = writer = preview_file = None
+    try:
+        if streaming:
+            link = Link(args.port if args.port is not None else protocol.DEFAULT_PORT, args.listen_port)
+        if args.out:
+            try:
+                writer = take.TakeWriter(args.out, take.header(source.fps, source.path, source.width,
+                                                               source.height))
+            except OSError as e:
+                raise OutputError("cannot write take file %s: %s" % (args.out, e.strerror))
+        if args.preview_out:
+            try:
+                preview_file = preview.PreviewWriter(args.preview_out, source.fps, source.width, source.height)
+            except RuntimeError as e:
+                raise OutputError(str(e))
+        window = preview.display_available() and not args.no_preview
+        if link:
+            print("vstream-tracker: streaming %s to %s:%d" % (source.path, *link.target), file=sys.stderr)
+        return _loop(args, source, link, writer, preview_file, window, streaming)
+    finally:
+        source.close()
+        for closable in (link, writer, preview_file):
+            if closable:
+                closable.close()
+
+
+def _loop(args, source, link, writer, preview_file, window, streaming):
+    _Stop.install()
+    tracker = FaceTracker(source.width, source.height, source.fps)
+    realtime = source.kind == "video" and streaming and not args.fast
+    started = time.monotonic()
+    frames = faces = 0
+    total = source.frame_count or None
+    if args.max_frames:
+        total = min(total or args.max_frames, args.max_frames)
+    progress = tqdm(total=total, unit="frame", disable=not sys.stderr.isatty(), leave=False)
+    for index, t, frame in source.frames():
+        if _Stop.requested or (args.max_frames is not None and frames >= args.max_frames):
+            break
+        if realtime:
+            delay = started + t - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        if link:
+            for command in link.poll_commands():
+                if command == "calibrate":
+                    tracker.calibrate()
+        result = tracker.process(frame, t)
+        frames += 1
+        faces += result.face
+        if link:
+            link.send(t, result.face, result.quat, result.position, result.weights)
+        if writer:
+            writer.write(take.frame_record(index, t, result.face, result.weights, result.quat,
+                                           result.euler_deg, result.position, result.landmarks))
+        if preview_file or window:
+            image = preview.draw(frame, result)
+            if preview_file:
+                preview_file.write(image)
+            if window:
+                key = preview.show(image)
+                if key == "c":
+                    tracker.calibrate()
+                elif key == "q":
+                    break
+        progress.update()
+    progress.close()
+    if window:
+        preview.close_window()
+    elapsed = time.monotonic() - started
+    note = " (the video ended early: corrupt or truncated)" if getattr(source, "ended_early", False) else ""
+    print("vstream-tracker: %d frames, %d with a face, in %.1f s; detector ran %d times%s"
+          % (frames, faces, elapsed, tracker.landmarks.detections, note), file=sys.stderr)
+    return 0

@@ -1,0 +1,110 @@
+"""ARKit weights from pose-compensated measurements relative to the neutral face.
+
+Each channel is the change of one or two measurements from the user's neutral,
+divided by the change a full expression typically makes (FULL_*, in the units
+of features.py: vertical distances per eye-to-nose-base height, horizontal per
+half eye width). These spans are generic to faces, not tuned per user: the
+neutral carries what is personal. docs/EXPRESSIONS.md lists every channel.
+"""
+
+import numpy as np
+
+from vstream_addon.arkit import ARKIT_NAMES
+
+from .features import INDEX
+
+FULL_BLINK = 0.75        # fraction of the resting lid gap closed at a full blink
+BLINK_START = 0.2        # closing less than this fraction is not a blink at all
+FULL_WIDE = 0.5          # lid gap growth (fraction of rest) for eyeWide 1
+FULL_SQUINT = 0.05       # lower lid rise
+FULL_BROW_UP = 0.12
+FULL_BROW_DOWN = 0.08
+FULL_BROW_GAP = 0.06     # inner brows pulled together (frown)
+FULL_MOUTH_OPEN = 0.6    # inner lip gap
+FULL_JAW = 0.45          # chin drop
+FULL_LIP_DROP = 0.6      # lower lip edge drop (it rides on the jaw)
+FULL_CORNER_UP = 0.10
+FULL_CORNER_DOWN = 0.08
+FULL_CORNER_OUT = 0.15
+FULL_NARROW = 0.25       # mouth width loss (fraction of rest) for a full pucker
+FULL_SHIFT = 0.2
+FULL_CHIN_SHIFT = 0.3
+FULL_ROLL = 0.6          # lip thickness loss (fraction of rest)
+FULL_LIP_RAISE = 0.08
+FULL_LIP_LOWER = 0.3
+FULL_SNEER = 0.04
+WINK_DIFFERENCE = 0.5    # eyes closing this differently are a wink, not a blink to link
+
+
+def _clip(v):
+    return float(min(1.0, max(0.0, v)))
+
+
+def weights(f, n):
+    """{ARKit name: 0..1} from features `f` and neutral `n` (arrays by features.INDEX)."""
+    d = f - n
+    g = lambda name: d[INDEX[name]]
+    rest = lambda name: max(n[INDEX[name]], 1e-6)
+    w = dict.fromkeys(ARKIT_NAMES, 0.0)
+
+    for side, Side in (("r", "Right"), ("l", "Left")):
+        closing = -g("eye_open_" + side) / rest("eye_open_" + side)
+        w["eyeBlink" + Side] = _clip((closing - BLINK_START) / (FULL_BLINK - BLINK_START))
+        w["eyeWide" + Side] = _clip(-closing / FULL_WIDE)
+        w["eyeSquint" + Side] = _clip(-g("lower_lid_" + side) / FULL_SQUINT)
+        w["browOuterUp" + Side] = _clip(g("brow_outer_" + side) / FULL_BROW_UP)
+        brow_down = -(g("brow_inner_" + side) + g("brow_outer_" + side)) / 2.0
+        w["browDown" + Side] = _clip(max(brow_down / FULL_BROW_DOWN, -g("brow_gap") / FULL_BROW_GAP))
+        w["noseSneer" + Side] = _clip(g("nostril_" + side) / FULL_SNEER)
+
+    w["browInnerUp"] = _clip((g("brow_inner_r") + g("brow_inner_l")) / 2.0 / FULL_BROW_UP)
+
+    lips_apart = _clip(g("mouth_open") / FULL_MOUTH_OPEN)
+    jaw_drop = _clip(g("jaw") / FULL_JAW)
+    lip_drop = _clip(g("lower_lip_y") / FULL_LIP_DROP)
+    # Three views of one motion: dlib places each of them badly on some faces
+    # (a tongue over the inner lip, a beard on the chin), rarely all at once.
+    w["jawOpen"] = _clip(0.4 * lips_apart + 0.3 * jaw_drop + 0.3 * lip_drop)
+    w["mouthClose"] = _clip(jaw_drop - lips_apart) if jaw_drop > lips_apart else 0.0
+    w["jawLeft"] = _clip(g("chin_shift") / FULL_CHIN_SHIFT)
+    w["jawRight"] = _clip(-g("chin_shift") / FULL_CHIN_SHIFT)
+    w["mouthLeft"] = _clip(g("mouth_shift") / FULL_SHIFT)
+    w["mouthRight"] = _clip(-g("mouth_shift") / FULL_SHIFT)
+
+    narrow = -g("mouth_width") / rest("mouth_width") / FULL_NARROW
+    w["mouthPucker"] = _clip(narrow * (1.0 - lips_apart * 3.0))
+    w["mouthFunnel"] = _clip(narrow * min(1.0, lips_apart * 3.0))
+
+    for side, Side in (("r", "Right"), ("l", "Left")):
+        # Opening the jaw drags the corners down: that alone is not a frown.
+        up = -(g("corner_y_" + side) - 0.25 * g("jaw")) / FULL_CORNER_UP
+        out = g("corner_x_" + side) / FULL_CORNER_OUT
+        smile = _clip(0.6 * up + 0.4 * out) if up > 0 else 0.0
+        w["mouthSmile" + Side] = smile
+        w["mouthFrown" + Side] = _clip(-up * FULL_CORNER_UP / FULL_CORNER_DOWN)
+        stretch = _clip(out) * (1.0 - _clip(up))
+        w["mouthStretch" + Side] = stretch
+        w["mouthDimple" + Side] = 0.5 * stretch
+        w["cheekSquint" + Side] = _clip(smile * 0.5 + w["eyeSquint" + Side] * 0.5) if smile > 0.2 else 0.0
+        w["mouthLowerDown" + Side] = _clip((g("lower_lip_y") - 0.8 * g("jaw")) / FULL_LIP_LOWER)
+        w["mouthUpperUp" + Side] = _clip(-g("upper_lip_y") / FULL_LIP_RAISE)
+
+    closed = 1.0 - _clip(lips_apart * 4.0)
+    w["mouthRollUpper"] = _clip(-g("upper_lip") / rest("upper_lip") / FULL_ROLL)
+    w["mouthRollLower"] = _clip(-g("lower_lip") / rest("lower_lip") / FULL_ROLL)
+    press = closed * min(w["mouthRollUpper"], w["mouthRollLower"])
+    w["mouthPressLeft"] = w["mouthPressRight"] = press
+    shrug = closed * _clip(-(g("lower_lip_y") - 0.8 * g("jaw")) / FULL_LIP_RAISE)
+    w["mouthShrugLower"] = shrug
+    w["mouthShrugUpper"] = 0.5 * shrug
+
+    link_eyes(w)
+    return w
+
+
+def link_eyes(w):
+    """Both eyes follow the more-closed one unless it is clearly a wink: dlib's lids are
+    noisy per eye, and people almost always blink with both."""
+    left, right = w["eyeBlinkLeft"], w["eyeBlinkRight"]
+    if abs(left - right) < WINK_DIFFERENCE:
+        w["eyeBlinkLeft"] = w["eyeBlinkRight"] = max(left, right)

@@ -1,0 +1,82 @@
+"""Raw facial measurements from 68 landmarks, compensated for head pose.
+
+Points are first rotated so the eye line is level (removes roll). Vertical
+distances are then divided by the eye-line-to-nose-base height and horizontal
+ones by the same side's eye-corner-to-midline width: both shrink together when
+the head pitches or turns, so the ratios stay put and a head turn does not read
+as a smile or a blink. The measurements are unitless and still user-specific;
+calibration.py turns them into 0..1 weights relative to the user's neutral face.
+"""
+
+import math
+
+import numpy as np
+
+FEATURE_NAMES = (
+    "eye_open_r", "eye_open_l",        # lid gap
+    "lower_lid_r", "lower_lid_l",      # lower lid below the eye line (squint raises it)
+    "brow_inner_r", "brow_inner_l",    # inner brow above the eye line
+    "brow_outer_r", "brow_outer_l",    # outer brow above the eye line
+    "brow_gap",                        # distance between the inner brow ends
+    "mouth_open",                      # inner lip gap
+    "jaw",                             # nose base to chin
+    "mouth_width",
+    "corner_y_r", "corner_y_l",        # mouth corner below the nose base (smaller = higher)
+    "corner_x_r", "corner_x_l",        # mouth corner out from the midline
+    "mouth_shift",                     # lip centre across the midline, + toward the subject's left
+    "chin_shift",
+    "upper_lip", "lower_lip",          # lip thickness (rolls in = thinner)
+    "upper_lip_y", "lower_lip_y",      # outer lip edges below the nose base
+    "nostril_r", "nostril_l",          # nostril wing above the nose base (sneer raises it)
+)
+INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+
+def level(points):
+    """Points with the outer-eye-corner line made horizontal, origin between the eyes."""
+    right_outer, left_outer = points[36], points[45]
+    d = left_outer - right_outer
+    roll = math.atan2(d[1], d[0])
+    c, s = math.cos(-roll), math.sin(-roll)
+    centre = (points[36] + points[39] + points[42] + points[45]) / 4.0
+    p = points - centre
+    return np.stack([c * p[:, 0] - s * p[:, 1], s * p[:, 0] + c * p[:, 1]], axis=1)
+
+
+def measure(points):
+    """Array of FEATURE_NAMES values for one face's (68, 2) landmarks."""
+    p = level(points)
+    x, y = p[:, 0], p[:, 1]
+    mid = (x[27] + x[28] + x[33]) / 3.0
+    half_r = max(mid - x[36], 1e-6)          # subject's right side width
+    half_l = max(x[45] - mid, 1e-6)
+    half = (half_r + half_l) / 2.0
+    v = max(y[33], 1e-6)                     # eye line (y = 0) to nose base
+    eye_r = (y[36] + y[39]) / 2.0
+    eye_l = (y[42] + y[45]) / 2.0
+    return np.array([
+        ((y[41] - y[37]) + (y[40] - y[38])) / (2 * v),
+        ((y[47] - y[43]) + (y[46] - y[44])) / (2 * v),
+        ((y[40] + y[41]) / 2.0 - eye_r) / v,
+        ((y[46] + y[47]) / 2.0 - eye_l) / v,
+        (eye_r - y[21]) / v,
+        (eye_l - y[22]) / v,
+        (eye_r - y[17]) / v,
+        (eye_l - y[26]) / v,
+        (x[22] - x[21]) / (2 * half),
+        (y[66] - y[62]) / v,
+        (y[8] - y[33]) / v,
+        ((x[54] - mid) / half_l + (mid - x[48]) / half_r) / 2.0,
+        (y[48] - y[33]) / v,
+        (y[54] - y[33]) / v,
+        (mid - x[48]) / half_r,
+        (x[54] - mid) / half_l,
+        ((x[51] + x[57] + x[62] + x[66]) / 4.0 - mid) / half,
+        (x[8] - mid) / half,
+        (y[62] - y[51]) / v,
+        (y[57] - y[66]) / v,
+        (y[51] - y[33]) / v,
+        (y[57] - y[33]) / v,
+        (y[33] - y[31]) / v,
+        (y[33] - y[35]) / v,
+    ])

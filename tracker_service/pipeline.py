@@ -1,0 +1,105 @@
+"""One frame in, one tracking result out: landmarks, smoothing, pose, weights."""
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vstream_addon.arkit import ARKIT_NAMES
+
+from . import expressions, features, rotation
+from .calibration import NeutralEstimator
+from .filters import OneEuro
+from .head_pose import HeadPose
+from .landmarks import LandmarkTracker, inter_ocular
+
+# Landmark smoothing, in inter-ocular distances per second (so it does not depend on
+# image size): heavy at rest, where dlib jitters, and almost none during fast moves.
+LANDMARK_MIN_CUTOFF = 1.0
+LANDMARK_BETA = 8.0
+NO_FACE_EASE_SECONDS = 0.3  # weights and head return to neutral with this time constant
+
+
+@dataclass
+class Result:
+    face: bool
+    weights: dict
+    quat: tuple
+    euler_deg: tuple          # (pitch, yaw, roll)
+    position: tuple           # metres from the neutral position, avatar frame
+    landmarks: np.ndarray = None       # raw dlib points, source pixels
+    smoothed: np.ndarray = None        # the filtered points the weights come from
+    detected: bool = False
+
+
+class FaceTracker:
+    def __init__(self, width, height, fps=30.0):
+        self.landmarks = LandmarkTracker()
+        self.pose = HeadPose(width, height)
+        self.neutral = NeutralEstimator(fps)
+        self.filter = OneEuro(LANDMARK_MIN_CUTOFF, LANDMARK_BETA)
+        self.neutral_rotation = np.eye(3)
+        self.neutral_position = None
+        self._calibrate_pose = False
+        self.weights = dict.fromkeys(ARKIT_NAMES, 0.0)
+        self.rotation = np.eye(3)
+        self.position = np.zeros(3)
+        self.t = None
+
+    def calibrate(self):
+        """Take the coming frames as the neutral face, and the current head pose as straight."""
+        self.neutral.calibrate()
+        self._calibrate_pose = True
+
+    def process(self, bgr, t):
+        gray = bgr if bgr.ndim == 2 else cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        detections_before = self.landmarks.detections
+        raw = self.landmarks.track(gray)
+        detected = self.landmarks.detections != detections_before
+        dt = 0.0 if self.t is None else max(0.0, t - self.t)
+        self.t = t
+        if raw is None:
+            return self._no_face(dt)
+
+        if detected:
+            self.filter.reset()  # a fresh detection may be a different place or face
+        iod = max(inter_ocular(raw), 1e-6)
+        points = self.filter(raw / iod, t) * iod
+
+        solved = self.pose.solve(points)
+        if solved is None:
+            return self._no_face(dt)
+        r_head, position, _ = solved
+        if self._calibrate_pose or self.neutral_position is None:
+            if self._calibrate_pose:
+                self.neutral_rotation = r_head
+            self.neutral_position = position
+            self._calibrate_pose = False
+        self.rotation = self.neutral_rotation.T @ r_head
+        self.position = position - self.neutral_position
+
+        measured = features.measure(points)
+        self.weights = expressions.weights(measured, self.neutral.update(measured))
+        return self._result(True, raw, points, detected)
+
+    def _no_face(self, dt):
+        keep = math.exp(-dt / NO_FACE_EASE_SECONDS)
+        self.weights = {k: v * keep for k, v in self.weights.items()}
+        self.rotation = _slerp_to_identity(self.rotation, 1.0 - keep)
+        self.position = self.position * keep
+        self.filter.reset()
+        self.pose.reset()
+        return self._result(False, None, None, False)
+
+    def _result(self, face, raw, smoothed, detected):
+        return Result(face=face, weights=dict(self.weights), quat=rotation.to_quat(self.rotation),
+                      euler_deg=rotation.to_euler_deg(self.rotation),
+                      position=tuple(float(v) for v in self.position),
+                      landmarks=raw, smoothed=smoothed, detected=detected)
+
+
+def _slerp_to_identity(r, amount):
+    """Rotate `r` toward identity by `amount` (0..1) of its angle."""
+    rvec = cv2.Rodrigues(r)[0] * (1.0 - amount)
+    return cv2.Rodrigues(rvec)[0]
