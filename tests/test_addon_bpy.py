@@ -1,0 +1,153 @@
+"""The add-on in real Blender: built zips installed through Blender's own operators.
+
+Each scenario runs in its own process with its own temporary HOME, because
+installing an add-on writes user preferences and the bpy module can hang at
+exit while classes are still registered (the scripts disable the add-on
+before they exit). Scenarios print `RESULT {json}` and exit 0 only if every
+check inside passed; the checks themselves live in tests/blender_scripts/.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPTS = os.path.join(ROOT, "tests", "blender_scripts")
+sys.path.insert(0, ROOT)
+import build_addon  # noqa: E402
+
+PURE_MODULES = ("protocol.py", "arkit.py", "take.py")
+ADDON_MODULES = ("__init__.py", "blender_ui.py", "operators.py", "receiver.py", "apply.py",
+                 "recorder.py", "actions.py", "session.py")
+
+
+def blender_executable():
+    path = os.environ.get("VSTREAM_BLENDER") or shutil.which("blender")
+    if not path:
+        pytest.fail("Blender executable not found (install it with scripts/setup.sh, "
+                    "or set VSTREAM_BLENDER): the Blender 3.4 tests cannot run")
+    return path
+
+
+def clean_env(home):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER_")}
+    env["HOME"] = str(home)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def run_scenario(cmd, home, timeout=240):
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=clean_env(home), capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail("scenario timed out after %ds: %s\n%s" % (timeout, " ".join(cmd), e.stdout))
+    result = None
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT "):])
+    detail = "exit %d\n--- stdout ---\n%s\n--- stderr ---\n%s" % (
+        proc.returncode, proc.stdout[-6000:], proc.stderr[-6000:])
+    assert result is not None, "no RESULT line\n" + detail
+    assert "error" not in result, result["error"] + "\n" + detail
+    assert proc.returncode == 0, detail
+    return result
+
+
+@pytest.fixture(scope="module")
+def zips(tmp_path_factory):
+    return build_addon.build(str(tmp_path_factory.mktemp("dist")))
+
+
+def test_manifest_in_repo_is_generated_from_bl_info():
+    with open(os.path.join(ROOT, "vstream_addon", "blender_manifest.toml"), encoding="utf-8") as f:
+        committed = f.read()
+    assert committed == build_addon.manifest_text(build_addon.read_bl_info()), \
+        "vstream_addon/blender_manifest.toml is stale: run python build_addon.py"
+
+
+def test_build_writes_both_zips(zips):
+    version = zips["version"]
+    assert version == ".".join(map(str, build_addon.read_bl_info()["version"]))
+    assert os.path.basename(zips["legacy"]) == "vstream_addon-legacy-%s.zip" % version
+    assert os.path.basename(zips["extension"]) == "vstream-extension-%s.zip" % version
+
+    with zipfile.ZipFile(zips["legacy"]) as zf:
+        names = set(zf.namelist())
+        for module in PURE_MODULES + ADDON_MODULES:
+            assert "vstream_addon/" + module in names
+        assert all(n.startswith("vstream_addon/") for n in names)
+        assert not any("__pycache__" in n for n in names)
+        assert b"bl_info" in zf.read("vstream_addon/__init__.py")
+
+    with zipfile.ZipFile(zips["extension"]) as zf:
+        names = set(zf.namelist())
+        for module in PURE_MODULES + ADDON_MODULES:
+            assert module in names
+        manifest = tomllib.loads(zf.read("blender_manifest.toml").decode("utf-8"))
+    assert manifest["schema_version"] == "1.0.0"
+    assert manifest["id"] == "vstream"
+    assert manifest["type"] == "add-on"
+    assert manifest["version"] == version
+    assert manifest["blender_version_min"] == "4.2.0"
+    assert manifest["license"]
+    assert manifest["permissions"] == {"network": "Receive face-tracking data on a local UDP port"}
+
+
+def test_build_is_reproducible(zips, tmp_path):
+    again = build_addon.build(str(tmp_path))
+    for kind in ("legacy", "extension"):
+        with open(zips[kind], "rb") as a, open(again[kind], "rb") as b:
+            assert a.read() == b.read(), kind
+
+
+# Checks every scenario must report as passed; a scenario that silently
+# skipped a section would not list them.
+KEY_CHECKS = (
+    "add-on imported from the installed zip, not the repository",
+    "panel class registered",
+    "session bound to the port",
+    "EYEBLINKLEFT matches eyeBlinkLeft (case-insensitive)",
+    "posed point equals the armature-space rotation (bone along +Y, rolled)",
+    "rejected counted as non-finite",
+    "tracker receives a calibrate control datagram",
+    "mouthsmileright key values",
+    "four rotation_quaternion curves on the head bone",
+    "playback: head turns as recorded",
+    "every frame keyed or counted as merged",
+    "busy port gives the clear message",
+    "nothing half-started",
+    "stop closes the socket: the port can be bound again",
+    "loading a file closes the socket",
+    "disabling the add-on closes the socket",
+)
+
+
+@pytest.mark.parametrize("kind", ["extension", "legacy"])
+def test_bpy_module_install_and_live_session(kind, zips, tmp_path):
+    """Blender 5.0 (bpy module): extension and legacy zips, slotted Actions."""
+    result = run_scenario(
+        [sys.executable, os.path.join(SCRIPTS, "scenario_live.py"), "--zip", zips[kind], "--kind", kind],
+        tmp_path)
+    assert result["blender"].startswith("5.")
+    for name in KEY_CHECKS:
+        assert name in result["passed"], name
+
+
+def test_blender34_legacy_install_and_bake(zips, tmp_path):
+    """Blender 3.4 executable in background mode: legacy zip, legacy Action API."""
+    blender = blender_executable()
+    result = run_scenario(
+        ["timeout", "200", blender, "-b", "--factory-startup", "--python-exit-code", "1",
+         "--python", os.path.join(SCRIPTS, "scenario_live.py"), "--",
+         "--zip", zips["legacy"], "--kind", "legacy"],
+        tmp_path)
+    assert result["blender"].startswith("3.4")
+    for name in KEY_CHECKS:
+        assert name in result["passed"], name
