@@ -57,7 +57,11 @@ PRIOR_NEUTRAL = {
     "nostril_l": 0.100,
 }
 PRIOR = np.array([PRIOR_NEUTRAL[n] for n in FEATURE_NAMES])
-PRIOR_WEIGHT_SECONDS = 2.0  # the prior counts as this much of the user's own history
+# How many seconds of the user's own history the prior is worth. Only features
+# that are nearly the same on every resting face (lips together, lids open)
+# lean on it; face proportions that differ between people follow the user at once.
+UNIVERSAL = ("mouth_open", "eye_open_r", "eye_open_l")
+PRIOR_WEIGHT_SECONDS = np.array([2.0 if n in UNIVERSAL else 0.05 for n in FEATURE_NAMES])
 
 
 class NeutralEstimator:
@@ -69,7 +73,7 @@ class NeutralEstimator:
         self.next = 0
         self.percentiles = np.array([REST_PERCENTILE.get(n, 50) for n in FEATURE_NAMES], float)
         self.prior_weight = PRIOR_WEIGHT_SECONDS * fps
-        self.neutral = PRIOR.copy()
+        self.neutral = None
         self.capturing = 0           # frames left to capture for an explicit calibration
         self._since_update = 0
         self.explicit_calibrations = 0
@@ -90,9 +94,9 @@ class NeutralEstimator:
             if self.capturing == 0:
                 self.explicit_calibrations += 1
                 self.neutral = np.median(self.history[:self.count], axis=0)
-            return self.neutral
+            return self.neutral if self.neutral is not None else features
         self._since_update += 1
-        if self._since_update >= UPDATE_EVERY or self.count < MIN_SAMPLES:
+        if self.neutral is None or self._since_update >= UPDATE_EVERY or self.count < MIN_SAMPLES:
             self._since_update = 0
             ranked = np.sort(self.history[:self.count], axis=0)
             rows = np.rint(self.percentiles / 100.0 * (self.count - 1)).astype(int)

@@ -112,6 +112,8 @@ def _loop(args, source, link, writer, preview_file, window, streaming):
         if link:
             for command in link.poll_commands():
                 if command == "calibrate":
+                    print("vstream-tracker: calibrating the neutral face (asked by the receiver)",
+                          file=sys.stderr)
                     tracker.calibrate()
         result = tracker.process(frame, t)
         frames += 1

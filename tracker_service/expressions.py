@@ -62,9 +62,9 @@ def weights(f, n):
     lips_apart = _clip(g("mouth_open") / FULL_MOUTH_OPEN)
     jaw_drop = _clip(g("jaw") / FULL_JAW)
     lip_drop = _clip(g("lower_lip_y") / FULL_LIP_DROP)
-    # Three views of one motion: dlib places each of them badly on some faces
-    # (a tongue over the inner lip, a beard on the chin), rarely all at once.
-    w["jawOpen"] = _clip(0.4 * lips_apart + 0.3 * jaw_drop + 0.3 * lip_drop)
+    # Parted lips say the jaw is open on any face; chin and lower-lip drop say how far,
+    # but only against the user's own neutral (face lengths differ a lot).
+    w["jawOpen"] = max(lips_apart, 0.5 * (jaw_drop + lip_drop))
     w["mouthClose"] = _clip(jaw_drop - lips_apart) if jaw_drop > lips_apart else 0.0
     w["jawLeft"] = _clip(g("chin_shift") / FULL_CHIN_SHIFT)
     w["jawRight"] = _clip(-g("chin_shift") / FULL_CHIN_SHIFT)

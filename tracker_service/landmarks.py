@@ -27,6 +27,8 @@ RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 36, 45
 DETECT_MAX_WIDTH = 480      # the detector runs on a copy no wider than this
 RECHECK_EVERY = 15          # frames between confirmations on a crop around the face
 MISSES_TO_LOSE = 2          # failed confirmations in a row before the face counts as lost
+THUMB = 12                  # side of the face thumbnail compared between frames
+SAME_FACE_CORRELATION = 0.6  # below this the face region changed too much: confirm at once
 
 
 def model_path():
@@ -67,6 +69,7 @@ class LandmarkTracker:
         self.box_scale = 1.0
         self.frames_since_check = 0
         self.misses = 0
+        self.thumb = None           # face thumbnail at the last confirmation
         self.detections = 0         # how often the full detector ran (benchmarks report it)
         self.checks = 0
 
@@ -120,7 +123,8 @@ class LandmarkTracker:
         x1, y1 = int(min(w, centre[0] + half)), int(min(h, centre[1] + half))
         if x1 - x0 < 40 or y1 - y0 < 40:
             return None
-        crop = gray[y0:y1, x0:x1]
+        # dlib silently finds nothing in a non-contiguous numpy view: copy the crop.
+        crop = np.ascontiguousarray(gray[y0:y1, x0:x1])
         # The detector's smallest face is 80 px; enlarge small crops so small faces still count.
         up = max(1.0, 160.0 / min(crop.shape[:2]))
         if up > 1.0:
@@ -145,6 +149,7 @@ class LandmarkTracker:
             self.frames_since_check = 0
             self.velocity[:] = 0
             self.points = points
+            self.thumb = _thumbnail(gray, points)
             return points
 
         rect = self._box_from_points(self.points, gray.shape)
@@ -153,17 +158,23 @@ class LandmarkTracker:
             self.reset()
             return self.track(gray)
 
+        # The predictor always returns a face-shaped fit, even on a wall: a face
+        # region that no longer looks like the last confirmed one (the person left,
+        # a hand covers it, the scene cut) must be confirmed by the detector now.
+        thumb = _thumbnail(gray, points)
+        changed = _correlation(thumb, self.thumb) < SAME_FACE_CORRELATION
         self.frames_since_check += 1
-        if self.frames_since_check >= self.recheck_every:
+        if changed or self.frames_since_check >= self.recheck_every:
             self.frames_since_check = 0
             found = self._confirm(gray)
             if found is None:
                 self.misses += 1
-                if self.misses >= MISSES_TO_LOSE:
+                if changed or self.misses >= MISSES_TO_LOSE:
                     self.reset()
                     return None
             else:
                 self.misses = 0
+                self.thumb = thumb
                 self._learn_box(found, points)
         new_centre, _ = _extent(points)
         old_centre, _ = _extent(self.points)
@@ -176,6 +187,23 @@ def _extent(points):
     """Centre and size (mean of width and height) of the landmarks' bounding box."""
     lo, hi = points.min(axis=0), points.max(axis=0)
     return (lo + hi) / 2.0, float(((hi - lo).sum()) / 2.0)
+
+
+def _thumbnail(gray, points):
+    """A tiny zero-mean, unit-norm picture of the face box, for cheap appearance checks."""
+    lo = np.maximum(points.min(axis=0).astype(int), 0)
+    hi = points.max(axis=0).astype(int) + 1
+    patch = gray[lo[1]:hi[1], lo[0]:hi[0]]
+    if patch.size < 16:
+        return np.zeros(THUMB * THUMB)
+    t = cv2.resize(patch, (THUMB, THUMB), interpolation=cv2.INTER_AREA).astype(np.float64).ravel()
+    t -= t.mean()
+    n = np.linalg.norm(t)
+    return t / n if n > 1e-6 else t
+
+
+def _correlation(a, b):
+    return float(np.dot(a, b)) if b is not None else 1.0
 
 
 def _plausible(points, previous):
