@@ -73,6 +73,26 @@ def test_receiver_drains_every_datagram_and_keeps_newest():
         assert status["age"] == "no packets yet"
 
 
+def test_packets_per_second_spreads_late_batches():
+    port = free_port()
+    clock = FakeClock(0.0)
+    with receiver.Receiver(port, clock=clock) as rx, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+        rx.drain()
+        clock.now = 0.5
+        for i in range(10):
+            tx.sendto(protocol.encode(frame(i, i / 20)), ("127.0.0.1", port))
+        assert len(drain_until(rx, 10)) == 10
+        clock.now = 2.0  # a slow tick: 30 frames arrived over 1.5 s
+        for i in range(30):
+            tx.sendto(protocol.encode(frame(i, i / 20)), ("127.0.0.1", port))
+        assert len(drain_until(rx, 30)) == 30
+        assert rx.packets_per_second() == pytest.approx(20.0)
+        clock.now = 2.5
+        assert rx.packets_per_second() == pytest.approx(10.0)
+        clock.now = 3.1
+        assert rx.packets_per_second() == 0
+
+
 def test_receiver_port_in_use_is_a_clear_error_and_close_frees_the_port():
     port = free_port()
     first = receiver.Receiver(port).open()

@@ -58,43 +58,50 @@ class VIEW3D_PT_vstream(bpy.types.Panel):
         settings = context.scene.vstream
         session = state.session
 
+        # Labels above the fields: the sidebar is too narrow for split labels.
         col = layout.column(align=True)
-        col.prop(settings, "mesh")
+        col.label(text="Face mesh (ARKit shape keys):")
+        col.prop(settings, "mesh", text="")
         if settings.mesh is not None:
             found = len(apply.matched_names(settings.mesh))
             row = col.row()
             row.alert = found == 0
-            row.label(text="%d of %d ARKit shape keys found" % (found, arkit.NUM_CHANNELS),
-                      icon='SHAPEKEY_DATA')
-        col.separator()
-        col.prop(settings, "armature")
+            row.label(text="%d/%d ARKit shape keys" % (found, arkit.NUM_CHANNELS), icon='SHAPEKEY_DATA')
+        col = layout.column(align=True)
+        col.label(text="Armature and head bone:")
+        col.prop(settings, "armature", text="")
         if settings.armature is not None:
-            col.prop_search(settings, "head_bone", settings.armature.data, "bones", icon='BONE_DATA')
+            col.prop_search(settings, "head_bone", settings.armature.data, "bones", text="", icon='BONE_DATA')
 
         layout.separator()
         row = layout.row(align=True)
         row.enabled = session is None
         row.prop(settings, "port")
-        row = layout.row(align=True)
-        row.scale_y = 1.4
+        col = layout.column(align=True)
+        col.scale_y = 1.4
         if session is None:
-            row.operator("vstream.start", text="Start", icon='PLAY')
+            col.operator("vstream.start", text="Start", icon='PLAY')
         else:
-            row.operator("vstream.stop", text="Stop", icon='PAUSE')
+            col.operator("vstream.stop", text="Stop", icon='PAUSE')
             recording = session.recording
-            row.operator("vstream.record", text="Stop Recording" if recording else "Record",
+            col.operator("vstream.record", text="Stop Recording" if recording else "Record",
                          icon='REC', depress=recording)
         if session is not None:
             layout.operator("vstream.calibrate", icon='OUTLINER_OB_ARMATURE')
             self._draw_status(layout, session)
 
+        # Long messages wrap to the sidebar's width instead of being cut off.
+        width = _chars_that_fit(context)
         if state.last_take:
-            layout.label(text=state.last_take, icon='ACTION')
+            col = layout.column(align=True)
+            for i, line in enumerate(_wrap(state.last_take, width)):
+                col.label(text=line, icon='ACTION' if i == 0 else 'BLANK1')
         if state.error:
             box = layout.box()
             box.alert = True
-            for i, line in enumerate(_wrap(state.error, 40)):
-                box.label(text=line, icon='ERROR' if i == 0 else 'BLANK1')
+            col = box.column(align=True)
+            for i, line in enumerate(_wrap(state.error, width)):
+                col.label(text=line, icon='ERROR' if i == 0 else 'BLANK1')
 
     @staticmethod
     def _draw_status(layout, session):
@@ -112,6 +119,14 @@ class VIEW3D_PT_vstream(bpy.types.Panel):
             col.label(text="Rejected: 0")
         if status["recorded"] is not None:
             col.label(text="Recording: %d frames" % status["recorded"], icon='REC')
+
+
+def _chars_that_fit(context):
+    region = context.region
+    scale = context.preferences.system.ui_scale
+    if region is None or region.width <= 1:
+        return 40
+    return max(16, int((region.width - 50 * scale) / (7 * scale)))
 
 
 def _wrap(text, width):

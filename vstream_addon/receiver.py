@@ -47,7 +47,8 @@ class Receiver:
         self.latest = None          # newest accepted Frame
         self.last_frame_time = None  # clock() when the newest Frame arrived
         self.last_sender = None     # address the newest Frame came from
-        self._arrivals = deque()    # clock() of accepted frames within RATE_WINDOW
+        self._batches = deque()     # (previous drain, this drain, frames) for packets/s
+        self._last_drain = None
 
     # -- lifetime ---------------------------------------------------------
 
@@ -120,11 +121,13 @@ class Receiver:
                 continue
             frames.append(frame)
             self.last_sender = addr
+        now = self._clock()
         if frames:
-            now = self._clock()
             self.latest = frames[-1]
             self.last_frame_time = now
-            self._arrivals.extend([now] * len(frames))
+            since = self._last_drain if self._last_drain is not None else now
+            self._batches.append((since, now, len(frames)))
+        self._last_drain = now
         return frames
 
     def send_control(self, command):
@@ -140,10 +143,25 @@ class Receiver:
     # -- statistics -------------------------------------------------------
 
     def packets_per_second(self):
+        """Frames received per second over the last RATE_WINDOW seconds.
+
+        Ticks are irregular (a slow viewport redraw can hold the next one back
+        for a second), so one drain may bring frames that arrived over a long
+        interval. Each batch is spread evenly over the interval since the
+        previous drain; only the part inside the window counts.
+        """
         now = self._clock()
-        while self._arrivals and now - self._arrivals[0] > RATE_WINDOW:
-            self._arrivals.popleft()
-        return len(self._arrivals) / RATE_WINDOW
+        start = now - RATE_WINDOW
+        while self._batches and self._batches[0][1] < start:
+            self._batches.popleft()
+        total = 0.0
+        for since, until, count in self._batches:
+            if until <= since:
+                total += count
+            else:
+                overlap = min(until, now) - max(since, start)
+                total += count * max(0.0, overlap) / (until - since)
+        return total / RATE_WINDOW
 
     def last_frame_age(self):
         """Seconds since the newest accepted frame arrived, or None if none yet."""

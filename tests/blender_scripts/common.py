@@ -34,7 +34,8 @@ class Checks:
     def __call__(self, condition, name, detail=""):
         if not condition:
             raise AssertionError("%s%s" % (name, (": " + str(detail)) if detail != "" else ""))
-        self.passed.append(name)
+        if name not in self.passed:
+            self.passed.append(name)
 
     def close(self, a, b, name, tol=1e-4):
         a, b = _as_list(a), _as_list(b)
