@@ -1,0 +1,61 @@
+"""Tracker time per frame on one core, on real footage; prints a Markdown table.
+
+Decode excluded: the tracker's own work (landmarks, features, pose, filter).
+Decode included: plus reading the frame from the file. Also how often the full
+detector ran (it costs 15-90 ms; tracking from the previous landmarks costs ~2).
+Run: .venv/bin/python benchmarks/tracker_speed.py
+"""
+
+import os
+import statistics
+import sys
+import time
+
+import cv2
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from tracker_service.pipeline import FaceTracker  # noqa: E402
+
+DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "video")
+CLIPS = ("webcam_cap12.mp4", "talk_s18_720p.mp4")
+
+
+def measure(path):
+    cap = cv2.VideoCapture(path)
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    w, h = int(cap.get(3)), int(cap.get(4))
+    tracker = FaceTracker(w, h, fps)
+    work, total = [], []
+    index = 0
+    while True:
+        t0 = time.perf_counter()
+        ok, frame = cap.read()
+        if not ok:
+            break
+        t1 = time.perf_counter()
+        tracker.process(frame, index / fps)
+        t2 = time.perf_counter()
+        work.append(t2 - t1)
+        total.append(t2 - t0)
+        index += 1
+    return {"clip": os.path.basename(path), "size": "%dx%d" % (w, h), "frames": index,
+            "work_ms": statistics.median(work) * 1e3, "total_ms": statistics.median(total) * 1e3,
+            "detections": tracker.landmarks.detections, "checks": tracker.landmarks.checks}
+
+
+def main():
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    cv2.setNumThreads(1)
+    rows = [measure(os.path.join(DATA, c)) for c in CLIPS]
+    print("| clip | size | frames | median ms/frame, decode excluded | fps | median ms/frame, decode included "
+          "| full detector runs | crop confirmations |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print("| %s | %s | %d | %.2f | %.0f | %.2f | %d | %d |" % (
+            r["clip"], r["size"], r["frames"], r["work_ms"], 1000.0 / r["work_ms"], r["total_ms"],
+            r["detections"], r["checks"]))
+
+
+if __name__ == "__main__":
+    main()
