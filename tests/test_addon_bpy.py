@@ -100,6 +100,22 @@ def test_build_writes_both_zips(zips):
     assert manifest["permissions"] == {"network": "Receive face-tracking data on a local UDP port"}
 
 
+def test_blenders_own_validator_accepts_the_extension(zips):
+    """The manifest checker shipped inside the bpy package (what `blender --command extension validate` runs)."""
+    import importlib.util
+    spec = importlib.util.find_spec("bpy")
+    assert spec is not None and spec.origin, "bpy module not installed (run scripts/setup.sh)"
+    bpy_dir = os.path.dirname(spec.origin)
+    found = []
+    for dirpath, _dirs, files in os.walk(bpy_dir):
+        if "blender_ext.py" in files and dirpath.endswith(os.path.join("bl_pkg", "cli")):
+            found.append(os.path.join(dirpath, "blender_ext.py"))
+    assert found, "bl_pkg/cli/blender_ext.py not found under %s" % bpy_dir
+    proc = subprocess.run([sys.executable, found[0], "validate", zips["extension"]],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_build_is_reproducible(zips, tmp_path):
     again = build_addon.build(str(tmp_path))
     for kind in ("legacy", "extension"):

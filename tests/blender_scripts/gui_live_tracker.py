@@ -292,6 +292,15 @@ def run():
     CHECK(common.port_is_free(ARGS.port), "loading a file closes the socket")
     CHECK("vstream_take_001_face" in bpy.data.actions, "the take is saved with the file")
 
+    # Disabling the add-on while the modal operator runs closes the socket,
+    # and Blender carries on (the timer and handler must not outlive the classes).
+    CHECK(press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start before disabling the add-on")
+    yield 0.3
+    common.disable(STATE["module"])
+    yield from sleep(1.0)
+    CHECK(common.port_is_free(ARGS.port), "disabling the add-on mid-session closes the socket")
+    CHECK(not hasattr(bpy.types, "VIEW3D_PT_vstream"), "disabling unregisters the panel")
+
     # The screenshot shows something (not a blank or single-colour window).
     CHECK(os.path.exists(shot), "viewport screenshot written")
     img = bpy.data.images.load(shot)
