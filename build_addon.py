@@ -43,7 +43,7 @@ tags = ["Animation", "Rigging"]
 
 blender_version_min = "4.2.0"
 
-license = ["SPDX:GPL-3.0-or-later"]
+license = ["SPDX:MIT"]
 
 [permissions]
 network = "Receive face-tracking data on a local UDP port"

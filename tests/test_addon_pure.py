@@ -165,6 +165,11 @@ def test_plan_keys_duplicate_and_unsorted_times():
         assert abs(off - times[i] * 10) <= 1.0 + 1e-9
 
 
+def test_plan_keys_counts_from_given_t0():
+    plan = recorder.plan_keys([1.0, 1.1], 10, t0=0.5)
+    assert plan.offsets == [5, 6]
+
+
 def test_plan_keys_edge_cases():
     assert recorder.plan_keys([], 24).keys == []
     with pytest.raises(ValueError):

@@ -52,8 +52,8 @@ def _round_half_up(x):
     return int(math.floor(x + 0.5))
 
 
-def plan_keys(times, fps):
-    """Map capture times (seconds) to scene-frame offsets from the first sample.
+def plan_keys(times, fps, t0=None):
+    """Map capture times (seconds) to scene-frame offsets from t0 (default: the earliest).
 
     Each sample goes to round((t - t0) * fps). When that frame is already
     keyed, the sample moves to the next free frame if that is within one
@@ -66,7 +66,8 @@ def plan_keys(times, fps):
     order = sorted(range(len(times)), key=lambda i: times[i])
     if not order:
         return KeyPlan([], 0)
-    t0 = times[order[0]]
+    if t0 is None:
+        t0 = times[order[0]]
     keys = []
     merged = 0
     for i in order:
@@ -134,7 +135,9 @@ class Recorder:
         on the armature object (the head bone's rotation_quaternion). Each has
         a fake user and carries keyed/merged counts as custom properties.
         Frames without a face are not keyed (the pose holds) and are counted.
-        Keys start at `frame_start` (default scene.frame_start).
+        A frame captured at t is keyed at frame_start + round((t - t0) * fps),
+        t0 being the first recorded frame's time; frame_start defaults to
+        scene.frame_start and fps is the scene's.
 
         Report keys: take, actions, keyed, merged, received, no_face,
         frame_start, frame_end, fps, shape_key_curves, head, not_assigned.
@@ -155,7 +158,9 @@ class Recorder:
         if not shape_targets and pose_bone is None:
             raise BakeError("Nothing to bake onto: the mesh has no ARKit-named shape keys and no head bone is set")
 
-        plan = plan_keys([f.t for f in with_face], fps)
+        # Time counts from the first recorded frame, face or not, so a take
+        # that starts with the face out of view keeps its timing.
+        plan = plan_keys([f.t for f in with_face], fps, t0=min(f.t for f in self.frames))
         kept = [with_face[i] for i in plan.samples]
         scene_frames = [frame_start + off for off in plan.offsets]
         counts = {

@@ -302,9 +302,11 @@ def scenario(check, module):
     scene.render.fps = 24
     bpy.ops.vstream.record()
     m = 30
+    # Face out of view for the first half second: keys keep the take's timing.
+    sender.send(sender.frame(39.5, face=False))
     for i in range(m):
         sender.send(sender.frame(40.0 + i / 30.0, {"jawOpen": i / m}))
-    tick_until(ops, lambda: len(session.recorder) == m, "second take")
+    tick_until(ops, lambda: len(session.recorder) == m + 1, "second take")
     bpy.ops.vstream.record()
     take2 = bpy.data.actions.get("vstream_take_002_face")
     check(take2 is not None, "second take named vstream_take_002")
@@ -315,8 +317,9 @@ def scenario(check, module):
     curves2.keyframe_points.foreach_get("co", co)
     frames, values = co[0::2], co[1::2]
     check(all(b > a for a, b in zip(frames, frames[1:])), "keys in increasing frames")
+    check(frames[0] == 1 + 12, "time counts from the first recorded frame, face or not", frames[0])
     for fr, val in zip(frames, values):
-        t_true = val * m / 30.0  # jawOpen encodes the sample index
+        t_true = 0.5 + val * m / 30.0  # jawOpen encodes the sample index
         check(abs((fr - 1) - t_true * 24) <= 1.0 + 1e-6, "every key within 1 frame of its time", (fr, val))
     del c
     scene.render.fps = 30
