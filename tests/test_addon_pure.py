@@ -136,6 +136,33 @@ def test_session_records_only_while_recording():
         s.close()
 
 
+def test_session_status_text():
+    port = free_port()
+    clock = FakeClock()
+    s = session.LiveSession(port, clock=clock).open()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+            tx.sendto(protocol.encode(frame(1, 0.0)), ("127.0.0.1", port))
+            tx.sendto(b"bad", ("127.0.0.1", port))
+            for _ in range(200):
+                s.poll()
+                if s.receiver.accepted_total and s.receiver.rejected_total:
+                    break
+        status = dict(s.status())
+        assert status["age"] == "last packet 0 ms ago"
+        assert status["rate"] == "1 packets/s"
+        assert status["face"] is True
+        assert (status["rejected_total"], status["rejected"]) == (1, "size 1")
+        assert status["recorded"] is None
+        clock.now += 0.25
+        assert dict(s.status())["age"] == "last packet 250 ms ago"
+        clock.now += 3
+        assert dict(s.status())["age"] == "last packet 3 s ago"
+        assert dict(s.status())["rate"] == "0 packets/s"
+    finally:
+        s.close()
+
+
 # -- key planning ---------------------------------------------------------------
 
 def test_plan_keys_one_key_per_frame_when_rates_match():

@@ -108,8 +108,8 @@ class VIEW3D_PT_vstream(bpy.types.Panel):
         status = dict(session.status())
         box = layout.box()
         col = box.column(align=True)
-        col.label(text="Port %d: %s" % (session.port, status["age"]), icon='URL')
-        col.label(text=status["rate"])
+        col.label(text="Port %d: %s" % (session.port, status["rate"]), icon='URL')
+        col.label(text=status["age"].capitalize())
         if status["face"] is False:
             col.label(text="No face in view", icon='HIDE_ON')
         if status["rejected_total"]:

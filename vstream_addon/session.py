@@ -10,7 +10,7 @@ import time
 from .receiver import LOCALHOST, Receiver
 from .recorder import Recorder
 
-STALE_AFTER = 1.0  # seconds without a frame before the panel says so
+STALE_AFTER = 1.0  # seconds without a frame before the age is shown in whole seconds
 
 
 class LiveSession:
@@ -60,10 +60,11 @@ class LiveSession:
         """
         r = self.receiver
         age = r.last_frame_age()
+        # Coarser once stale, so an idle panel redraws once a second, not every tick.
         if age is None:
             age_text = "no packets yet"
         elif age < STALE_AFTER:
-            age_text = "receiving"
+            age_text = "last packet %d ms ago" % (round(age * 100) * 10)
         else:
             age_text = "last packet %d s ago" % int(age)
         latest = r.latest
