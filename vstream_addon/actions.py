@@ -49,9 +49,16 @@ class ActionWriter:
             self.action.id_root = id_type(target_id)
 
     def _new_fcurve(self, data_path, index, group):
-        if self._channelbag is not None:
-            return self._channelbag.fcurves.new(data_path, index=index, group_name=group)
-        return self.action.fcurves.new(data_path, index=index, action_group=group)
+        if self._channelbag is None:
+            return self.action.fcurves.new(data_path, index=index, action_group=group)
+        fcurves = self._channelbag.fcurves
+        if "group_name" in fcurves.bl_rna.functions["new"].parameters:
+            return fcurves.new(data_path, index=index, group_name=group)
+        # 4.4 and 4.5: channelbags exist but fcurves.new() takes no group yet.
+        fcurve = fcurves.new(data_path, index=index)
+        groups = self._channelbag.groups
+        fcurve.group = groups.get(group) or groups.new(group)
+        return fcurve
 
     def add_curve(self, data_path, index, group, frames, values):
         """One F-Curve with a LINEAR key per (frame, value), written in one batch."""
