@@ -508,7 +508,7 @@ def build_hair(b, segments=64, rows=12):
         for j in range(segments):
             phi = 2 * math.pi * j / segments
             front = 0.5 + 0.5 * math.cos(phi)
-            z_line = 1.02 + 1.11 * front ** 0.7 + 0.03 * math.cos(5.0 * phi) * front ** 3
+            z_line = 1.02 + 1.18 * front ** 0.7 + 0.03 * math.cos(5.0 * phi) * front ** 3
             z = top - (top - z_line) * u
             p = head_point(min(z, top - 1e-4), phi)
             thick = 0.03 + 0.05 * (1.0 - u) ** 2
@@ -1200,7 +1200,21 @@ def build_avatar(scene=None):
     _skin(face, rig, b)
     cam, light = _make_camera_and_light(collection, scene)
     configure_scene(scene)
+    view_layer = scene.view_layers[0]
+    for obj in view_layer.objects:
+        obj.select_set(obj == face)
+    view_layer.objects.active = face        # ready for the VStream panel
     return {"face": face, "rig": rig, "camera": cam, "light": light}
+
+
+def _viewports_show_material_colours():
+    """Solid-mode 3D views of the saved file show the flat material colours."""
+    for screen in bpy.data.screens:
+        for area in screen.areas:
+            for space in area.spaces:
+                if space.type == "VIEW_3D":
+                    space.shading.type = "SOLID"
+                    space.shading.color_type = "MATERIAL"
 
 
 def _args(argv):
@@ -1214,6 +1228,7 @@ def main(argv=None):
     args = _args(sys.argv if argv is None else argv)
     bpy.ops.wm.read_factory_settings(use_empty=True)
     build_avatar(bpy.context.scene)
+    _viewports_show_material_colours()
     out = os.path.abspath(args.out)
     bpy.ops.wm.save_as_mainfile(filepath=out, compress=True)
     print("vstream avatar saved to", out)
