@@ -264,8 +264,23 @@ def run():
     yield from wait(lambda: ops.current_session() is None, 5, "Esc to stop the session")
     CHECK(common.port_is_free(ARGS.port), "Esc closes the socket")
 
-    # A busy port: clear message in the panel, nothing started.
+    # Start from a script with no window in its context still ticks, through
+    # the bpy.app.timers fallback.
     import socket
+    protocol = sys.modules["vstream_addon.protocol"]
+    with bpy.context.temp_override(window=None, area=None, region=None):
+        CHECK(bpy.context.window is None, "context without a window")
+        started = bpy.ops.vstream.start()
+    CHECK(started == {'FINISHED'} and ops.state.app_timer, "Start without a window uses an app timer")
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    f = protocol.Frame(seq=1, t=0.0, face=True, weights=protocol.weights_from_dict({"jawOpen": 0.123}))
+    tx.sendto(protocol.encode(f), ("127.0.0.1", ARGS.port))
+    yield from wait(lambda: abs(jaw_key.value - 0.123) < 1e-4, 10, "the app timer to apply a frame")
+    tx.close()
+    CHECK(press(bpy.ops.vstream.stop) == {'FINISHED'} and not ops.state.app_timer, "Stop ends the app timer")
+    CHECK(common.port_is_free(ARGS.port), "Stop closes the socket (app timer)")
+
+    # A busy port: clear message in the panel, nothing started.
     blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     blocker.bind(("127.0.0.1", ARGS.port))
     try:
