@@ -1128,7 +1128,7 @@ def _make_rig(collection, scene):
         head.use_connect = True
         bpy.ops.object.mode_set(mode="OBJECT")
     for pb in rig.pose.bones:
-        pb.rotation_mode = "XYZ"
+        pb.rotation_mode = "QUATERNION"     # what the add-on drives and bakes
     return rig
 
 
