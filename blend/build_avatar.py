@@ -1202,7 +1202,7 @@ def build_avatar(scene=None):
     configure_scene(scene)
     view_layer = scene.view_layers[0]
     for obj in view_layer.objects:
-        obj.select_set(obj == face)
+        obj.select_set(obj == face, view_layer=view_layer)
     view_layer.objects.active = face        # ready for the VStream panel
     return {"face": face, "rig": rig, "camera": cam, "light": light}
 
@@ -1230,6 +1230,7 @@ def main(argv=None):
     build_avatar(bpy.context.scene)
     _viewports_show_material_colours()
     out = os.path.abspath(args.out)
+    bpy.context.preferences.filepaths.save_version = 0     # no avatar.blend1 backups
     bpy.ops.wm.save_as_mainfile(filepath=out, compress=True)
     print("vstream avatar saved to", out)
 
