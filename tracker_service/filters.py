@@ -26,7 +26,10 @@ class OneEuro:
     def reset(self):
         self.x = self.dx = self.t = None
 
-    def __call__(self, x, t):
+    def __call__(self, x, t, scale=1.0):
+        """Filter sample `x` at time `t` (seconds). `scale` is the signal's unit
+        (e.g. the face size in pixels): speeds are measured in it, so the same
+        parameters work for a near and a far face."""
         x = np.asarray(x, dtype=np.float64)
         if self.x is None:
             self.x, self.dx, self.t = x.copy(), np.zeros_like(x), t
@@ -37,7 +40,47 @@ class OneEuro:
         self.t = t
         dx = (x - self.x) / dt
         self.dx = self.dx + _alpha(self.d_cutoff, dt) * (dx - self.dx)
-        cutoff = self.min_cutoff + self.beta * np.abs(self.dx)
+        cutoff = self.min_cutoff + self.beta * np.abs(self.dx) / scale
         a = 1.0 / (1.0 + 1.0 / (2.0 * math.pi * cutoff * dt))
         self.x = self.x + a * (x - self.x)
+        return self.x.copy()
+
+
+class LandmarkFilter:
+    """One Euro variant for landmark sets, driven by each point's innovation.
+
+    Plain One Euro raises its cutoff with the filtered speed, and camera noise
+    alone makes dlib's points "move" at a speed close to that of slow real
+    motion, so it cannot both hold a still face steady and follow a sudden
+    mouth opening (benchmarks: at best 0.46% of the eye distance jitter for a
+    2-frame step). Here the speed term is each point's distance from its
+    filtered position beyond a dead zone the size of the noise: inside it the
+    cutoff stays at `min_cutoff`; a real move leaves the dead zone at once and
+    is followed within a frame. Distances are in units of `scale` (the
+    inter-ocular distance), so the parameters hold at any face size.
+    """
+
+    def __init__(self, min_cutoff, beta, dead_zone):
+        self.min_cutoff = min_cutoff
+        self.beta = beta
+        self.dead_zone = dead_zone
+        self.x = None
+        self.t = None
+
+    def reset(self):
+        self.x = self.t = None
+
+    def __call__(self, points, t, scale):
+        points = np.asarray(points, dtype=np.float64)
+        if self.x is None:
+            self.x, self.t = points.copy(), t
+            return self.x.copy()
+        dt = t - self.t
+        if dt <= 0:
+            return self.x.copy()
+        self.t = t
+        innovation = np.linalg.norm(points - self.x, axis=1, keepdims=True) / scale
+        cutoff = self.min_cutoff + self.beta * np.maximum(0.0, innovation - self.dead_zone) / dt
+        a = 1.0 / (1.0 + 1.0 / (2.0 * math.pi * cutoff * dt))
+        self.x = self.x + a * (points - self.x)
         return self.x.copy()

@@ -10,14 +10,17 @@ from vstream_addon.arkit import ARKIT_NAMES
 
 from . import expressions, features, rotation
 from .calibration import NeutralEstimator
-from .filters import OneEuro
+from .filters import LandmarkFilter
 from .head_pose import HeadPose
 from .landmarks import LandmarkTracker, inter_ocular
 
-# Landmark smoothing, in inter-ocular distances per second (so it does not depend on
-# image size): heavy at rest, where dlib jitters, and almost none during fast moves.
-LANDMARK_MIN_CUTOFF = 1.0
-LANDMARK_BETA = 8.0
+# Landmark smoothing (filters.LandmarkFilter), distances in inter-ocular units. Chosen by
+# measurement (docs/BENCHMARKS.md, jitter): dlib's noise on a still face is ~0.5-1% of
+# the eye distance per frame, so moves within 2.5% are smoothed at 0.2 Hz and larger
+# ones are followed at once.
+LANDMARK_MIN_CUTOFF = 0.2
+LANDMARK_BETA = 20.0
+LANDMARK_DEAD_ZONE = 0.025
 NO_FACE_EASE_SECONDS = 0.3  # weights and head return to neutral with this time constant
 
 
@@ -38,7 +41,7 @@ class FaceTracker:
         self.landmarks = LandmarkTracker()
         self.pose = HeadPose(width, height)
         self.neutral = NeutralEstimator(fps)
-        self.filter = OneEuro(LANDMARK_MIN_CUTOFF, LANDMARK_BETA)
+        self.filter = LandmarkFilter(LANDMARK_MIN_CUTOFF, LANDMARK_BETA, LANDMARK_DEAD_ZONE)
         self.neutral_rotation = np.eye(3)
         self.neutral_position = None
         self._calibrate_pose = False
@@ -64,8 +67,7 @@ class FaceTracker:
 
         if detected:
             self.filter.reset()  # a fresh detection may be a different place or face
-        iod = max(inter_ocular(raw), 1e-6)
-        points = self.filter(raw / iod, t) * iod
+        points = self.filter(raw, t, scale=max(inter_ocular(raw), 1e-6))
 
         solved = self.pose.solve(points)
         if solved is None:
