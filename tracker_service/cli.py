@@ -102,8 +102,10 @@ def _loop(args, source, link, writer, preview_file, window, streaming):
     if args.max_frames:
         total = min(total or args.max_frames, args.max_frames)
     progress = tqdm(total=total, unit="frame", disable=not sys.stderr.isatty(), leave=False)
+    stopped = False
     for index, t, frame in source.frames():
         if _Stop.requested or (args.max_frames is not None and frames >= args.max_frames):
+            stopped = True
             break
         if realtime:
             delay = started + t - time.monotonic()
@@ -132,13 +134,15 @@ def _loop(args, source, link, writer, preview_file, window, streaming):
                 if key == "c":
                     tracker.calibrate()
                 elif key == "q":
+                    stopped = True
                     break
         progress.update()
     progress.close()
     if window:
         preview.close_window()
     elapsed = time.monotonic() - started
-    note = " (the video ended early: corrupt or truncated)" if getattr(source, "ended_early", False) else ""
+    ended_early = not stopped and getattr(source, "ended_early", False)
+    note = " (the video ended early: corrupt or truncated)" if ended_early else ""
     print("vstream-tracker: %d frames, %d with a face, in %.1f s; detector ran %d times%s"
           % (frames, faces, elapsed, tracker.landmarks.detections, note), file=sys.stderr)
     return 0
