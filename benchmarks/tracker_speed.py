@@ -1,7 +1,7 @@
 """Tracker time per frame on one core, on real footage; prints a Markdown table.
 
-Decode excluded: the tracker's own work (landmarks, features, pose, filter).
-Decode included: plus reading the frame from the file. Also how often the full
+Decode excluded: the tracker's own work (landmarks, filter, pose, features, weights).
+Decode included: plus reading the frame from the file (and resizing, for the 640x480 row). Also how often the full
 detector ran (it costs 15-90 ms; tracking from the previous landmarks costs ~2).
 Run: .venv/bin/python benchmarks/tracker_speed.py
 """
@@ -18,13 +18,14 @@ sys.path.insert(0, ROOT)
 from tracker_service.pipeline import FaceTracker  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "video")
-CLIPS = ("webcam_cap12.mp4", "talk_s18_720p.mp4")
+# (clip, size to resize to or None): 640x480 is the common webcam size; cap12 is 4:3.
+CLIPS = (("webcam_cap12.mp4", None), ("webcam_cap12.mp4", (640, 480)), ("talk_s18_720p.mp4", None))
 
 
-def measure(path):
+def measure(path, size=None):
     cap = cv2.VideoCapture(path)
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    w, h = int(cap.get(3)), int(cap.get(4))
+    w, h = size or (int(cap.get(3)), int(cap.get(4)))
     tracker = FaceTracker(w, h, fps)
     work, total = [], []
     index = 0
@@ -33,6 +34,8 @@ def measure(path):
         ok, frame = cap.read()
         if not ok:
             break
+        if size:
+            frame = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
         t1 = time.perf_counter()
         tracker.process(frame, index / fps)
         t2 = time.perf_counter()
@@ -47,7 +50,7 @@ def measure(path):
 def main():
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
     cv2.setNumThreads(1)
-    rows = [measure(os.path.join(DATA, c)) for c in CLIPS]
+    rows = [measure(os.path.join(DATA, c), size) for c, size in CLIPS]
     print("| clip | size | frames | median ms/frame, decode excluded | fps | median ms/frame, decode included "
           "| full detector runs | crop confirmations |")
     print("|---|---|---|---|---|---|---|---|")

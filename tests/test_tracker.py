@@ -225,3 +225,30 @@ def test_calibrate_control_message_reaches_the_tracker(tmp_path):
     receiver.close()
     assert proc.returncode == 0, err
     assert "calibrating the neutral face (asked by the receiver)" in err
+
+
+def _take_weights(tmp_path, clip):
+    out = tmp_path / (clip + ".jsonl")
+    proc = run_tracker("--source", data("video", clip), "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    return [r["weights"] for r in take.read_take(str(out))[1]]
+
+
+@pytest.mark.parametrize("clip", ["expr_d0.mp4", "expr_d11.mp4"])
+def test_eye_look_channels_follow_labelled_gaze(tmp_path, clip):
+    # Frame ranges where the eyes clearly look to one side, labelled by looking at the frames.
+    labels = json.load(open(os.path.join(os.path.dirname(__file__), "fixtures", "gaze_labels.json")))[clip]
+    weights = _take_weights(tmp_path, clip)
+    toward_left = lambda w: (w["eyeLookOutLeft"] + w["eyeLookInRight"]) / 2   # subject's own left
+    toward_right = lambda w: (w["eyeLookInLeft"] + w["eyeLookOutRight"]) / 2
+    for seg in labels:
+        a, b = seg["frames"]
+        span = weights[a:b + 1]
+        left = np.mean([toward_left(w) for w in span])
+        right = np.mean([toward_right(w) for w in span])
+        if seg["look"] == "subject_left":
+            assert left > 0.5 and right < 0.1, (seg, left, right)
+        elif seg["look"] == "subject_right":
+            assert right > 0.5 and left < 0.1, (seg, left, right)
+        elif seg["look"] == "center":
+            assert left < 0.3 and right < 0.3, (seg, left, right)

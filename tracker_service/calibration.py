@@ -55,6 +55,9 @@ PRIOR_NEUTRAL = {
     "lower_lip_y": 0.657,
     "nostril_r": 0.105,
     "nostril_l": 0.100,
+    # Pupils: not from the photos; a straight look sits slightly above the lid centre
+    # (the upper lid covers the top of the iris). The user's own gaze replaces it at once.
+    "gaze_h_r": 0.0, "gaze_v_r": 0.1, "gaze_h_l": 0.0, "gaze_v_l": 0.1,
 }
 PRIOR = np.array([PRIOR_NEUTRAL[n] for n in FEATURE_NAMES])
 # How many seconds of the user's own history the prior is worth. Only features

@@ -33,6 +33,9 @@ FULL_ROLL = 0.6          # lip thickness loss (fraction of rest)
 FULL_LIP_RAISE = 0.08
 FULL_LIP_LOWER = 0.3
 FULL_SNEER = 0.04
+FULL_LOOK_SIDE = 0.5     # pupil travel toward a corner, half eye widths
+FULL_LOOK_UP = 0.4
+FULL_LOOK_DOWN = 0.4
 WINK_DIFFERENCE = 0.5    # eyes closing this differently are a wink, not a blink to link
 
 
@@ -56,6 +59,16 @@ def weights(f, n):
         brow_down = -(g("brow_inner_" + side) + g("brow_outer_" + side)) / 2.0
         w["browDown" + Side] = _clip(max(brow_down / FULL_BROW_DOWN, -g("brow_gap") / FULL_BROW_GAP))
         w["noseSneer" + Side] = _clip(g("nostril_" + side) / FULL_SNEER)
+
+    # Gaze: h + is toward the subject's left, which is "out" for the left eye and
+    # "in" (toward the nose) for the right eye.
+    for side, Side, toward_left in (("r", "Right", "In"), ("l", "Left", "Out")):
+        away = "Out" if toward_left == "In" else "In"
+        h, v = g("gaze_h_" + side), g("gaze_v_" + side)
+        w["eyeLook%s%s" % (toward_left, Side)] = _clip(h / FULL_LOOK_SIDE)
+        w["eyeLook%s%s" % (away, Side)] = _clip(-h / FULL_LOOK_SIDE)
+        w["eyeLookUp" + Side] = _clip(v / FULL_LOOK_UP)
+        w["eyeLookDown" + Side] = _clip(-v / FULL_LOOK_DOWN)
 
     w["browInnerUp"] = _clip((g("brow_inner_r") + g("brow_inner_l")) / 2.0 / FULL_BROW_UP)
 

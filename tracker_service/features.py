@@ -28,6 +28,8 @@ FEATURE_NAMES = (
     "upper_lip", "lower_lip",          # lip thickness (rolls in = thinner)
     "upper_lip_y", "lower_lip_y",      # outer lip edges below the nose base
     "nostril_r", "nostril_l",          # nostril wing above the nose base (sneer raises it)
+    "gaze_h_r", "gaze_v_r",            # pupil in the eye, half eye widths (pupils.py):
+    "gaze_h_l", "gaze_v_l",            # h + toward the subject's left, v + up
 )
 INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
@@ -43,8 +45,9 @@ def level(points):
     return np.stack([c * p[:, 0] - s * p[:, 1], s * p[:, 0] + c * p[:, 1]], axis=1)
 
 
-def measure(points):
-    """Array of FEATURE_NAMES values for one face's (68, 2) landmarks."""
+def measure(points, gaze=(0.0, 0.0, 0.0, 0.0)):
+    """Array of FEATURE_NAMES values for one face's (68, 2) landmarks and its pupil
+    offsets (right h, right v, left h, left v)."""
     p = level(points)
     x, y = p[:, 0], p[:, 1]
     mid = (x[27] + x[28] + x[33]) / 3.0
@@ -79,4 +82,5 @@ def measure(points):
         (y[57] - y[33]) / v,
         (y[33] - y[31]) / v,
         (y[33] - y[35]) / v,
+        *gaze,
     ])

@@ -8,9 +8,9 @@ import numpy as np
 
 from vstream_addon.arkit import ARKIT_NAMES
 
-from . import expressions, features, rotation
+from . import expressions, features, pupils, rotation
 from .calibration import NeutralEstimator
-from .filters import LandmarkFilter
+from .filters import LandmarkFilter, OneEuro
 from .head_pose import HeadPose
 from .landmarks import LandmarkTracker, inter_ocular
 
@@ -21,6 +21,10 @@ from .landmarks import LandmarkTracker, inter_ocular
 LANDMARK_MIN_CUTOFF = 0.2
 LANDMARK_BETA = 20.0
 LANDMARK_DEAD_ZONE = 0.025
+# Gaze smoothing in half eye widths: the pupil finder jitters by a pixel or two.
+GAZE_MIN_CUTOFF = 1.5
+GAZE_BETA = 2.0
+HOLD_GAZE_ABOVE_BLINK = 0.3  # a closing lid hides the pupil: keep the last gaze
 NO_FACE_EASE_SECONDS = 0.3  # weights and head return to neutral with this time constant
 
 
@@ -42,6 +46,8 @@ class FaceTracker:
         self.pose = HeadPose(width, height)
         self.neutral = NeutralEstimator(fps)
         self.filter = LandmarkFilter(LANDMARK_MIN_CUTOFF, LANDMARK_BETA, LANDMARK_DEAD_ZONE)
+        self.gaze_filter = OneEuro(GAZE_MIN_CUTOFF, GAZE_BETA)
+        self.gaze = None    # last trusted (right h, right v, left h, left v)
         self.neutral_rotation = np.eye(3)
         self.neutral_position = None
         self._calibrate_pose = False
@@ -81,9 +87,22 @@ class FaceTracker:
         self.rotation = self.neutral_rotation.T @ r_head
         self.position = position - self.neutral_position
 
-        measured = features.measure(points)
+        measured = features.measure(points, self._gaze(gray, points, t))
         self.weights = expressions.weights(measured, self.neutral.update(measured))
         return self._result(True, raw, points, detected)
+
+    def _gaze(self, gray, points, t):
+        """Pupil offsets; while an eye is closing or its pupil is not found, its last
+        gaze holds, so a blink never reads as looking down."""
+        found = pupils.gaze_offsets(gray, points)
+        gaze = list(self.gaze) if self.gaze is not None else [0.0, 0.0, 0.0, 0.0]
+        for i, (side, Side) in enumerate((("right", "Right"), ("left", "Left"))):
+            eye = found[side]
+            closing = self.weights["eyeBlink" + Side] > HOLD_GAZE_ABOVE_BLINK
+            if eye["confidence"] > 0 and not (closing and self.gaze is not None):
+                gaze[2 * i:2 * i + 2] = eye["horizontal"], eye["vertical"]
+        self.gaze = self.gaze_filter(gaze, t)
+        return tuple(self.gaze)
 
     def _no_face(self, dt):
         keep = math.exp(-dt / NO_FACE_EASE_SECONDS)
@@ -91,6 +110,8 @@ class FaceTracker:
         self.rotation = _slerp_to_identity(self.rotation, 1.0 - keep)
         self.position = self.position * keep
         self.filter.reset()
+        self.gaze_filter.reset()
+        self.gaze = None
         self.pose.reset()
         return self._result(False, None, None, False)
 

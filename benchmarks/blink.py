@@ -1,0 +1,85 @@
+"""Blink accuracy against per-frame human labels (tests/fixtures/blink_labels.json).
+
+Per-frame F1 of "eyes closed" = mean(eyeBlinkLeft, eyeBlinkRight) > 0.5, ambiguous
+frames excluded, for vstream and for the textbook fixed eye-aspect-ratio
+threshold of 0.2 (Soukupova and Cech) on plain dlib landmarks.
+Run: .venv/bin/python benchmarks/blink.py
+"""
+
+import json
+import os
+
+import cv2
+import numpy as np
+
+from common import DATA, ROOT, PlainDlib, one_core, table
+
+from tracker_service.pipeline import FaceTracker
+
+LABELS = os.path.join(ROOT, "tests", "fixtures", "blink_labels.json")
+
+
+def ear(eye):
+    return (np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])) / (2 * np.linalg.norm(eye[0] - eye[3]))
+
+
+def frame_masks(label):
+    closed = np.zeros(label["frames"], bool)
+    ambiguous = np.zeros(label["frames"], bool)
+    for a, b in label["closed"]:
+        closed[a:b + 1] = True
+    for a, b in label["ambiguous"]:
+        ambiguous[a:b + 1] = True
+    return closed, ambiguous
+
+
+def f1(pred, closed, ambiguous):
+    keep = ~ambiguous[:len(pred)]
+    closed = closed[:len(pred)]
+    tp = int((pred & closed & keep).sum())
+    fp = int((pred & ~closed & keep).sum())
+    fn = int((~pred & closed & keep).sum())
+    return (2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0), tp, fp, fn
+
+
+def predictions(clip):
+    cap = cv2.VideoCapture(os.path.join(DATA, "video", clip))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    tracker = FaceTracker(int(cap.get(3)), int(cap.get(4)), fps)
+    plain = PlainDlib()
+    ours, textbook = [], []
+    i = 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        r = tracker.process(frame, i / fps)
+        ours.append((r.weights["eyeBlinkLeft"] + r.weights["eyeBlinkRight"]) / 2 > 0.5)
+        p = plain.landmarks(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+        textbook.append(p is not None and (ear(p[36:42]) + ear(p[42:48])) / 2 < 0.2)
+        i += 1
+    return np.array(ours), np.array(textbook)
+
+
+def evaluate():
+    labels = json.load(open(LABELS))
+    rows, scores = [], {}
+    for clip, label in labels.items():
+        if not clip.endswith(".mp4"):
+            continue
+        closed, ambiguous = frame_masks(label)
+        ours, textbook = predictions(clip)
+        s_ours, s_text = f1(ours, closed, ambiguous), f1(textbook, closed, ambiguous)
+        scores[clip] = s_ours[0]
+        rows.append([clip, int(closed.sum()), "%.2f (tp %d, fp %d, fn %d)" % s_ours,
+                     "%.2f (tp %d, fp %d, fn %d)" % s_text])
+    return scores, table(["clip", "closed frames (labels)", "vstream F1", "plain dlib, EAR < 0.2, F1"], rows)
+
+
+def main():
+    one_core()
+    print(evaluate()[1])
+
+
+if __name__ == "__main__":
+    main()
