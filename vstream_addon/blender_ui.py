@@ -44,6 +44,10 @@ class VStreamSettings(bpy.types.PropertyGroup):
     port: bpy.props.IntProperty(
         name="Port", default=protocol.DEFAULT_PORT, min=1024, max=65535,
         description="Local UDP port the tracker sends to (vstream-tracker --port)")
+    listen_all: bpy.props.BoolProperty(
+        name="Listen on all interfaces (LAN)", default=False,
+        description="Accept frames from other computers (tracker on another machine). "
+                    "Off: only this computer (127.0.0.1) can send")
 
 
 class VIEW3D_PT_vstream(bpy.types.Panel):
@@ -77,6 +81,15 @@ class VIEW3D_PT_vstream(bpy.types.Panel):
         row = layout.row(align=True)
         row.enabled = session is None
         row.prop(settings, "port")
+        row = layout.row()
+        row.enabled = session is None
+        row.prop(settings, "listen_all")
+        if settings.listen_all:
+            # Frames are not authenticated: anyone on the network can pose the avatar.
+            col = layout.column(align=True)
+            col.alert = True
+            col.label(text="Anyone on the network can send", icon='ERROR')
+            col.label(text="frames to this port", icon='BLANK1')
         col = layout.column(align=True)
         col.scale_y = 1.4
         if session is None:

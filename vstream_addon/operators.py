@@ -14,7 +14,7 @@ import bpy
 from bpy.app.handlers import persistent
 
 from . import apply, protocol
-from .receiver import ReceiverError
+from .receiver import ALL_INTERFACES, LOCALHOST, ReceiverError
 from .recorder import BakeError, next_take_name
 from .session import LiveSession
 
@@ -39,13 +39,19 @@ def current_session():
 
 # -- session lifetime --------------------------------------------------------
 
-def start_session(port):
-    """Open a session on 127.0.0.1:port; raise ReceiverError (message for the user)."""
+def listen_host(settings):
+    """Loopback unless the user asked for the LAN: any host that can reach an
+    open port could otherwise drive (and record into) the scene."""
+    return ALL_INTERFACES if getattr(settings, "listen_all", False) else LOCALHOST
+
+
+def start_session(port, host=LOCALHOST):
+    """Open a session on host:port; raise ReceiverError (message for the user)."""
     if state.session is not None:
-        if state.session.port == port:
+        if state.session.port == port and state.session.receiver.host == host:
             return state.session
         stop_session(None, bake=False)
-    session = LiveSession(port)
+    session = LiveSession(port, host=host)
     try:
         session.open()
     except ReceiverError as e:
@@ -181,7 +187,8 @@ class VSTREAM_OT_start(bpy.types.Operator):
 
     def execute(self, context):
         try:
-            session = start_session(context.scene.vstream.port)
+            settings = context.scene.vstream
+            session = start_session(settings.port, listen_host(settings))
         except ReceiverError as e:
             self.report({'ERROR'}, str(e))
             _tag_redraw(context)
@@ -298,7 +305,7 @@ def on_load_pre(*_args):
     # next file (or another Blender) can use it. A take in progress cannot be
     # baked into a file that is being unloaded.
     if state.session is not None:
-        if state.session.recording:
+        if state.session.recording and len(state.session.recorder):
             print("vstream: file loading, discarding %d recorded frames" % len(state.session.recorder))
         stop_session(None, bake=False)
 

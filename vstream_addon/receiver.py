@@ -13,6 +13,13 @@ from collections import deque
 from . import protocol
 
 LOCALHOST = "127.0.0.1"
+ALL_INTERFACES = "0.0.0.0"
+
+# Ask the OS for a deep queue: a tick can be held back by a slow redraw for a
+# second or more, and at 60 datagrams/s a default-sized buffer is fine, but a
+# burst (a tracker catching up, a stall) would overflow it and drop frames
+# of a take being recorded. The kernel caps the request (net.core.rmem_max).
+RECV_BUFFER_BYTES = 4 * 1024 * 1024
 
 # A tick reads until the socket is empty. The cap only matters against a
 # sender flooding faster than we can read; what is left waits for the next
@@ -61,6 +68,10 @@ class Receiver:
         try:
             # No SO_REUSEADDR: two Blenders (or a stale one) on the same port
             # would silently split the stream, so a busy port must fail loudly.
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER_BYTES)
+            except OSError:
+                pass  # a smaller buffer still works
             sock.bind((self.host, self.port))
             sock.setblocking(False)
         except OSError as e:
@@ -82,6 +93,10 @@ class Receiver:
     @property
     def is_open(self):
         return self._sock is not None
+
+    def address(self):
+        """(host, port) the socket is bound to, or None when closed."""
+        return self._sock.getsockname() if self._sock is not None else None
 
     def __enter__(self):
         return self.open()
