@@ -1,4 +1,4 @@
-"""Put one tracked Frame onto an avatar: shape keys by ARKit name, head bone rotation.
+"""Put one tracked Frame onto an avatar: shape keys through the mapping, head bone rotation.
 
 The math is plain Python on (w, x, y, z) tuples so it can be tested without
 Blender; only `apply_frame` and the helpers that take Blender objects touch bpy
@@ -7,7 +7,7 @@ data, and they need no import of bpy themselves.
 
 import math
 
-from . import arkit
+from . import mapping
 
 # Below this a shape-key value is left alone, so a still face does not tag
 # the mesh for a depsgraph update on every tick.
@@ -61,39 +61,104 @@ def bone_local_rotation(q_avatar, q_rest):
 
 # -- shape keys -----------------------------------------------------------------
 
-def shape_key_targets(mesh_obj):
-    """[(key_block, ARKit index)] for every shape key whose name is an ARKit name.
+class ShapeKeyTarget:
+    """One driven shape key: the Blender key block and the mapping.Binding that values it."""
 
-    Names match case-insensitively ("JawOpen", "jawopen" both drive jawOpen).
-    The reference key (Basis) is never driven: its value has no effect.
+    __slots__ = ("block", "binding")
+
+    def __init__(self, block, binding):
+        self.block = block
+        self.binding = binding
+
+    def __repr__(self):
+        return "ShapeKeyTarget(%r <- %s)" % (self.binding.shape_key, self.binding.channel)
+
+
+def mesh_entries(mesh_obj):
+    """Explicit entries stored on the mesh object (mapping.PROP_MAPPING), [] if none.
+
+    Raises mapping.MappingError when the stored text is not a valid preset.
     """
+    text = mesh_obj.get(mapping.PROP_MAPPING) if hasattr(mesh_obj, "get") else None
+    if not text:
+        return []
+    return mapping.entries_from_json(str(text), source='%s["%s"]' % (mesh_obj.name, mapping.PROP_MAPPING))
+
+
+def mapping_error(mesh_obj):
+    """Why the mesh's stored entries are ignored, or None (for the panel)."""
+    try:
+        mesh_entries(mesh_obj)
+    except mapping.MappingError as e:
+        return str(e)
+    return None
+
+
+def _key_blocks(mesh_obj):
     if mesh_obj is None or getattr(mesh_obj, "type", None) != 'MESH':
         return []
     keys = mesh_obj.data.shape_keys
     if keys is None:
         return []
     reference = keys.reference_key
-    targets = []
-    for block in keys.key_blocks:
-        if block == reference:
-            continue
-        name = arkit.canonical(block.name)
-        if name is not None:
-            targets.append((block, arkit.INDEX[name]))
-    return targets
+    # The reference key (Basis) is never driven: its value has no effect.
+    return [block for block in keys.key_blocks if block != reference]
+
+
+def mapping_targets(mesh_obj, entries=None):
+    """[ShapeKeyTarget] for every shape key that gets a value (mapping.resolve order).
+
+    `entries` defaults to the ones stored on the mesh; a bad stored preset is
+    ignored here (live apply must not stop) and reported by `mapping_error`.
+    """
+    blocks = _key_blocks(mesh_obj)
+    if not blocks:
+        return []
+    if entries is None:
+        try:
+            entries = mesh_entries(mesh_obj)
+        except mapping.MappingError:
+            entries = []
+    by_name = {block.name: block for block in blocks}
+    return [ShapeKeyTarget(by_name[b.shape_key], b)
+            for b in mapping.resolve([block.name for block in blocks], entries)]
+
+
+def shape_key_targets(mesh_obj):
+    """[(key_block, ARKit index)] for every shape key one ARKit channel drives unchanged.
+
+    Includes every spelling mapping.detect_arkit knows ("JawOpen", "eyeBlink_L")
+    and explicit entries without gain/offset/clamp/invert. Keys valued by a VRM
+    formula or a shaped entry are not here: `mapping_targets` and
+    `target_values` cover those.
+    """
+    return [(t.block, t.binding.arkit_index) for t in mapping_targets(mesh_obj)
+            if not t.binding.muted and t.binding.arkit_index is not None]
 
 
 def matched_names(mesh_obj):
     """Sorted ARKit names the mesh has shape keys for (for the panel)."""
-    return sorted({arkit.ARKIT_NAMES[i] for _, i in shape_key_targets(mesh_obj)})
+    return sorted({t.binding.channel for t in mapping_targets(mesh_obj)
+                   if not t.binding.muted and not t.binding.is_vrm})
+
+
+def target_values(targets, weights):
+    """Shape-key values (None: leave the key alone) for 52 weights in wire order.
+
+    `targets` is `mapping_targets` output or `shape_key_targets` pairs.
+    """
+    if targets and not isinstance(targets[0], ShapeKeyTarget):
+        return [min(1.0, max(0.0, float(weights[index]))) for _, index in targets]
+    return mapping.evaluate([t.binding for t in targets], weights)
 
 
 def apply_weights(frame, targets):
     """Set shape-key values from frame.weights; return how many changed."""
     changed = 0
-    weights = frame.weights
-    for block, index in targets:
-        value = min(1.0, max(0.0, float(weights[index])))
+    blocks = [t.block if isinstance(t, ShapeKeyTarget) else t[0] for t in targets]
+    for block, value in zip(blocks, target_values(targets, frame.weights)):
+        if value is None:
+            continue
         if abs(block.value - value) > VALUE_EPSILON:
             block.value = value
             changed += 1
@@ -125,18 +190,19 @@ def apply_head(frame, pose_bone):
 
 
 def apply_frame(frame, mesh_obj=None, armature_obj=None, head_bone_name="", shape_targets=None):
-    """Apply `frame` to the mesh's ARKit shape keys and the armature's head bone.
+    """Apply `frame` to the mesh's mapped shape keys and the armature's head bone.
 
     Either target may be None. Frames without a face are ignored so the avatar
     holds its last pose instead of snapping to neutral when tracking drops out.
-    `shape_targets` may pass a cached `shape_key_targets(mesh_obj)`.
+    `shape_targets` may pass cached `mapping_targets(mesh_obj)` (or the
+    older `shape_key_targets(mesh_obj)` pairs).
     Returns True if anything visible changed.
     """
     if frame is None or not frame.face:
         return False
     changed = False
     if mesh_obj is not None:
-        targets = shape_key_targets(mesh_obj) if shape_targets is None else shape_targets
+        targets = mapping_targets(mesh_obj) if shape_targets is None else shape_targets
         changed = apply_weights(frame, targets) > 0
     bone = head_pose_bone(armature_obj, head_bone_name)
     if bone is not None:

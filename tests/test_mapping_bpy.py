@@ -1,0 +1,24 @@
+"""The shape-key mapping inside the real Blender 5.0 bpy module (no mocks).
+
+The scenario runs in its own process with its own temporary HOME, like the
+other bpy tests; its checks live in tests/blender_scripts/mapping_apply.py.
+"""
+
+import os
+import sys
+
+from test_addon_bpy import ROOT, SCRIPTS, run_scenario
+
+AVATAR = os.path.join(ROOT, "blend", "avatar.blend")
+
+
+def test_mapping_in_bpy(tmp_path):
+    result = run_scenario([sys.executable, os.path.join(SCRIPTS, "mapping_apply.py"),
+                           "--root", ROOT, "--avatar", AVATAR], tmp_path)
+    assert result["blender"].startswith("5.")
+    assert result["avatar_keys"] == 52
+    for name in ("key value after apply", "unmapped key left alone",
+                 "shape_key_targets pairs include auto-detected spellings",
+                 "explicit entry beats auto-detect", "muted entry leaves the key alone",
+                 "avatar: all 52 ARKit keys mapped, nothing else", "avatar: every key takes its channel"):
+        assert name in result["passed"], name
