@@ -21,9 +21,9 @@ ERROR_LOOKING = re.compile(r"traceback|exception|error|warning|fail", re.I)
 EXPECTED = re.compile(r"^((Error: )?Port \d+ is already in use by another program|RESULT )")
 
 
-def run_part(part, zips, home, timeout=600):  # noqa: F811
+def run_part(part, zips, home, timeout=600, extra=()):  # noqa: F811
     """Run one part; return (RESULT dict, stdout, stderr)."""
-    cmd = [sys.executable, SCRIPT, "--zip", zips["legacy"], "--part", part]
+    cmd = [sys.executable, SCRIPT, "--zip", zips["legacy"], "--part", part, *extra]
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=clean_env(home), capture_output=True, text=True,
                               timeout=timeout)
@@ -81,3 +81,39 @@ def test_ten_minute_take_at_60fps_keys_every_frame(zips, tmp_path):  # noqa: F81
                  "52 curves x 36000 keys on frames 1..36000 with the sent values",
                  "head: 4 curves x 36000 keys", "playback matches a sent frame"):
         assert name in result["passed"], name
+
+
+def test_import_take_from_the_tracker_and_corrupt_takes(zips, tmp_path):  # noqa: F811
+    """A take written by vstream-tracker --out bakes through the Record path; bad files name their line."""
+    from conftest import data, run_tracker
+    take_path = tmp_path / "T.jsonl"
+    proc = run_tracker("--source", data("video", "single_face.mp4"), "--out", take_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = take_path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) > 20
+
+    corrupt = []
+
+    def bad(name, body, line):
+        path = tmp_path / name
+        path.write_text("\n".join(body) + "\n", encoding="utf-8")
+        corrupt.append("%s:%d" % (path, line))
+
+    bad("truncated.jsonl", lines[:4] + [lines[4][:40]] + lines[5:10], 5)
+    bad("nan.jsonl", lines[:7] + [lines[7].replace('"t":', '"t":NaN,"x":', 1)] + lines[8:], 8)
+    bad("not_a_take.jsonl", ['{"hello": 1}'] + lines[1:], 1)
+    bad("list_header.jsonl", ["[1, 2]"] + lines[1:], 1)
+    bad("bad_quat.jsonl", lines[:3] + [lines[3].replace('"quat":[', '"quat":[1,', 1)] + lines[4:], 4)
+    result, _, stderr = run_part("import_take", zips, tmp_path / "home",
+                                 extra=["--take", str(take_path), "--corrupt", *corrupt])
+    for name in ("import take", "take imported as a take's Actions", "Action remembers the take file",
+                 "every record received, every face frame keyed or merged", "face Action assigned",
+                 "panel reports the imported take", "importing again makes take 002",
+                 "jawOpen keyed at the records' times", "jawOpen keys hold the take's weights",
+                 "browInnerUp keys hold the take's weights"):
+        assert name in result["passed"], name
+    for entry in corrupt:
+        base = os.path.basename(entry.rsplit(":", 1)[0])
+        assert "bad take reports its line (%s)" % base in result["passed"], base
+        assert "bad take creates no Action (%s)" % base in result["passed"], base
+    assert "Traceback" not in stderr, stderr

@@ -102,6 +102,7 @@ class VIEW3D_PT_vstream(bpy.types.Panel):
         if session is not None:
             layout.operator("vstream.calibrate", icon='OUTLINER_OB_ARMATURE')
             self._draw_status(layout, session)
+        layout.operator("vstream.import_take", text="Import Take...", icon='IMPORT')
 
         # Long messages wrap to the sidebar's width instead of being cut off.
         width = _chars_that_fit(context)

@@ -12,10 +12,12 @@ drives Blender calls `tick` directly.
 
 import bpy
 from bpy.app.handlers import persistent
+from bpy_extras.io_utils import ImportHelper
 
-from . import apply, protocol
+from . import apply, protocol, take_import
 from .receiver import ALL_INTERFACES, LOCALHOST, ReceiverError
 from .recorder import BakeError, next_take_name
+from .take import TakeError
 from .session import LiveSession
 
 TICK_INTERVAL = 1.0 / 60.0
@@ -296,7 +298,51 @@ class VSTREAM_OT_calibrate(bpy.types.Operator):
         return {'FINISHED'}
 
 
-CLASSES = (VSTREAM_OT_start, VSTREAM_OT_stop, VSTREAM_OT_record, VSTREAM_OT_calibrate)
+class VSTREAM_OT_import_take(bpy.types.Operator, ImportHelper):
+    """Bake a take file written by vstream-tracker --out onto the face mesh and head bone"""
+    bl_idname = "vstream.import_take"
+    bl_label = "Import Take"
+    bl_options = {'UNDO'}
+
+    filename_ext = ".jsonl"
+    filter_glob: bpy.props.StringProperty(default="*.jsonl", options={'HIDDEN'})
+
+    @classmethod
+    def poll(cls, context):
+        return getattr(context.scene, "vstream", None) is not None
+
+    def execute(self, context):
+        settings = context.scene.vstream
+        wm = context.window_manager
+        steps = 1000
+        # Blender ignores progress calls where there is no status bar (background).
+        show = wm is not None
+        if show:
+            wm.progress_begin(0, steps)
+        try:
+            report = take_import.import_take(
+                context.scene, settings.mesh, settings.armature, settings.head_bone,
+                bpy.path.abspath(self.filepath), [a.name for a in bpy.data.actions],
+                progress=(lambda f: wm.progress_update(int(f * steps))) if show else None)
+        except (TakeError, BakeError, OSError, UnicodeDecodeError) as e:
+            state.error = "Import take: %s" % e
+            _tag_redraw(context)
+            self.report({'ERROR'}, state.error)
+            return {'CANCELLED'}
+        finally:
+            if show:
+                wm.progress_end()
+        for name in report["actions"]:
+            bpy.data.actions[name][take_import.PROP_SOURCE] = report["source"]
+        state.error = ""
+        state.last_take = describe_bake(report) + " (imported)"
+        _tag_redraw(context)
+        self.report({'INFO'}, state.last_take)
+        return {'FINISHED'}
+
+
+CLASSES = (VSTREAM_OT_start, VSTREAM_OT_stop, VSTREAM_OT_record, VSTREAM_OT_calibrate,
+           VSTREAM_OT_import_take)
 
 
 @persistent

@@ -127,7 +127,8 @@ class Recorder:
     def __len__(self):
         return len(self.frames)
 
-    def bake(self, scene, mesh_obj, armature_obj, head_bone_name, take_name, frame_start=None):
+    def bake(self, scene, mesh_obj, armature_obj, head_bone_name, take_name, frame_start=None,
+             progress=None):
         """Write the take as Actions and assign them; return a report dict.
 
         One Action per target ID: `<take_name>_face` on the mesh's shape-key
@@ -141,6 +142,7 @@ class Recorder:
 
         Report keys: take, actions, keyed, merged, received, no_face,
         frame_start, frame_end, fps, shape_key_curves, head, not_assigned.
+        `progress(fraction)`, if given, is called as curves are written.
         Raises BakeError when there is nothing to bake.
         """
         from . import actions
@@ -178,6 +180,15 @@ class Recorder:
             "shape_key_curves": 0, "head": False, "not_assigned": [],
         }
 
+        total_curves = len(shape_targets) + (4 if pose_bone is not None else 0)
+        done = 0
+
+        def curve_done():
+            nonlocal done
+            done += 1
+            if progress is not None:
+                progress(done / total_curves)
+
         if shape_targets:
             key_id = mesh_obj.data.shape_keys
             writer = actions.ActionWriter(take_name + FACE_SUFFIX, key_id)
@@ -185,6 +196,7 @@ class Recorder:
                 values = [min(1.0, max(0.0, float(f.weights[index]))) for f in kept]
                 writer.add_curve('key_blocks["%s"].value' % actions.escape(block.name), 0,
                                  FACE_GROUP, scene_frames, values)
+                curve_done()
             report["shape_key_curves"] = len(shape_targets)
             self._finish(writer, key_id, counts, report)
 
@@ -195,6 +207,7 @@ class Recorder:
             path = 'pose.bones["%s"].rotation_quaternion' % actions.escape(pose_bone.name)
             for axis in range(4):
                 writer.add_curve(path, axis, pose_bone.name, scene_frames, [q[axis] for q in quats])
+                curve_done()
             pose_bone.rotation_mode = 'QUATERNION'
             report["head"] = True
             self._finish(writer, armature_obj, counts, report)

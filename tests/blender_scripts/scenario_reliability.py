@@ -28,8 +28,11 @@ ARGS = None
 def parse_args():
     p = argparse.ArgumentParser()
     p.add_argument("--zip", required=True)
-    p.add_argument("--part", choices=("fuzz", "lifecycle", "long_take"), required=True)
+    p.add_argument("--part", choices=("fuzz", "lifecycle", "long_take", "import_take"), required=True)
     p.add_argument("--count", type=int, default=100000)
+    p.add_argument("--take", help="take file from vstream-tracker --out (import_take)")
+    p.add_argument("--corrupt", nargs="*", default=(),
+                   help="PATH:LINE pairs: bad take files and the line the error must name")
     return p.parse_args(common.script_args())
 
 
@@ -353,6 +356,68 @@ def part_long_take(check, ops, protocol):
     return {"frames": n, "bake_seconds": round(bake_s, 3)}
 
 
+# -- import take -----------------------------------------------------------------
+
+def part_import_take(check, ops, protocol):
+    import json
+    face, rig = build_full_face(protocol.ARKIT_NAMES)
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = 30, 1.0
+    scene.frame_start = 1
+    check(hasattr(bpy.types, "VSTREAM_OT_import_take"), "operator vstream.import_take registered")
+
+    with open(ARGS.take, encoding="utf-8") as f:
+        lines = [json.loads(line) for line in f if line.strip()]
+    header, records = lines[0], lines[1:]
+    with_face = [r for r in records if r["face"]]
+    check(len(with_face) > 10, "the tracker found a face in the take", len(with_face))
+
+    for path_line in ARGS.corrupt:
+        path, line = path_line.rsplit(":", 1)
+        before = len(bpy.data.actions)
+        message = ""
+        try:
+            bpy.ops.vstream.import_take(filepath=path)
+        except RuntimeError as e:
+            message = str(e)
+        check(("%s:%s:" % (path, line)) in message, "bad take reports its line (%s)" % os.path.basename(path),
+              message)
+        check(ops.state.error.startswith("Import take: ") and ("%s:%s:" % (path, line)) in ops.state.error,
+              "panel error line names the file and line (%s)" % os.path.basename(path), ops.state.error)
+        check(len(bpy.data.actions) == before, "bad take creates no Action (%s)" % os.path.basename(path))
+
+    started = time.perf_counter()
+    check(bpy.ops.vstream.import_take(filepath=ARGS.take) == {'FINISHED'}, "import take")
+    seconds = time.perf_counter() - started
+    check(ops.state.error == "", "success clears the error line", ops.state.error)
+    action = bpy.data.actions.get("vstream_take_001_face")
+    check(action is not None and "vstream_take_001_head" in bpy.data.actions, "take imported as a take's Actions",
+          [a.name for a in bpy.data.actions])
+    check(action["vstream_source"] == ARGS.take, "Action remembers the take file", action.get("vstream_source"))
+    check(action["vstream_received"] == len(records) and action["vstream_keyed"] + action["vstream_merged"]
+          == len(with_face), "every record received, every face frame keyed or merged", dict(action.items()))
+    check(face.data.shape_keys.animation_data.action == action, "face Action assigned")
+    t0 = records[0]["t"]
+    curves = {c.data_path: c for c in common.action_fcurves(action)}
+    check(len(curves) == protocol.NUM_CHANNELS, "one curve per ARKit channel")
+    if action["vstream_merged"] == 0:
+        for name in ("jawOpen", "eyeBlinkLeft", "mouthSmileLeft", "browInnerUp"):
+            pts = curves['key_blocks["%s"].value' % name].keyframe_points
+            co = [0.0] * (2 * len(pts))
+            pts.foreach_get("co", co)
+            want_frames = [1 + round((r["t"] - t0) * 30) for r in with_face]
+            want_values = [min(1.0, max(0.0, r["weights"].get(name, 0.0))) for r in with_face]
+            check.close(co[0::2], want_frames, "%s keyed at the records' times" % name)
+            check.close(co[1::2], want_values, "%s keys hold the take's weights" % name, tol=1e-5)
+    check(ops.state.last_take.startswith("vstream_take_001: ") and "(imported)" in ops.state.last_take,
+          "panel reports the imported take", ops.state.last_take)
+    # A second import is a new take, not an overwrite.
+    check(bpy.ops.vstream.import_take(filepath=ARGS.take) == {'FINISHED'}
+          and "vstream_take_002_face" in bpy.data.actions, "importing again makes take 002")
+    duration = records[-1]["t"] - t0
+    return {"records": len(records), "take_seconds": round(duration, 3), "import_seconds": round(seconds, 3)}
+
+
 def main(check):
     module = common.install("legacy", os.path.abspath(ARGS.zip))
     try:
@@ -362,6 +427,8 @@ def main(check):
             return part_fuzz(check, ops, protocol)
         if ARGS.part == "lifecycle":
             return part_lifecycle(check, ops, module, sys.modules[module + ".receiver"])
+        if ARGS.part == "import_take":
+            return part_import_take(check, ops, protocol)
         return part_long_take(check, ops, protocol)
     finally:
         common.disable(module)
