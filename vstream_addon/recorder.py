@@ -115,6 +115,28 @@ def hemisphere_consistent(quats):
     return out
 
 
+def bone_local_rotations(quats, q_rest):
+    """apply.bone_local_rotation for many quaternions at once.
+
+    Conjugation by a fixed unit quaternion is a linear map, so it is built
+    once as a 4x4 matrix (its columns are the images of the basis) and each
+    sample costs 16 multiplications instead of two quaternion products and
+    three normalisations.
+    """
+    basis = ((1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0), (0.0, 0.0, 0.0, 1.0))
+    cols = [apply.bone_local_rotation(e, q_rest) for e in basis]
+    (a0, a1, a2, a3), (b0, b1, b2, b3), (c0, c1, c2, c3), (d0, d1, d2, d3) = cols
+    out = []
+    for w, x, y, z in quats:
+        n = math.sqrt(w * w + x * x + y * y + z * z)
+        if not math.isfinite(n) or n < 1e-9:
+            out.append((1.0, 0.0, 0.0, 0.0))
+            continue
+        out.append(((a0 * w + b0 * x + c0 * y + d0 * z) / n, (a1 * w + b1 * x + c1 * y + d1 * z) / n,
+                    (a2 * w + b2 * x + c2 * y + d2 * z) / n, (a3 * w + b3 * x + c3 * y + d3 * z) / n))
+    return out
+
+
 class Recorder:
     """Buffers frames while recording; `bake` turns them into Actions."""
 
@@ -192,8 +214,11 @@ class Recorder:
         if shape_targets:
             key_id = mesh_obj.data.shape_keys
             writer = actions.ActionWriter(take_name + FACE_SUFFIX, key_id)
+            # One transpose instead of indexing every frame per channel: a
+            # 10-minute take is 36,000 frames x 52 channels.
+            columns = list(zip(*(f.weights for f in kept)))
             for block, index in shape_targets:
-                values = [min(1.0, max(0.0, float(f.weights[index]))) for f in kept]
+                values = [v if 0.0 <= v <= 1.0 else (0.0 if v < 0.0 else 1.0) for v in columns[index]]
                 writer.add_curve('key_blocks["%s"].value' % actions.escape(block.name), 0,
                                  FACE_GROUP, scene_frames, values)
                 curve_done()
@@ -202,7 +227,7 @@ class Recorder:
 
         if pose_bone is not None:
             q_rest = tuple(pose_bone.bone.matrix_local.to_quaternion())
-            quats = hemisphere_consistent([apply.bone_local_rotation(f.quat, q_rest) for f in kept])
+            quats = hemisphere_consistent(bone_local_rotations([f.quat for f in kept], q_rest))
             writer = actions.ActionWriter(take_name + HEAD_SUFFIX, armature_obj)
             path = 'pose.bones["%s"].rotation_quaternion' % actions.escape(pose_bone.name)
             for axis in range(4):
