@@ -117,3 +117,48 @@ def test_import_take_from_the_tracker_and_corrupt_takes(zips, tmp_path):  # noqa
         assert "bad take reports its line (%s)" % base in result["passed"], base
         assert "bad take creates no Action (%s)" % base in result["passed"], base
     assert "Traceback" not in stderr, stderr
+
+
+# -- pure-Python pieces the speed work replaced: same answers as the plain forms --
+
+def test_packets_per_second_matches_the_plain_window_sum():
+    import random as _random
+    from vstream_addon import receiver as receiver_mod
+
+    class Clock:
+        now = 50.0
+
+        def __call__(self):
+            return self.now
+
+    rng = _random.Random(5)
+    clock = Clock()
+    rx = receiver_mod.Receiver(port=1, clock=clock)
+    for _ in range(3000):
+        clock.now += rng.choice((0.0, 0.001, 0.016, 0.2, 1.3))
+        since = rx._last_drain if rx._last_drain is not None else clock.now
+        n = rng.choice((0, 1, 1, 2, 30))
+        if n:
+            rx._batches.append((since, clock.now, n))
+            rx._batched += n
+        rx._last_drain = clock.now
+        start = clock.now - receiver_mod.RATE_WINDOW
+        plain = 0.0
+        for s, u, c in rx._batches:
+            if u < start:
+                continue
+            plain += c if u <= s else c * max(0.0, min(u, clock.now) - max(s, start)) / (u - s)
+        assert abs(rx.packets_per_second() - plain / receiver_mod.RATE_WINDOW) < 1e-6
+
+
+def test_batched_head_rotation_equals_the_per_frame_one():
+    import random as _random
+    from vstream_addon import apply, recorder
+    rng = _random.Random(9)
+    for _ in range(500):
+        rest = [rng.uniform(-1, 1) for _ in range(4)]
+        quats = [[rng.uniform(-3, 3) for _ in range(4)] for _ in range(5)] + [[0.0, 0.0, 0.0, 0.0]]
+        got = recorder.bone_local_rotations(quats, rest)
+        for q, g in zip(quats, got):
+            want = apply.bone_local_rotation(q, rest)
+            assert max(abs(a - b) for a, b in zip(want, g)) < 1e-9, (q, rest)

@@ -55,6 +55,7 @@ class Receiver:
         self.last_frame_time = None  # clock() when the newest Frame arrived
         self.last_sender = None     # address the newest Frame came from
         self._batches = deque()     # (previous drain, this drain, frames) for packets/s
+        self._batched = 0           # sum of the frames in _batches
         self._last_drain = None
 
     # -- lifetime ---------------------------------------------------------
@@ -142,6 +143,7 @@ class Receiver:
             self.last_frame_time = now
             since = self._last_drain if self._last_drain is not None else now
             self._batches.append((since, now, len(frames)))
+            self._batched += len(frames)
         self._last_drain = now
         return frames
 
@@ -167,15 +169,18 @@ class Receiver:
         """
         now = self._clock()
         start = now - RATE_WINDOW
-        while self._batches and self._batches[0][1] < start:
-            self._batches.popleft()
-        total = 0.0
-        for since, until, count in self._batches:
-            if until <= since:
-                total += count
-            else:
-                overlap = min(until, now) - max(since, start)
-                total += count * max(0.0, overlap) / (until - since)
+        batches = self._batches
+        while batches and batches[0][1] < start:
+            self._batched -= batches.popleft()[2]
+        # Batches cover disjoint intervals in order (each starts where the
+        # previous drain was), so only the oldest can straddle the window's
+        # start; the rest count whole. Called every tick: keep it O(1).
+        total = float(self._batched)
+        for since, until, count in batches:
+            if since >= start:
+                break
+            if until > since:
+                total -= count * (start - since) / (until - since)
         return total / RATE_WINDOW
 
     def last_frame_age(self):
