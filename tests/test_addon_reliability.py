@@ -11,19 +11,26 @@ import sys
 
 import pytest
 
-from test_addon_bpy import ROOT, SCRIPTS, clean_env, zips  # noqa: F401  (zips is a fixture)
+from test_addon_bpy import ROOT, SCRIPTS, blender_executable, clean_env, zips  # noqa: F401  (zips: fixture)
 
 SCRIPT = os.path.join(SCRIPTS, "scenario_reliability.py")
 
 # What Blender or Python print when something went wrong behind the caller's back
 # (handlers, timers, unregister). Busy-port reports are expected and go to stdout.
 ERROR_LOOKING = re.compile(r"traceback|exception|error|warning|fail", re.I)
-EXPECTED = re.compile(r"^((Error: )?Port \d+ is already in use by another program|RESULT )")
+# Blender 3.4 reports path remapping on Save As ("... | Failed 0").
+EXPECTED = re.compile(r"^((Error: )?Port \d+ is already in use by another program|RESULT "
+                      r"|Info: Total files \d+ \| Changed \d+ \| Failed 0$)")
 
 
-def run_part(part, zips, home, timeout=600, extra=()):  # noqa: F811
+def run_part(part, zips, home, timeout=600, extra=(), blender34=False):  # noqa: F811
     """Run one part; return (RESULT dict, stdout, stderr)."""
-    cmd = [sys.executable, SCRIPT, "--zip", zips["legacy"], "--part", part, *extra]
+    args = ["--zip", zips["legacy"], "--part", part, *extra]
+    if blender34:
+        cmd = ["timeout", str(timeout), blender_executable(), "-b", "--factory-startup",
+               "--python-exit-code", "1", "--python", SCRIPT, "--", *args]
+    else:
+        cmd = [sys.executable, SCRIPT, *args]
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=clean_env(home), capture_output=True, text=True,
                               timeout=timeout)
@@ -38,7 +45,7 @@ def run_part(part, zips, home, timeout=600, extra=()):  # noqa: F811
     assert result is not None, "no RESULT line\n" + detail
     assert "error" not in result, result["error"] + "\n" + detail
     assert proc.returncode == 0, detail
-    assert result["blender"].startswith("5.")
+    assert result["blender"].startswith("3.4." if blender34 else "5.")
     return result, proc.stdout, proc.stderr
 
 
@@ -55,9 +62,10 @@ def test_fuzzed_datagrams_over_udp_are_all_counted(zips, tmp_path):  # noqa: F81
     assert sum(result["counted"].values()) == 100000
 
 
-def test_lifecycle_busy_port_restarts_file_changes_and_disable(zips, tmp_path):  # noqa: F811
+@pytest.mark.parametrize("blender34", [False, True], ids=["bpy5", "blender34"])
+def test_lifecycle_busy_port_restarts_file_changes_and_disable(zips, tmp_path, blender34):  # noqa: F811
     """Busy port, 100 Start/Stop cycles, new/open/revert file and disable while running, listen address."""
-    result, stdout, stderr = run_part("lifecycle", zips, tmp_path)
+    result, stdout, stderr = run_part("lifecycle", zips, tmp_path, blender34=blender34)
     for name in ("binds 127.0.0.1 by default", "binds 0.0.0.0 when Listen on all interfaces is on",
                  "LAN listening is off by default",
                  "busy port gives the clear message", "nothing half-started",
@@ -83,7 +91,8 @@ def test_ten_minute_take_at_60fps_keys_every_frame(zips, tmp_path):  # noqa: F81
         assert name in result["passed"], name
 
 
-def test_import_take_from_the_tracker_and_corrupt_takes(zips, tmp_path):  # noqa: F811
+@pytest.mark.parametrize("blender34", [False, True], ids=["bpy5", "blender34"])
+def test_import_take_from_the_tracker_and_corrupt_takes(zips, tmp_path, blender34):  # noqa: F811
     """A take written by vstream-tracker --out bakes through the Record path; bad files name their line."""
     from conftest import data, run_tracker
     take_path = tmp_path / "T.jsonl"
@@ -105,7 +114,7 @@ def test_import_take_from_the_tracker_and_corrupt_takes(zips, tmp_path):  # noqa
     bad("list_header.jsonl", ["[1, 2]"] + lines[1:], 1)
     bad("bad_quat.jsonl", lines[:3] + [lines[3].replace('"quat":[', '"quat":[1,', 1)] + lines[4:], 4)
     result, _, stderr = run_part("import_take", zips, tmp_path / "home",
-                                 extra=["--take", str(take_path), "--corrupt", *corrupt])
+                                 extra=["--take", str(take_path), "--corrupt", *corrupt], blender34=blender34)
     for name in ("import take", "take imported as a take's Actions", "Action remembers the take file",
                  "every record received, every face frame keyed or merged", "face Action assigned",
                  "panel reports the imported take", "importing again makes take 002",
