@@ -5,6 +5,7 @@ Blender; only `apply_frame` and the helpers that take Blender objects touch bpy
 data, and they need no import of bpy themselves.
 """
 
+import functools
 import math
 
 from . import mapping
@@ -114,14 +115,28 @@ def mapping_targets(mesh_obj, entries=None):
     blocks = _key_blocks(mesh_obj)
     if not blocks:
         return []
+    names = tuple(block.name for block in blocks)
     if entries is None:
+        text = mesh_obj.get(mapping.PROP_MAPPING) if hasattr(mesh_obj, "get") else None
+        bindings = _stored_resolution(names, str(text) if text else "")
+    else:
+        bindings = mapping.resolve(names, entries)
+    by_name = dict(zip(names, blocks))
+    return [ShapeKeyTarget(by_name[b.shape_key], b) for b in bindings]
+
+
+@functools.lru_cache(maxsize=64)
+def _stored_resolution(names, text):
+    # Live apply resolves every tick; the key names and the stored text
+    # rarely change, so parse and resolve once per combination. The bindings
+    # (and their entries) are shared between calls: never mutate them.
+    entries = []
+    if text:
         try:
-            entries = mesh_entries(mesh_obj)
+            entries = mapping.entries_from_json(text)
         except mapping.MappingError:
-            entries = []
-    by_name = {block.name: block for block in blocks}
-    return [ShapeKeyTarget(by_name[b.shape_key], b)
-            for b in mapping.resolve([block.name for block in blocks], entries)]
+            pass
+    return tuple(mapping.resolve(names, entries))
 
 
 def shape_key_targets(mesh_obj):
