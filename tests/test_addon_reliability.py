@@ -171,3 +171,30 @@ def test_batched_head_rotation_equals_the_per_frame_one():
         for q, g in zip(quats, got):
             want = apply.bone_local_rotation(q, rest)
             assert max(abs(a - b) for a, b in zip(want, g)) < 1e-9, (q, rest)
+
+
+def test_gui_panel_shows_the_lan_warning_and_import_button(zips, tmp_path):  # noqa: F811
+    """GUI Blender 3.4 under Xvfb: the panel draws (idle, LAN warning, listening on the LAN) without errors."""
+    import shutil
+    from conftest import free_udp_port
+    xvfb = shutil.which("xvfb-run")
+    if not xvfb:
+        pytest.fail("xvfb-run not found (apt-get install xvfb xauth; scripts/setup.sh installs it)")
+    out = tmp_path / "out"
+    out.mkdir()
+    cmd = [xvfb, "-a", "-s", "-screen 0 1280x720x24", "timeout", "150", blender_executable(),
+           "--factory-startup", "--enable-event-simulate",
+           "--python", os.path.join(SCRIPTS, "gui_panel_lan.py"), "--",
+           "--zip", zips["legacy"], "--port", str(free_udp_port()), "--out", str(out)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=clean_env(tmp_path), capture_output=True, text=True, timeout=200)
+    result = None
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT "):])
+    detail = "exit %d\n%s\n%s\nscreenshot: %s" % (proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:], out)
+    assert result is not None and "error" not in result and proc.returncode == 0, detail
+    for name in ("panel drawn (idle)", "panel drawn with the LAN warning", "listening on all interfaces",
+                 "panel drawn while listening on the LAN", "every draw returned"):
+        assert name in result["passed"], name
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert (out / "panel_lan.png").exists()

@@ -83,13 +83,15 @@ class VIEW3D_PT_vstream(bpy.types.Panel):
         row.prop(settings, "port")
         row = layout.row()
         row.enabled = session is None
-        row.prop(settings, "listen_all")
+        # The full property name does not fit the sidebar; the tooltip has it.
+        row.prop(settings, "listen_all", text="Listen on LAN")
         if settings.listen_all:
             # Frames are not authenticated: anyone on the network can pose the avatar.
             col = layout.column(align=True)
             col.alert = True
-            col.label(text="Anyone on the network can send", icon='ERROR')
-            col.label(text="frames to this port", icon='BLANK1')
+            text = "Listening on all interfaces: anyone on the network can send frames to this port"
+            for i, line in enumerate(_wrap(text, _chars_that_fit(context))):
+                col.label(text=line, icon='ERROR' if i == 0 else 'BLANK1')
         col = layout.column(align=True)
         col.scale_y = 1.4
         if session is None:
