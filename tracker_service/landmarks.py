@@ -30,7 +30,6 @@ DETECT_MAX_WIDTH = 480      # the detector runs on a copy no wider than this
 FALLBACK_THRESHOLD = -0.6
 RECHECK_EVERY = 15          # frames between confirmations on a crop around the face
 MISSES_TO_LOSE = 2          # failed confirmations in a row before the face counts as lost
-CONFIRM_CROP = 240           # px, the shorter side of the crop the confirmation runs on
 THUMB = 12                  # side of the face thumbnail compared between frames
 SAME_FACE_CORRELATION = 0.6  # below this the face region changed too much: confirm at once
 GONE_CORRELATION = 0.3       # ...and below this, with no face confirmed, it is gone
@@ -132,11 +131,10 @@ class LandmarkTracker:
             return None
         # dlib silently finds nothing in a non-contiguous numpy view: copy the crop.
         crop = np.ascontiguousarray(gray[y0:y1, x0:x1])
-        # Resample so the face is ~100 px, just above the detector's 80 px minimum: small
-        # faces still count and large ones cost no more than small ones.
-        up = CONFIRM_CROP / float(min(crop.shape[:2]))
-        crop = cv2.resize(crop, None, fx=up, fy=up,
-                          interpolation=cv2.INTER_AREA if up < 1.0 else cv2.INTER_LINEAR)
+        # The detector's smallest face is 80 px; enlarge small crops so small faces still count.
+        up = max(1.0, 160.0 / min(crop.shape[:2]))
+        if up > 1.0:
+            crop = cv2.resize(crop, None, fx=up, fy=up, interpolation=cv2.INTER_LINEAR)
         # A face is known to be here, so a weaker score will do (see FALLBACK_THRESHOLD).
         rects, _, _ = self.detector.run(crop, 0, FALLBACK_THRESHOLD)
         if len(rects) == 0:
