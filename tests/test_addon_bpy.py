@@ -43,6 +43,11 @@ def clean_env(home):
 
 
 def run_scenario(cmd, home, timeout=240):
+    return run_scenario_process(cmd, home, timeout)[0]
+
+
+def run_scenario_process(cmd, home, timeout=240):
+    """Run a Blender scenario script; return (its RESULT dict, the finished process)."""
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=clean_env(home), capture_output=True,
                               text=True, timeout=timeout)
@@ -57,7 +62,7 @@ def run_scenario(cmd, home, timeout=240):
     assert result is not None, "no RESULT line\n" + detail
     assert "error" not in result, result["error"] + "\n" + detail
     assert proc.returncode == 0, detail
-    return result
+    return result, proc
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-from test_addon_bpy import ROOT, SCRIPTS, blender_executable, clean_env, zips  # noqa: F401  (zips: fixture)
+from test_addon_bpy import (ROOT, SCRIPTS, blender_executable, clean_env, run_scenario_process,  # noqa: F401
+                            zips)  # zips: fixture
 
 SCRIPT = os.path.join(SCRIPTS, "scenario_reliability.py")
 
@@ -31,20 +32,7 @@ def run_part(part, zips, home, timeout=600, extra=(), blender34=False):  # noqa:
                "--python-exit-code", "1", "--python", SCRIPT, "--", *args]
     else:
         cmd = [sys.executable, SCRIPT, *args]
-    try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=clean_env(home), capture_output=True, text=True,
-                              timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail("part %s timed out after %ds\n%s" % (part, timeout, e.stdout))
-    result = None
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT "):])
-    detail = "exit %d\n--- stdout ---\n%s\n--- stderr ---\n%s" % (
-        proc.returncode, proc.stdout[-6000:], proc.stderr[-6000:])
-    assert result is not None, "no RESULT line\n" + detail
-    assert "error" not in result, result["error"] + "\n" + detail
-    assert proc.returncode == 0, detail
+    result, proc = run_scenario_process(cmd, home, timeout)
     assert result["blender"].startswith("3.4." if blender34 else "5.")
     return result, proc.stdout, proc.stderr
 
