@@ -8,16 +8,13 @@ Run: .venv/bin/python benchmarks/tracker_speed.py
 
 import os
 import statistics
-import sys
 import time
 
 import cv2
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-from tracker_service.pipeline import FaceTracker  # noqa: E402
+from common import DATA, one_core
 
-DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "video")
+from tracker_service.pipeline import FaceTracker
 # (clip, size to resize to or None): 640x480 is the common webcam size; cap12 is 4:3.
 CLIPS = (("webcam_cap12.mp4", None), ("webcam_cap12.mp4", (640, 480)), ("talk_s18_720p.mp4", None))
 
@@ -48,9 +45,8 @@ def measure(path, size=None):
 
 
 def main():
-    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
-    cv2.setNumThreads(1)
-    rows = [measure(os.path.join(DATA, c), size) for c, size in CLIPS]
+    one_core()
+    rows = [measure(os.path.join(DATA, "video", c), size) for c, size in CLIPS]
     print("| clip | size | frames | median ms/frame, decode excluded | fps | median ms/frame, decode included "
           "| full detector runs | crop confirmations |")
     print("|---|---|---|---|---|---|---|---|")

@@ -7,15 +7,10 @@ import sys
 
 import pytest
 
+from conftest import free_udp_port as free_port
 from vstream_addon import apply, protocol, receiver, recorder, session
 
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def frame(seq, t, face=True, **weights):

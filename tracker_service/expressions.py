@@ -78,7 +78,7 @@ def weights(f, n):
     # Parted lips say the jaw is open on any face; chin and lower-lip drop say how far,
     # but only against the user's own neutral (face lengths differ a lot).
     w["jawOpen"] = max(lips_apart, 0.5 * (jaw_drop + lip_drop))
-    w["mouthClose"] = _clip(jaw_drop - lips_apart) if jaw_drop > lips_apart else 0.0
+    w["mouthClose"] = _clip(jaw_drop - lips_apart)
     w["jawLeft"] = _clip(g("chin_shift") / FULL_CHIN_SHIFT)
     w["jawRight"] = _clip(-g("chin_shift") / FULL_CHIN_SHIFT)
     w["mouthLeft"] = _clip(g("mouth_shift") / FULL_SHIFT)

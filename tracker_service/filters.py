@@ -41,7 +41,7 @@ class OneEuro:
         dx = (x - self.x) / dt
         self.dx = self.dx + _alpha(self.d_cutoff, dt) * (dx - self.dx)
         cutoff = self.min_cutoff + self.beta * np.abs(self.dx) / scale
-        a = 1.0 / (1.0 + 1.0 / (2.0 * math.pi * cutoff * dt))
+        a = _alpha(cutoff, dt)
         self.x = self.x + a * (x - self.x)
         return self.x.copy()
 
@@ -81,6 +81,6 @@ class LandmarkFilter:
         self.t = t
         innovation = np.linalg.norm(points - self.x, axis=1, keepdims=True) / scale
         cutoff = self.min_cutoff + self.beta * np.maximum(0.0, innovation - self.dead_zone) / dt
-        a = 1.0 / (1.0 + 1.0 / (2.0 * math.pi * cutoff * dt))
+        a = _alpha(cutoff, dt)
         self.x = self.x + a * (points - self.x)
         return self.x.copy()
