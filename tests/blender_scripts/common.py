@@ -133,3 +133,151 @@ def wait_until(predicate, timeout=3.0, step=0.01):
 
 def home_dir():
     return os.environ.get("HOME", "")
+
+
+# -- scenes built in code (3.4 cannot open files saved by newer Blenders) --------
+
+def build_face_mesh(key_names, value=0.0, dent=0.01):
+    """A 3x3-vertex face with a Basis and one shape key per name, linked to the scene.
+
+    Key k moves vertex k (mod 9) back by `dent`, so every key changes the mesh.
+    Every key starts at `value`: 5.0 creates new shape keys at 1.0, older
+    Blenders at 0.0.
+    """
+    mesh = bpy.data.meshes.new("FaceMesh")
+    verts = [(x * 0.1, -0.1, 1.5 + z * 0.1) for z in range(3) for x in range(3)]
+    faces = [(r * 3 + c, r * 3 + c + 1, r * 3 + c + 4, r * 3 + c + 3) for r in range(2) for c in range(2)]
+    mesh.from_pydata(verts, [], faces)
+    obj = bpy.data.objects.new("Face", mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    obj.shape_key_add(name="Basis", from_mix=False)
+    for k, name in enumerate(key_names):
+        block = obj.shape_key_add(name=name, from_mix=False)
+        block.data[k % len(verts)].co.y -= dent
+        block.value = value
+    return obj
+
+
+def build_armature(name, bones):
+    """An armature object linked to the scene; bones: [(name, head, tail, roll, parent)] in armature space."""
+    arm = bpy.data.armatures.new(name)
+    obj = bpy.data.objects.new(name, arm)
+    bpy.context.scene.collection.objects.link(obj)
+    bpy.context.view_layer.objects.active = obj
+    obj.select_set(True)
+    bpy.ops.object.mode_set(mode='EDIT')
+    for bname, head, tail, roll, parent in bones:
+        eb = arm.edit_bones.new(bname)
+        eb.head, eb.tail, eb.roll = head, tail, roll
+        if parent:
+            eb.parent = arm.edit_bones[parent]
+    bpy.ops.object.mode_set(mode='OBJECT')
+    return obj
+
+
+# -- GUI Blender under Xvfb: driving the real event loop ------------------------
+
+def view3d():
+    """The first window's 3D View area and its main region."""
+    win = bpy.context.window_manager.windows[0]
+    area = next(a for a in win.screen.areas if a.type == 'VIEW_3D')
+    region = next(r for r in area.regions if r.type == 'WINDOW')
+    return win, area, region
+
+
+def press(op, **kw):
+    """Run an operator as a click in the 3D View would."""
+    win, area, region = view3d()
+    with bpy.context.temp_override(window=win, area=area, region=region):
+        return op(**kw)
+
+
+def screenshot(path):
+    win, area, _ = view3d()
+    with bpy.context.temp_override(window=win, area=area):
+        bpy.ops.screen.screenshot(filepath=path)
+
+
+def show_vstream_tab():
+    """Open the 3D View's sidebar and click its VStream tab (3.4 has no API to pick a category).
+
+    Only for what a person sees (screenshots, panel draws); nothing is asserted on the click itself.
+    """
+    win, area, _ = view3d()
+    area.spaces.active.show_region_ui = True
+    ui = next(r for r in area.regions if r.type == 'UI')
+    # Tabs run top-down along the sidebar's right edge: Item, Tool, View, VStream
+    # (the fourth is centred about 165 px below the top at 1280x720, scale 1).
+    x = ui.x + ui.width - 10
+    y = ui.y + ui.height - int(165 * bpy.context.preferences.system.ui_scale)
+    win.event_simulate(type='MOUSEMOVE', value='NOTHING', x=x, y=y)
+    win.event_simulate(type='LEFTMOUSE', value='PRESS', x=x, y=y)
+    win.event_simulate(type='LEFTMOUSE', value='RELEASE', x=x, y=y)
+
+
+def press_esc():
+    """Esc in the first window: closes the splash screen, cancels a modal operator."""
+    win = bpy.context.window_manager.windows[0]
+    win.event_simulate(type='ESC', value='PRESS')
+    win.event_simulate(type='ESC', value='RELEASE')
+
+
+def wait(cond, seconds, what, step=0.05):
+    """Generator for drive_gui: yield until cond() or fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s" % (seconds, what))
+        yield step
+
+
+def sleep(seconds):
+    """Generator for drive_gui: let Blender's event loop run for `seconds`."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        yield 0.05
+
+
+def drive_gui(steps, checks, timeout, cleanup=(), report=dict):
+    """Run the generator `steps` from a bpy.app.timers timer, so Blender's own
+    event loop (modal operators, redraws) runs between its yields, which are
+    seconds to wait. Then run the `cleanup` calls, print a RESULT line with
+    what report() returns added, and exit: 0 only if `steps` finished and every
+    cleanup call succeeded. Fails after `timeout` seconds."""
+    start = time.monotonic()
+
+    def finish(code, error=None):
+        for call in cleanup:
+            try:
+                call()
+            except Exception:
+                traceback.print_exc()
+                code = code or 1
+        result = {"passed": checks.passed, "blender": bpy.app.version_string}
+        result.update(report())
+        if error:
+            result["error"] = error
+        sys.stdout.write("RESULT " + json.dumps(result) + "\n")
+        sys.stdout.flush()
+        os._exit(code)  # sys.exit from a timer is caught by Blender in some versions
+
+    def step():
+        try:
+            if time.monotonic() - start > timeout:
+                raise AssertionError("GUI scenario took longer than %.0f s" % timeout)
+            return next(steps)
+        except StopIteration:
+            finish(0)
+        except BaseException as e:
+            traceback.print_exc()
+            finish(1, "%s: %s" % (type(e).__name__, e))
+        return None
+
+    bpy.app.timers.register(step, first_interval=1.0, persistent=True)
+
+
+def stop_addon(module):
+    """Cleanup for drive_gui: end any session without baking, then disable the add-on."""
+    if "vstream_addon.operators" in sys.modules:
+        sys.modules["vstream_addon.operators"].stop_session(None, bake=False)
+    disable(module)

@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import time
-import traceback
 
 import bmesh
 import bpy
@@ -51,16 +50,8 @@ STATE = {"tracker": None, "module": None, "code": None}
 def build_scene(arkit_names):
     for obj in list(bpy.data.objects):
         bpy.data.objects.remove(obj)
-    arm = bpy.data.armatures.new("Rig")
-    rig = bpy.data.objects.new("Rig", arm)
-    bpy.context.scene.collection.objects.link(rig)
-    bpy.context.view_layer.objects.active = rig
-    bpy.ops.object.mode_set(mode='EDIT')
-    neck = arm.edit_bones.new("Neck")
-    neck.head, neck.tail = (0, 0, 1.3), (0, 0, 1.5)
-    head = arm.edit_bones.new("Head")
-    head.head, head.tail, head.parent = (0, 0, 1.5), (0, 0, 1.75), neck
-    bpy.ops.object.mode_set(mode='OBJECT')
+    rig = common.build_armature("Rig", [("Neck", (0, 0, 1.3), (0, 0, 1.5), 0.0, None),
+                                         ("Head", (0, 0, 1.5), (0, 0, 1.75), 0.0, "Neck")])
 
     mesh = bpy.data.meshes.new("FaceMesh")
     bm = bmesh.new()
@@ -90,22 +81,8 @@ def build_scene(arkit_names):
     return face, rig
 
 
-def view3d():
-    win = bpy.context.window_manager.windows[0]
-    area = next(a for a in win.screen.areas if a.type == 'VIEW_3D')
-    region = next(r for r in area.regions if r.type == 'WINDOW')
-    return win, area, region
-
-
-def press(op, **kw):
-    """Run an operator as a click in the 3D View would."""
-    win, area, region = view3d()
-    with bpy.context.temp_override(window=win, area=area, region=region):
-        return op(**kw)
-
-
 def frame_the_face():
-    win, area, region = view3d()
+    area = common.view3d()[1]
     space = area.spaces.active
     space.show_region_ui = True
     r3d = space.region_3d
@@ -115,43 +92,10 @@ def frame_the_face():
     r3d.view_distance = 1.0
 
 
-def show_vstream_tab():
-    """Click the sidebar's VStream tab (3.4 has no API to pick a category).
-
-    Only for the screenshot a person looks at; nothing is asserted on it.
-    """
-    win, area, _ = view3d()
-    ui = next(r for r in area.regions if r.type == 'UI')
-    # Tabs run top-down along the sidebar's right edge: Item, Tool, View, VStream
-    # (the fourth is centred about 165 px below the top at 1280x720, scale 1).
-    x = ui.x + ui.width - 10
-    y = ui.y + ui.height - int(165 * bpy.context.preferences.system.ui_scale)
-    win.event_simulate(type='MOUSEMOVE', value='NOTHING', x=x, y=y)
-    win.event_simulate(type='LEFTMOUSE', value='PRESS', x=x, y=y)
-    win.event_simulate(type='LEFTMOUSE', value='RELEASE', x=x, y=y)
-
-
 # -- the run -----------------------------------------------------------------------
 
-def wait(cond, seconds, what, step=0.05):
-    """Generator: yield until cond() or fail after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s" % (seconds, what))
-        yield step
-
-
-def sleep(seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        yield 0.05
-
-
 def run():
-    win = bpy.context.window_manager.windows[0]
-    win.event_simulate(type='ESC', value='PRESS')  # close the splash screen
-    win.event_simulate(type='ESC', value='RELEASE')
+    common.press_esc()  # close the splash screen
     yield 0.5
 
     STATE["module"] = common.install("legacy", ARGS.zip)
@@ -161,14 +105,14 @@ def run():
     face, rig = build_scene(arkit.ARKIT_NAMES)
     frame_the_face()
     yield 0.5
-    show_vstream_tab()
+    common.show_vstream_tab()
     keys = face.data.shape_keys.key_blocks
     jaw_key = next(b for b in keys if b.name.lower() == "jawopen")
     pb = rig.pose.bones["Head"]
     yield 0.2
 
     # Start through the real modal operator.
-    CHECK(press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start runs as a modal operator")
+    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start runs as a modal operator")
     CHECK(ops.state.timer is not None, "modal operator added its event timer")
     CHECK(not common.port_is_free(ARGS.port), "port bound while running")
 
@@ -177,11 +121,11 @@ def run():
     log = open(os.path.join(ARGS.out, "tracker.log"), "w")
     STATE["tracker"] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     session = ops.current_session()
-    yield from wait(lambda: session.receiver.accepted_total > 0 or STATE["tracker"].poll() is not None,
+    yield from common.wait(lambda: session.receiver.accepted_total > 0 or STATE["tracker"].poll() is not None,
                     60, "the first packet from the tracker")
     CHECK(session.receiver.accepted_total > 0, "tracker packets arrive", open(log.name).read()[-2000:])
 
-    CHECK(press(bpy.ops.vstream.record) == {'FINISHED'} and session.recording, "Record on")
+    CHECK(common.press(bpy.ops.vstream.record) == {'FINISHED'} and session.recording, "Record on")
     jaw_seen, quat_seen = set(), set()
     shot = os.path.join(ARGS.out, "viewport.png")
     shot_taken = False
@@ -191,17 +135,15 @@ def run():
         quat_seen.add(tuple(round(c, 4) for c in pb.rotation_quaternion))
         INFO["samples"] += 1
         if not shot_taken and time.monotonic() - started > 1.5:
-            win, area, _ = view3d()
-            with bpy.context.temp_override(window=win, area=area):
-                bpy.ops.screen.screenshot(filepath=shot)
+            common.screenshot(shot)
             shot_taken = True
         if time.monotonic() - started > 100:
             raise AssertionError("tracker did not finish")
         yield 0.1
     CHECK(STATE["tracker"].returncode == 0, "tracker exited cleanly", open(log.name).read()[-2000:])
     # Let the modal operator drain what is left.
-    yield from wait(lambda: (session.receiver.last_frame_age() or 0) > 0.5, 10, "the stream to go quiet")
-    yield from sleep(0.3)
+    yield from common.wait(lambda: (session.receiver.last_frame_age() or 0) > 0.5, 10, "the stream to go quiet")
+    yield from common.sleep(0.3)
     INFO["ticks_observed_values"] = [len(jaw_seen), len(quat_seen)]
     CHECK(len(jaw_seen) >= 5, "jawOpen moves over time (modal ticks applied frames)", sorted(jaw_seen))
     CHECK(len(quat_seen) >= 5, "head bone turns over time", len(quat_seen))
@@ -231,7 +173,7 @@ def run():
 
     # Record off bakes the take.
     n_face = sum(1 for f in recorded if f.face)
-    CHECK(press(bpy.ops.vstream.record) == {'FINISHED'} and not session.recording, "Record off")
+    CHECK(common.press(bpy.ops.vstream.record) == {'FINISHED'} and not session.recording, "Record off")
     action = bpy.data.actions.get("vstream_take_001_face")
     head_action = bpy.data.actions.get("vstream_take_001_head")
     CHECK(action is not None and head_action is not None, "take baked into Actions",
@@ -251,18 +193,16 @@ def run():
     CHECK(len(common.action_fcurves(head_action)) == 4, "head Action has 4 quaternion curves")
 
     # Stop closes the socket and ends the modal operator.
-    CHECK(press(bpy.ops.vstream.stop) == {'FINISHED'}, "Stop")
+    CHECK(common.press(bpy.ops.vstream.stop) == {'FINISHED'}, "Stop")
     yield 0.3
     CHECK(ops.current_session() is None and ops.state.timer is None, "Stop ends the session and its timer")
     CHECK(common.port_is_free(ARGS.port), "Stop closes the socket")
 
     # Esc stops it too.
-    CHECK(press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start again")
+    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start again")
     yield 0.3
-    win = bpy.context.window_manager.windows[0]
-    win.event_simulate(type='ESC', value='PRESS')
-    win.event_simulate(type='ESC', value='RELEASE')
-    yield from wait(lambda: ops.current_session() is None, 5, "Esc to stop the session")
+    common.press_esc()
+    yield from common.wait(lambda: ops.current_session() is None, 5, "Esc to stop the session")
     CHECK(common.port_is_free(ARGS.port), "Esc closes the socket")
 
     # Start from a script with no window in its context still ticks, through
@@ -276,29 +216,27 @@ def run():
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     f = protocol.Frame(seq=1, t=0.0, face=True, weights=protocol.weights_from_dict({"jawOpen": 0.123}))
     tx.sendto(protocol.encode(f), ("127.0.0.1", ARGS.port))
-    yield from wait(lambda: abs(jaw_key.value - 0.123) < 1e-4, 10, "the app timer to apply a frame")
+    yield from common.wait(lambda: abs(jaw_key.value - 0.123) < 1e-4, 10, "the app timer to apply a frame")
     tx.close()
-    CHECK(press(bpy.ops.vstream.stop) == {'FINISHED'} and not ops.state.app_timer, "Stop ends the app timer")
+    CHECK(common.press(bpy.ops.vstream.stop) == {'FINISHED'} and not ops.state.app_timer, "Stop ends the app timer")
     CHECK(common.port_is_free(ARGS.port), "Stop closes the socket (app timer)")
 
     # A busy port: clear message in the panel, nothing started.
     blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     blocker.bind(("127.0.0.1", ARGS.port))
     try:
-        press(bpy.ops.vstream.start)
+        common.press(bpy.ops.vstream.start)
         raised = ""
     except RuntimeError as e:
         raised = str(e)
     CHECK("Port %d is already in use by another program" % ARGS.port in raised, "busy port: clear error", raised)
     CHECK(ops.current_session() is None and ops.state.timer is None, "busy port: nothing half-started")
-    yield from sleep(1.0)  # let the panel redraw with the error line
-    win, area, _ = view3d()
-    with bpy.context.temp_override(window=win, area=area):
-        bpy.ops.screen.screenshot(filepath=os.path.join(ARGS.out, "busy_port.png"))
+    yield from common.sleep(1.0)  # let the panel redraw with the error line
+    common.screenshot(os.path.join(ARGS.out, "busy_port.png"))
     blocker.close()
 
     # Loading another file stops it (load_pre handler / modal cancel).
-    CHECK(press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start before loading a file")
+    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start before loading a file")
     yield 0.3
     saved = os.path.join(ARGS.out, "saved.blend")
     bpy.ops.wm.save_as_mainfile(filepath=saved)
@@ -310,10 +248,10 @@ def run():
 
     # Disabling the add-on while the modal operator runs closes the socket,
     # and Blender carries on (the timer and handler must not outlive the classes).
-    CHECK(press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start before disabling the add-on")
+    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start before disabling the add-on")
     yield 0.3
     common.disable(STATE["module"])
-    yield from sleep(1.0)
+    yield from common.sleep(1.0)
     CHECK(common.port_is_free(ARGS.port), "disabling the add-on mid-session closes the socket")
     CHECK(not hasattr(bpy.types, "VIEW3D_PT_vstream"), "disabling unregisters the panel")
 
@@ -332,43 +270,12 @@ def read_take(path):
     return lines[0], lines[1:]
 
 
-# -- timer plumbing ------------------------------------------------------------------
-
-GEN = run()
-T0 = time.monotonic()
-
-
-def finish(code, error=None):
+def stop_tracker():
     tracker = STATE["tracker"]
     if tracker is not None and tracker.poll() is None:
         tracker.kill()
         tracker.wait()
-    try:
-        if "vstream_addon.operators" in sys.modules:
-            sys.modules["vstream_addon.operators"].stop_session(None, bake=False)
-        common.disable(STATE["module"])
-    except Exception:
-        traceback.print_exc()
-        code = code or 1
-    result = {"passed": CHECK.passed, "blender": bpy.app.version_string, "info": INFO}
-    if error:
-        result["error"] = error
-    sys.stdout.write("RESULT " + json.dumps(result) + "\n")
-    sys.stdout.flush()
-    os._exit(code)  # sys.exit from a timer is caught by Blender in some versions
 
 
-def step():
-    try:
-        if time.monotonic() - T0 > TIMEOUT:
-            raise AssertionError("GUI scenario took longer than %.0f s" % TIMEOUT)
-        return next(GEN)
-    except StopIteration:
-        finish(0)
-    except BaseException as e:
-        traceback.print_exc()
-        finish(1, "%s: %s" % (type(e).__name__, e))
-    return None
-
-
-bpy.app.timers.register(step, first_interval=1.0, persistent=True)
+common.drive_gui(run(), CHECK, TIMEOUT, cleanup=(stop_tracker, lambda: common.stop_addon(STATE["module"])),
+                 report=lambda: {"info": INFO})

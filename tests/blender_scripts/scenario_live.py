@@ -17,7 +17,7 @@ import sys
 import tempfile
 
 import bpy
-from mathutils import Matrix, Quaternion, Vector
+from mathutils import Quaternion, Vector
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -37,39 +37,6 @@ def parse_args():
 SHAPE_KEYS = ("jawOpen", "EYEBLINKLEFT", "mouthsmileright", "browInnerUp", "notAnArkitName")
 DRIVEN = {"jawOpen": "jawOpen", "EYEBLINKLEFT": "eyeBlinkLeft",
           "mouthsmileright": "mouthSmileRight", "browInnerUp": "browInnerUp"}
-
-
-def build_face_mesh():
-    mesh = bpy.data.meshes.new("FaceMesh")
-    verts = [(x * 0.1, -0.1, 1.5 + z * 0.1) for z in range(3) for x in range(3)]
-    faces = [(r * 3 + c, r * 3 + c + 1, r * 3 + c + 4, r * 3 + c + 3) for r in range(2) for c in range(2)]
-    mesh.from_pydata(verts, [], faces)
-    obj = bpy.data.objects.new("Face", mesh)
-    bpy.context.scene.collection.objects.link(obj)
-    obj.shape_key_add(name="Basis", from_mix=False)
-    for i, name in enumerate(SHAPE_KEYS):
-        block = obj.shape_key_add(name=name, from_mix=False)
-        block.data[i].co.y -= 0.05
-        # 5.0 creates new shape keys at 1.0; start from a known state.
-        block.value = 0.25
-    return obj
-
-
-def build_armature(name, bones):
-    """bones: [(name, head, tail, roll, parent)] in armature space."""
-    arm = bpy.data.armatures.new(name)
-    obj = bpy.data.objects.new(name, arm)
-    bpy.context.scene.collection.objects.link(obj)
-    bpy.context.view_layer.objects.active = obj
-    obj.select_set(True)
-    bpy.ops.object.mode_set(mode='EDIT')
-    for bname, head, tail, roll, parent in bones:
-        eb = arm.edit_bones.new(bname)
-        eb.head, eb.tail, eb.roll = head, tail, roll
-        if parent:
-            eb.parent = arm.edit_bones[parent]
-    bpy.ops.object.mode_set(mode='OBJECT')
-    return obj
 
 
 def posed_point(arm_obj, bone_name, point):
@@ -143,10 +110,10 @@ def scenario(check, module):
     check(settings.port == protocol.DEFAULT_PORT, "port defaults to protocol.DEFAULT_PORT")
 
     # -- scene --
-    face = build_face_mesh()
-    rig_z = build_armature("RigZ", [("Neck", (0, 0, 1.3), (0, 0, 1.5), 0.0, None),
-                                    ("Head", (0, 0, 1.5), (0, 0, 1.7), 0.0, "Neck")])
-    rig_y = build_armature("RigY", [("head", (0, 0, 1.5), (0, 0.2, 1.5), math.radians(30), None)])
+    face = common.build_face_mesh(SHAPE_KEYS, value=0.25, dent=0.05)
+    rig_z = common.build_armature("RigZ", [("Neck", (0, 0, 1.3), (0, 0, 1.5), 0.0, None),
+                                           ("Head", (0, 0, 1.5), (0, 0, 1.7), 0.0, "Neck")])
+    rig_y = common.build_armature("RigY", [("head", (0, 0, 1.5), (0, 0.2, 1.5), math.radians(30), None)])
     settings.mesh = face
     settings.armature = rig_z
     check(settings.head_bone == "Head", "head bone guessed when the armature is picked", settings.head_bone)

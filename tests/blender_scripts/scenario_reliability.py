@@ -63,25 +63,8 @@ def udp_drops(port):
 
 def build_full_face(arkit_names):
     """A small mesh with all 52 ARKit shape keys, a head rig, and both set as targets."""
-    mesh = bpy.data.meshes.new("FaceMesh")
-    verts = [(x * 0.1, -0.1, 1.5 + z * 0.1) for z in range(3) for x in range(3)]
-    faces = [(r * 3 + c, r * 3 + c + 1, r * 3 + c + 4, r * 3 + c + 3) for r in range(2) for c in range(2)]
-    mesh.from_pydata(verts, [], faces)
-    obj = bpy.data.objects.new("Face", mesh)
-    bpy.context.scene.collection.objects.link(obj)
-    obj.shape_key_add(name="Basis", from_mix=False)
-    for i, name in enumerate(arkit_names):
-        block = obj.shape_key_add(name=name, from_mix=False)
-        block.data[i % 9].co.y -= 0.01
-        block.value = 0.0
-    arm = bpy.data.armatures.new("Rig")
-    rig = bpy.data.objects.new("Rig", arm)
-    bpy.context.scene.collection.objects.link(rig)
-    bpy.context.view_layer.objects.active = rig
-    bpy.ops.object.mode_set(mode='EDIT')
-    eb = arm.edit_bones.new("Head")
-    eb.head, eb.tail = (0, 0, 1.5), (0, 0, 1.7)
-    bpy.ops.object.mode_set(mode='OBJECT')
+    obj = common.build_face_mesh(arkit_names)
+    rig = common.build_armature("Rig", [("Head", (0, 0, 1.5), (0, 0, 1.7), 0.0, None)])
     settings = bpy.context.scene.vstream
     settings.mesh = obj
     settings.armature = rig
