@@ -1,10 +1,13 @@
 """The add-on in real Blender: built zips installed through Blender's own operators.
 
+Blenders tested: 5.0 and 4.5 LTS as Python modules (bpy 5.0.1 in .venv, bpy
+4.5.3 in .venv-bpy45; both made by scripts/setup.sh) and the 3.4 executable.
 Each scenario runs in its own process with its own temporary HOME, because
 installing an add-on writes user preferences and the bpy module can hang at
 exit while classes are still registered (the scripts disable the add-on
-before they exit). Scenarios print `RESULT {json}` and exit 0 only if every
-check inside passed; the checks themselves live in tests/blender_scripts/.
+before they exit; a hang fails the test at its timeout). Scenarios print
+`RESULT {json}` and exit 0 only if every check inside passed; the checks
+themselves live in tests/blender_scripts/.
 """
 
 import json
@@ -26,6 +29,11 @@ PURE_MODULES = ("protocol.py", "arkit.py", "take.py")
 ADDON_MODULES = ("__init__.py", "blender_ui.py", "operators.py", "receiver.py", "apply.py",
                  "recorder.py", "actions.py", "session.py")
 
+# Blender as a Python module: the ids tests are parametrized with.
+BPY_MODULES = ("bpy5.0", "bpy4.5")
+BLENDER34 = "blender3.4"
+VERSION_PREFIX = {"bpy5.0": "5.0.", "bpy4.5": "4.5.", BLENDER34: "3.4."}
+
 
 def blender_executable():
     path = os.environ.get("VSTREAM_BLENDER") or shutil.which("blender")
@@ -33,6 +41,35 @@ def blender_executable():
         pytest.fail("Blender executable not found (install it with scripts/setup.sh, "
                     "or set VSTREAM_BLENDER): the Blender 3.4 tests cannot run")
     return path
+
+
+def bpy_python(target):
+    """The Python interpreter whose bpy module is the Blender `target` names."""
+    if target == "bpy5.0":
+        return sys.executable  # the test runner's own .venv (requirements.txt)
+    if target == "bpy4.5":
+        path = os.environ.get("VSTREAM_BPY45_PYTHON") or os.path.join(ROOT, ".venv-bpy45", "bin", "python")
+        if not os.path.isfile(path):
+            pytest.fail("Blender 4.5 module not found at %s: run `bash scripts/setup.sh --tests` (scripts/test.sh "
+                        "does; it makes .venv-bpy45 from requirements-bpy45.txt) or set VSTREAM_BPY45_PYTHON" % path)
+        return path
+    raise ValueError(target)
+
+
+def scenario_command(target, script, args, timeout):
+    """Command line running a tests/blender_scripts script in the Blender `target` names."""
+    script = os.path.join(SCRIPTS, script)
+    if target == BLENDER34:
+        return ["timeout", str(timeout), blender_executable(), "-b", "--factory-startup",
+                "--python-exit-code", "1", "--python", script, "--", *args]
+    return ["timeout", str(timeout), bpy_python(target), script, *args]
+
+
+def run_in_blender(target, script, args, home, timeout=240):
+    """Run a scenario script in one Blender; return (its RESULT dict, the finished process)."""
+    result, proc = run_scenario_process(scenario_command(target, script, args, timeout), home, timeout + 30)
+    assert result["blender"].startswith(VERSION_PREFIX[target]), (target, result["blender"])
+    return result, proc
 
 
 def clean_env(home):
@@ -59,6 +96,9 @@ def run_scenario_process(cmd, home, timeout=240):
             result = json.loads(line[len("RESULT "):])
     detail = "exit %d\n--- stdout ---\n%s\n--- stderr ---\n%s" % (
         proc.returncode, proc.stdout[-6000:], proc.stderr[-6000:])
+    if cmd[0] == "timeout" and proc.returncode == 124:
+        pytest.fail("scenario killed by `timeout %s`%s: %s\n%s" % (
+            cmd[1], " after its RESULT line (hung at exit)" if result is not None else "", " ".join(cmd), detail))
     assert result is not None, "no RESULT line\n" + detail
     assert "error" not in result, result["error"] + "\n" + detail
     assert proc.returncode == 0, detail
@@ -105,18 +145,20 @@ def test_build_writes_both_zips(zips):
     assert manifest["permissions"] == {"network": "Receive face-tracking data on a local UDP port"}
 
 
-def test_blenders_own_validator_accepts_the_extension(zips):
+@pytest.mark.parametrize("target", BPY_MODULES)
+def test_blenders_own_validator_accepts_the_extension(target, zips):
     """The manifest checker shipped inside the bpy package (what `blender --command extension validate` runs)."""
-    import importlib.util
-    spec = importlib.util.find_spec("bpy")
-    assert spec is not None and spec.origin, "bpy module not installed (run scripts/setup.sh)"
-    bpy_dir = os.path.dirname(spec.origin)
+    python = bpy_python(target)
+    find = "import importlib.util; print(importlib.util.find_spec('bpy').origin)"  # finds, does not import
+    proc = subprocess.run([python, "-c", find], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, "bpy module not installed (run scripts/setup.sh)\n" + proc.stderr
+    bpy_dir = os.path.dirname(proc.stdout.strip())
     found = []
     for dirpath, _dirs, files in os.walk(bpy_dir):
         if "blender_ext.py" in files and dirpath.endswith(os.path.join("bl_pkg", "cli")):
             found.append(os.path.join(dirpath, "blender_ext.py"))
     assert found, "bl_pkg/cli/blender_ext.py not found under %s" % bpy_dir
-    proc = subprocess.run([sys.executable, found[0], "validate", zips["extension"]],
+    proc = subprocess.run([python, found[0], "validate", zips["extension"]],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -150,25 +192,24 @@ KEY_CHECKS = (
 )
 
 
-@pytest.mark.parametrize("kind", ["extension", "legacy"])
-def test_bpy_module_install_and_live_session(kind, zips, tmp_path):
-    """Blender 5.0 (bpy module): extension and legacy zips, slotted Actions."""
-    result = run_scenario(
-        [sys.executable, os.path.join(SCRIPTS, "scenario_live.py"), "--zip", zips[kind], "--kind", kind],
-        tmp_path)
-    assert result["blender"].startswith("5.")
+@pytest.mark.parametrize("target,kind", [
+    ("bpy5.0", "extension"), ("bpy5.0", "legacy"),
+    ("bpy4.5", "extension"), ("bpy4.5", "legacy"),
+    (BLENDER34, "legacy"),
+])
+def test_install_and_live_session(target, kind, zips, tmp_path):
+    """Install through Blender's own operators, then live, record and bake end to end.
+
+    5.0 and 4.5 LTS: both zips, slotted Actions; 3.4 (executable, background):
+    the legacy zip and the legacy Action API.
+    """
+    result, _ = run_in_blender(target, "scenario_live.py", ["--zip", zips[kind], "--kind", kind], tmp_path)
     for name in KEY_CHECKS:
         assert name in result["passed"], name
-
-
-def test_blender34_legacy_install_and_bake(zips, tmp_path):
-    """Blender 3.4 executable in background mode: legacy zip, legacy Action API."""
-    blender = blender_executable()
-    result = run_scenario(
-        ["timeout", "200", blender, "-b", "--factory-startup", "--python-exit-code", "1",
-         "--python", os.path.join(SCRIPTS, "scenario_live.py"), "--",
-         "--zip", zips["legacy"], "--kind", "legacy"],
-        tmp_path)
-    assert result["blender"].startswith("3.4")
-    for name in KEY_CHECKS:
-        assert name in result["passed"], name
+    slotted = target != BLENDER34
+    assert result["slotted_actions"] is slotted
+    if slotted:
+        for name in ("one slot and one layer per Action", "slot made for its ID type", "action slots assigned"):
+            assert name in result["passed"], name
+    if target == "bpy4.5":
+        assert "legacy Action.fcurves shows the slotted curves (4.4, 4.5)" in result["passed"]

@@ -1,20 +1,19 @@
-"""Reliability of the installed add-on in Blender 5.0 (bpy module), each part in
-its own process: tests/blender_scripts/scenario_reliability.py does the work
-and reports named checks; these tests demand the ones that matter.
+"""Reliability of the installed add-on, each part in its own process:
+tests/blender_scripts/scenario_reliability.py does the work and reports named
+checks; these tests demand the ones that matter. Every part runs in the
+Blender 5.0 and 4.5 LTS modules; lifecycle and take import in the 3.4
+executable too.
 """
 
 import json
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 
-from test_addon_bpy import (ROOT, SCRIPTS, blender_executable, clean_env, run_scenario_process,  # noqa: F401
-                            zips)  # zips: fixture
-
-SCRIPT = os.path.join(SCRIPTS, "scenario_reliability.py")
+from test_addon_bpy import (BLENDER34, BPY_MODULES, ROOT, SCRIPTS, blender_executable, clean_env,  # noqa: F401
+                            run_in_blender, zips)  # zips: fixture
 
 # What Blender or Python print when something went wrong behind the caller's back
 # (handlers, timers, unregister). Busy-port reports are expected and go to stdout.
@@ -24,22 +23,17 @@ EXPECTED = re.compile(r"^((Error: )?Port \d+ is already in use by another progra
                       r"|Info: Total files \d+ \| Changed \d+ \| Failed 0$)")
 
 
-def run_part(part, zips, home, timeout=600, extra=(), blender34=False):  # noqa: F811
-    """Run one part; return (RESULT dict, stdout, stderr)."""
-    args = ["--zip", zips["legacy"], "--part", part, *extra]
-    if blender34:
-        cmd = ["timeout", str(timeout), blender_executable(), "-b", "--factory-startup",
-               "--python-exit-code", "1", "--python", SCRIPT, "--", *args]
-    else:
-        cmd = [sys.executable, SCRIPT, *args]
-    result, proc = run_scenario_process(cmd, home, timeout)
-    assert result["blender"].startswith("3.4." if blender34 else "5.")
+def run_part(target, part, zips, home, timeout=600, extra=()):  # noqa: F811
+    """Run one part in one Blender; return (RESULT dict, stdout, stderr)."""
+    result, proc = run_in_blender(target, "scenario_reliability.py",
+                                  ["--zip", zips["legacy"], "--part", part, *extra], home, timeout)
     return result, proc.stdout, proc.stderr
 
 
-def test_fuzzed_datagrams_over_udp_are_all_counted(zips, tmp_path):  # noqa: F811
+@pytest.mark.parametrize("target", BPY_MODULES)
+def test_fuzzed_datagrams_over_udp_are_all_counted(target, zips, tmp_path):  # noqa: F811
     """100,000 random and mutated datagrams: no exception, every one accepted or rejected for its reason."""
-    result, _, _ = run_part("fuzz", zips, tmp_path)
+    result, _, _ = run_part(target, "fuzz", zips, tmp_path)
     for name in ("kernel dropped nothing", "accepted + rejected == sent",
                  "every datagram counted under the right reason",
                  "fuzz covers size", "fuzz covers magic", "fuzz covers version",
@@ -50,10 +44,10 @@ def test_fuzzed_datagrams_over_udp_are_all_counted(zips, tmp_path):  # noqa: F81
     assert sum(result["counted"].values()) == 100000
 
 
-@pytest.mark.parametrize("blender34", [False, True], ids=["bpy5", "blender34"])
-def test_lifecycle_busy_port_restarts_file_changes_and_disable(zips, tmp_path, blender34):  # noqa: F811
+@pytest.mark.parametrize("target", BPY_MODULES + (BLENDER34,))
+def test_lifecycle_busy_port_restarts_file_changes_and_disable(target, zips, tmp_path):  # noqa: F811
     """Busy port, 100 Start/Stop cycles, new/open/revert file and disable while running, listen address."""
-    result, stdout, stderr = run_part("lifecycle", zips, tmp_path, blender34=blender34)
+    result, stdout, stderr = run_part(target, "lifecycle", zips, tmp_path)
     for name in ("binds 127.0.0.1 by default", "binds 0.0.0.0 when Listen on all interfaces is on",
                  "LAN listening is off by default",
                  "busy port gives the clear message", "nothing half-started",
@@ -70,17 +64,18 @@ def test_lifecycle_busy_port_restarts_file_changes_and_disable(zips, tmp_path, b
     assert not noisy, "\n".join(noisy)
 
 
-def test_ten_minute_take_at_60fps_keys_every_frame(zips, tmp_path):  # noqa: F811
+@pytest.mark.parametrize("target", BPY_MODULES)
+def test_ten_minute_take_at_60fps_keys_every_frame(target, zips, tmp_path):  # noqa: F811
     """36,000 frames of 52 channels + head through UDP, Record, and the real bake: nothing lost."""
-    result, _, _ = run_part("long_take", zips, tmp_path)
+    result, _, _ = run_part(target, "long_take", zips, tmp_path)
     for name in ("all 36000 frames recorded", "every frame keyed, none merged", "one curve per ARKit channel",
                  "52 curves x 36000 keys on frames 1..36000 with the sent values",
                  "head: 4 curves x 36000 keys", "playback matches a sent frame"):
         assert name in result["passed"], name
 
 
-@pytest.mark.parametrize("blender34", [False, True], ids=["bpy5", "blender34"])
-def test_import_take_from_the_tracker_and_corrupt_takes(zips, tmp_path, blender34):  # noqa: F811
+@pytest.mark.parametrize("target", BPY_MODULES + (BLENDER34,))
+def test_import_take_from_the_tracker_and_corrupt_takes(target, zips, tmp_path):  # noqa: F811
     """A take written by vstream-tracker --out bakes through the Record path; bad files name their line."""
     from conftest import data, run_tracker
     take_path = tmp_path / "T.jsonl"
@@ -101,8 +96,8 @@ def test_import_take_from_the_tracker_and_corrupt_takes(zips, tmp_path, blender3
     bad("not_a_take.jsonl", ['{"hello": 1}'] + lines[1:], 1)
     bad("list_header.jsonl", ["[1, 2]"] + lines[1:], 1)
     bad("bad_quat.jsonl", lines[:3] + [lines[3].replace('"quat":[', '"quat":[1,', 1)] + lines[4:], 4)
-    result, _, stderr = run_part("import_take", zips, tmp_path / "home",
-                                 extra=["--take", str(take_path), "--corrupt", *corrupt], blender34=blender34)
+    result, _, stderr = run_part(target, "import_take", zips, tmp_path / "home",
+                                 extra=["--take", str(take_path), "--corrupt", *corrupt])
     for name in ("import take", "take imported as a take's Actions", "Action remembers the take file",
                  "every record received, every face frame keyed or merged", "face Action assigned",
                  "panel reports the imported take", "importing again makes take 002",

@@ -1,21 +1,21 @@
-"""The shape-key mapping inside the real Blender 5.0 bpy module (no mocks).
+"""The shape-key mapping inside the real Blender 5.0 and 4.5 LTS bpy modules (no mocks).
 
 The scenario runs in its own process with its own temporary HOME, like the
 other bpy tests; its checks live in tests/blender_scripts/mapping_apply.py.
 """
 
 import os
-import sys
 
-from test_addon_bpy import ROOT, SCRIPTS, run_scenario
+import pytest
+
+from test_addon_bpy import BPY_MODULES, ROOT, run_in_blender
 
 AVATAR = os.path.join(ROOT, "blend", "avatar.blend")
 
 
-def test_mapping_in_bpy(tmp_path):
-    result = run_scenario([sys.executable, os.path.join(SCRIPTS, "mapping_apply.py"),
-                           "--root", ROOT, "--avatar", AVATAR], tmp_path)
-    assert result["blender"].startswith("5.")
+@pytest.mark.parametrize("target", BPY_MODULES)
+def test_mapping_in_bpy(target, tmp_path):
+    result, _ = run_in_blender(target, "mapping_apply.py", ["--root", ROOT, "--avatar", AVATAR], tmp_path)
     assert result["avatar_keys"] == 52
     for name in ("key value after apply", "unmapped key left alone",
                  "shape_key_targets pairs include auto-detected spellings",

@@ -257,9 +257,19 @@ def scenario(check, module):
     key_id = face.data.shape_keys
     check(key_id.animation_data.action == face_action and rig_z.animation_data.action == head_action,
           "actions assigned to the shape keys and the armature")
-    if hasattr(key_id.animation_data, "action_slot"):
-        check(key_id.animation_data.action_slot is not None
-              and rig_z.animation_data.action_slot is not None, "action slots assigned")
+    # 4.4+ (4.5 LTS, 5.x): slotted Actions, each used through the slot made for its ID.
+    slotted = hasattr(face_action, "slots") and hasattr(face_action, "layers")
+    if slotted:
+        for action, owner, id_type in ((face_action, key_id, 'KEY'), (head_action, rig_z, 'OBJECT')):
+            check(len(action.slots) == 1 and len(action.layers) == 1, "one slot and one layer per Action",
+                  (action.name, len(action.slots), len(action.layers)))
+            check(action.slots[0].target_id_type == id_type, "slot made for its ID type",
+                  (action.name, action.slots[0].target_id_type))
+            check(owner.animation_data.action_slot == action.slots[0], "action slots assigned", action.name)
+        if hasattr(face_action, "fcurves"):
+            # 4.4 and 4.5 still offer the legacy view (the first slot's curves) to older scripts.
+            check(sorted((c.data_path, c.array_index) for c in face_action.fcurves) == sorted(curves),
+                  "legacy Action.fcurves shows the slotted curves (4.4, 4.5)")
     scene.frame_set(11)  # sample i = 10
     check.close(keys["jawOpen"].value, 10 / n, "playback: shape key follows the take", tol=1e-3)
     nose = posed_point(rig_z, "Head", nose_rest)
@@ -328,7 +338,7 @@ def scenario(check, module):
     check(common.port_is_free(port), "disabling the add-on closes the socket")
     check(not hasattr(bpy.types, "VIEW3D_PT_vstream"), "disabling unregisters the panel")
     sender.close()
-    return {"module": module, "port": port}
+    return {"module": module, "port": port, "slotted_actions": slotted}
 
 
 if __name__ == "__main__":
