@@ -60,7 +60,7 @@ def stop():
     if process is None:
         return None
     code = process.stop()
-    launched.ended = "Tracker stopped"
+    launched.ended = "Stopped"
     return code
 
 
@@ -76,15 +76,19 @@ def check():
         return changed, ""
     launched.process = None
     if code == 0:
-        launched.ended = "Tracker finished: %s" % (process.last_line() or "exit 0")
+        launched.ended = "Finished: %s" % (_shown(process.last_line()) or "exit 0")
         return True, ""
-    why = process.error_line() or "no output"
-    if code < 0:
-        launched.ended = "Tracker ended by signal %d: %s" % (-code, why)
-    else:
-        launched.ended = "Tracker exited (code %d): %s" % (code, why)
-    print("vstream: %s" % launched.ended)
-    return True, launched.ended
+    how = ("ended by signal %d" % -code) if code < 0 else ("exited (code %d)" % code)
+    launched.ended = "Tracker %s" % how  # the reason is in the panel's error line
+    error = "Tracker %s: %s" % (how, process.error_line() or "no output")
+    print("vstream: %s" % error)
+    return True, error
+
+
+def _shown(line):
+    # The sidebar is narrow: the program's name in front of every line says nothing here.
+    prefix = tracker_process.DEFAULT_EXECUTABLE + ": "
+    return line[len(prefix):] if line.startswith(prefix) else line
 
 
 class VSTREAM_OT_launch_tracker(bpy.types.Operator):
@@ -135,7 +139,7 @@ class VIEW3D_PT_vstream_tracker(bpy.types.Panel):
         col = layout.column(align=True)
         if process is not None:
             col.label(text="Running (pid %d)" % process.pid, icon='PLAY')
-            for line in blender_ui._wrap(process.last_line(), width):
+            for line in blender_ui._wrap(_shown(process.last_line()), width):
                 col.label(text=line)
         elif launched.ended:
             for i, line in enumerate(blender_ui._wrap(launched.ended, width)):
