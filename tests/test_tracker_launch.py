@@ -95,6 +95,26 @@ def test_tracker_stops_cleanly_when_stdin_closes(tmp_path):
     assert len(lines) > 2 and lines[-1].endswith("}"), "take ends with a whole record"
 
 
+def test_a_tracker_stuck_outside_its_frame_loop_still_exits_when_stdin_closes():
+    # Stands in for a tracker blocked opening a camera: nothing checks the stop flag.
+    script = ("import time\n"
+              "from tracker_service.cli import watch_stdin\n"
+              "watch_stdin(grace=0.5)\n"
+              "print('stuck', flush=True)\n"
+              "time.sleep(120)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "stuck\n"
+        proc.stdin.close()
+        code = proc.wait(timeout=60)  # far less than the 120 s it would sleep
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 0
+    assert "standard input closed, stopping" in proc.stderr.read()
+
+
 def test_tracker_without_the_option_ignores_stdin():
     proc = subprocess.Popen(TRACKER_ARGV + ["--source", clip(), "--no-preview", "--port",
                                             str(free_udp_port()), "--max-frames", "40"],

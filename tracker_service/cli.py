@@ -73,7 +73,11 @@ def watch_stdin(fd=None, grace=EXIT_GRACE):
     The descriptor is read directly: a thread blocked in sys.stdin's buffered
     reader would abort the interpreter's shutdown when the tracker ends first.
     """
-    fd = fd if fd is not None else sys.stdin.fileno()
+    if fd is None:
+        try:
+            fd = sys.stdin.fileno()
+        except (AttributeError, OSError, ValueError):
+            fd = -1  # no stdin at all (e.g. pythonw): the read fails at once, as if closed
 
     def watch():
         try:
