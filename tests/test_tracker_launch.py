@@ -211,7 +211,8 @@ def scenario_cmd(zips, kind, mode):
 def test_bpy_start_launches_tracker_and_stop_ends_it(zips, tmp_path):
     result = run_scenario(scenario_cmd(zips, "extension", "live"), tmp_path, timeout=300)
     assert result["blender"].startswith("5.")
-    for name in ("preferences registered under the add-on's own module name",
+    for name in ("add-on imported from the installed zip, not the repository",
+                 "preferences registered under the add-on's own module name",
                  "Start launched the tracker", "tracker sends to the panel's port",
                  "shape keys move with the launched tracker's frames", "Stop: the tracker's pid is gone",
                  "the tracker stopped cleanly (exit 0)", "loading a file ends the tracker",

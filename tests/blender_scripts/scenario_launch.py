@@ -76,6 +76,9 @@ def main(check):
 
 
 def scenario(check, module):
+    pkg = sys.modules[module]
+    check(os.path.realpath(pkg.__file__).startswith(os.path.realpath(common.home_dir())),
+          "add-on imported from the installed zip, not the repository", pkg.__file__)
     ops = sys.modules[module + ".operators"]
     launch = sys.modules[module + ".tracker_launch"]
     addon = bpy.context.preferences.addons[module]
