@@ -1,8 +1,10 @@
 """vstream-tracker: track a face from a webcam, video or image and stream it to Blender."""
 
 import argparse
+import os
 import signal
 import sys
+import threading
 import time
 
 from tqdm import tqdm
@@ -39,6 +41,9 @@ def parse_args(argv=None):
     p.add_argument("--fast", action="store_true",
                    help="process video files as fast as possible instead of in real time")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument("--exit-with-stdin", action="store_true",
+                   help="stop when standard input closes: the Blender add-on holds it open, so the "
+                        "tracker ends with Blender even if Blender is killed")
     return p.parse_args(argv)
 
 
@@ -54,8 +59,49 @@ class _Stop:
         signal.signal(signal.SIGINT, handler)
 
 
+EXIT_GRACE = 5.0  # seconds a stop asked by a closed stdin may take before the process exits anyway
+
+
+def watch_stdin(fd=None, grace=EXIT_GRACE):
+    """Stop the tracker when file descriptor `fd` (standard input) reaches end of file.
+
+    The add-on launches the tracker with a pipe on stdin and never writes to
+    it; the pipe closes only when the add-on stops the tracker or when Blender
+    goes away, however it goes (even SIGKILL), so the tracker never outlives
+    it. The frame loop sees the stop and closes its files; a tracker stuck
+    before the loop (opening a camera) is ended after `grace` seconds.
+    The descriptor is read directly: a thread blocked in sys.stdin's buffered
+    reader would abort the interpreter's shutdown when the tracker ends first.
+    """
+    if fd is None:
+        try:
+            fd = sys.stdin.fileno()
+        except (AttributeError, OSError, ValueError):
+            fd = -1  # no stdin at all (e.g. pythonw): the read fails at once, as if closed
+
+    def watch():
+        try:
+            while os.read(fd, 4096):
+                pass
+        except (OSError, ValueError):
+            pass  # a closed or broken stdin means the same: nobody holds it any more
+        _Stop.requested = True
+        try:
+            print("vstream-tracker: standard input closed, stopping", file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass  # stderr went with the parent
+        time.sleep(grace)
+        os._exit(0)
+
+    thread = threading.Thread(target=watch, name="exit-with-stdin", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.exit_with_stdin:
+        watch_stdin()
     try:
         return run(args)
     except (SourceError, LinkError, OutputError) as e:

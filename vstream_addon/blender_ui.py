@@ -2,7 +2,7 @@
 
 import bpy
 
-from . import apply, arkit, operators, protocol
+from . import apply, arkit, operators, protocol, tracker_launch
 from .operators import state
 
 
@@ -166,9 +166,11 @@ def register():
         bpy.utils.register_class(cls)
     bpy.types.Scene.vstream = bpy.props.PointerProperty(type=VStreamSettings)
     operators.register()
+    tracker_launch.register()  # after the panel: its Tracker sub-panel hangs under it
 
 
 def unregister():
+    tracker_launch.unregister()
     operators.unregister()
     del bpy.types.Scene.vstream
     for cls in reversed(CLASSES):

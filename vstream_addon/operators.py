@@ -14,7 +14,7 @@ import bpy
 from bpy.app.handlers import persistent
 from bpy_extras.io_utils import ImportHelper
 
-from . import apply, protocol, take_import
+from . import apply, protocol, take_import, tracker_launch
 from .receiver import ALL_INTERFACES, LOCALHOST, ReceiverError
 from .recorder import BakeError, next_take_name
 from .take import TakeError
@@ -69,6 +69,7 @@ def stop_session(context, bake=True):
     """Close the socket and end the session. A take being recorded is baked if `bake`."""
     session, state.session = state.session, None
     _remove_timers()
+    tracker_launch.stop()  # a tracker Start launched ends with the session
     if session is None:
         return None
     report = None
@@ -116,6 +117,10 @@ def tick(context):
     if status != state.last_status:
         state.last_status = status
         changed = True
+    tracker_changed, tracker_error = tracker_launch.check()  # an early exit shows why
+    if tracker_error:
+        state.error = tracker_error
+    changed = changed or tracker_changed
     if changed:
         _tag_redraw(context)
     return changed
@@ -191,8 +196,15 @@ class VSTREAM_OT_start(bpy.types.Operator):
         try:
             settings = context.scene.vstream
             session = start_session(settings.port, listen_host(settings))
+            tracker_launch.launch_if_enabled(context, session.port)
         except ReceiverError as e:
             self.report({'ERROR'}, str(e))
+            _tag_redraw(context)
+            return {'CANCELLED'}
+        except tracker_launch.LaunchError as e:
+            stop_session(None, bake=False)  # the port opened for it: nothing half-started
+            state.error = str(e)
+            self.report({'ERROR'}, state.error)
             _tag_redraw(context)
             return {'CANCELLED'}
         _tag_redraw(context)
