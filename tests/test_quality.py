@@ -42,4 +42,5 @@ def test_still_face_is_steady_and_a_sudden_mouth_opening_is_followed():
 
 def test_blinks_against_human_labels():
     scores, text = blink.evaluate()
-    assert scores["expr_d10.mp4"] >= 0.9, text
+    # Both clips with the same settings; cap12's small webcam eyes are the hard one.
+    assert scores["expr_d10.mp4"] >= 0.9 and scores["webcam_cap12.mp4"] >= 0.9, text

@@ -58,13 +58,18 @@ PRIOR_NEUTRAL = {
     # Pupils: not from the photos; a straight look sits slightly above the lid centre
     # (the upper lid covers the top of the iris). The user's own gaze replaces it at once.
     "gaze_h_r": 0.0, "gaze_v_r": 0.1, "gaze_h_l": 0.0, "gaze_v_l": 0.1,
+    # How an eye looks depends on the camera, the light and the face: no prior.
+    "eye_aspect_r": None, "eye_aspect_l": None,
+    "eye_contrast_r": None, "eye_contrast_l": None,
+    "iris_column_r": None, "iris_column_l": None,
 }
-PRIOR = np.array([PRIOR_NEUTRAL[n] for n in FEATURE_NAMES])
+PRIOR = np.array([np.nan if PRIOR_NEUTRAL[n] is None else PRIOR_NEUTRAL[n] for n in FEATURE_NAMES])
 # How many seconds of the user's own history the prior is worth. Only features
 # that are nearly the same on every resting face (lips together, lids open)
 # lean on it; face proportions that differ between people follow the user at once.
 UNIVERSAL = ("mouth_open", "eye_open_r", "eye_open_l")
-PRIOR_WEIGHT_SECONDS = np.array([2.0 if n in UNIVERSAL else 0.05 for n in FEATURE_NAMES])
+PRIOR_WEIGHT_SECONDS = np.array([2.0 if n in UNIVERSAL else 0.0 if PRIOR_NEUTRAL[n] is None else 0.05
+                                 for n in FEATURE_NAMES])
 
 
 class NeutralEstimator:
@@ -96,14 +101,23 @@ class NeutralEstimator:
             self.capturing -= 1
             if self.capturing == 0:
                 self.explicit_calibrations += 1
-                self.neutral = np.median(self.history[:self.count], axis=0)
+                self.neutral = _percentiles(self.history[:self.count], np.full(len(FEATURE_NAMES), 50.0))
             return self.neutral if self.neutral is not None else features
         self._since_update += 1
         if self.neutral is None or self._since_update >= UPDATE_EVERY or self.count < MIN_SAMPLES:
             self._since_update = 0
-            ranked = np.sort(self.history[:self.count], axis=0)
-            rows = np.rint(self.percentiles / 100.0 * (self.count - 1)).astype(int)
-            own = ranked[rows, np.arange(ranked.shape[1])]
+            own = _percentiles(self.history[:self.count], self.percentiles)
             a = self.count / (self.count + self.prior_weight)
-            self.neutral = a * own + (1.0 - a) * PRIOR
+            self.neutral = np.where(np.isnan(PRIOR), own, a * own + (1.0 - a) * PRIOR)
         return self.neutral
+
+
+def _percentiles(history, percentiles):
+    """Per column, the given percentile of the non-NaN values (NaN if there are none).
+    Nearest rank, and sorting once: np.nanpercentile costs several times more."""
+    ranked = np.sort(history, axis=0)          # NaN sorts last
+    valid = np.count_nonzero(~np.isnan(history), axis=0)
+    rows = np.rint(percentiles / 100.0 * np.maximum(valid - 1, 0)).astype(int)
+    own = ranked[rows, np.arange(ranked.shape[1])]
+    own[valid == 0] = np.nan
+    return own

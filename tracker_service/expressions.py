@@ -13,8 +13,11 @@ from vstream_addon.arkit import ARKIT_NAMES
 
 from .features import INDEX
 
-FULL_BLINK = 0.75        # fraction of the resting lid gap closed at a full blink
-BLINK_START = 0.2        # closing less than this fraction is not a blink at all
+# Eye closure (eye_closure.py): the mean relative drop of the eye's aspect, contrast
+# and iris column from the user's neutral. Looking down or squinting drops them by
+# up to about a quarter, a blink by 40% or more.
+CLOSURE_START = 0.15     # a smaller drop is no blink at all
+CLOSURE_FULL = 0.4       # a drop this large is a closed eye
 FULL_WIDE = 0.5          # lid gap growth (fraction of rest) for eyeWide 1
 FULL_SQUINT = 0.05       # lower lid rise
 FULL_BROW_UP = 0.12
@@ -51,8 +54,8 @@ def weights(f, n):
     w = dict.fromkeys(ARKIT_NAMES, 0.0)
 
     for side, Side in (("r", "Right"), ("l", "Left")):
+        w["eyeBlink" + Side] = _clip((closure(f, n, side) - CLOSURE_START) / (CLOSURE_FULL - CLOSURE_START))
         closing = -g("eye_open_" + side) / rest("eye_open_" + side)
-        w["eyeBlink" + Side] = _clip((closing - BLINK_START) / (FULL_BLINK - BLINK_START))
         w["eyeWide" + Side] = _clip(-closing / FULL_WIDE)
         w["eyeSquint" + Side] = _clip(-g("lower_lid_" + side) / FULL_SQUINT)
         w["browOuterUp" + Side] = _clip(g("brow_outer_" + side) / FULL_BROW_UP)
@@ -115,9 +118,23 @@ def weights(f, n):
     return w
 
 
+CLOSURE_CUES = ("eye_aspect_", "eye_contrast_", "iris_column_")
+
+
+def closure(f, n, side):
+    """How far one eye has closed: the mean relative drop of its cues from neutral
+    (0 = as at rest). A cue that cannot be seen (NaN: eye too small) is left out."""
+    drops = []
+    for cue in CLOSURE_CUES:
+        k = INDEX[cue + side]
+        if f[k] == f[k] and n[k] == n[k] and n[k] > 1e-6:   # both not NaN
+            drops.append(1.0 - f[k] / n[k])
+    return sum(drops) / len(drops) if drops else 0.0
+
+
 def link_eyes(w):
-    """Both eyes follow the more-closed one unless it is clearly a wink: dlib's lids are
-    noisy per eye, and people almost always blink with both."""
+    """Both eyes take their mean unless it is clearly a wink: each eye's measurement is
+    noisy, and people almost always blink with both."""
     left, right = w["eyeBlinkLeft"], w["eyeBlinkRight"]
     if abs(left - right) < WINK_DIFFERENCE:
-        w["eyeBlinkLeft"] = w["eyeBlinkRight"] = max(left, right)
+        w["eyeBlinkLeft"] = w["eyeBlinkRight"] = (left + right) / 2.0

@@ -30,7 +30,11 @@ FEATURE_NAMES = (
     "nostril_r", "nostril_l",          # nostril wing above the nose base (sneer raises it)
     "gaze_h_r", "gaze_v_r",            # pupil in the eye, half eye widths (pupils.py):
     "gaze_h_l", "gaze_v_l",            # h + toward the subject's left, v + up
+    "eye_aspect_r", "eye_aspect_l",    # how open each eye looks (eye_closure.py):
+    "eye_contrast_r", "eye_contrast_l",  # lid gap per eye width, pixel contrast,
+    "iris_column_r", "iris_column_l",  # dark iris column; NaN when not seen
 )
+NO_EYES = (float("nan"),) * 6
 INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 
@@ -45,9 +49,10 @@ def level(points):
     return np.stack([c * p[:, 0] - s * p[:, 1], s * p[:, 0] + c * p[:, 1]], axis=1)
 
 
-def measure(points, gaze=(0.0, 0.0, 0.0, 0.0)):
-    """Array of FEATURE_NAMES values for one face's (68, 2) landmarks and its pupil
-    offsets (right h, right v, left h, left v)."""
+def measure(points, gaze=(0.0, 0.0, 0.0, 0.0), eyes=NO_EYES):
+    """Array of FEATURE_NAMES values for one face's (68, 2) landmarks, its pupil
+    offsets (right h, right v, left h, left v) and its eye looks (aspect r, l,
+    contrast r, l, iris column r, l: pupils.gaze_offsets)."""
     p = level(points)
     x, y = p[:, 0], p[:, 1]
     mid = (x[27] + x[28] + x[33]) / 3.0
@@ -83,4 +88,5 @@ def measure(points, gaze=(0.0, 0.0, 0.0, 0.0)):
         (y[33] - y[31]) / v,
         (y[33] - y[35]) / v,
         *gaze,
+        *eyes,
     ])

@@ -87,14 +87,16 @@ class FaceTracker:
         self.rotation = self.neutral_rotation.T @ r_head
         self.position = position - self.neutral_position
 
-        measured = features.measure(points, self._gaze(gray, points, t))
+        eyes = pupils.gaze_offsets(gray, points)
+        looks = tuple(eyes[side][cue] for cue in ("aspect", "contrast", "iris_column")
+                      for side in ("right", "left"))
+        measured = features.measure(points, self._gaze(eyes, t), looks)
         self.weights = expressions.weights(measured, self.neutral.update(measured))
         return self._result(True, raw, points, detected)
 
-    def _gaze(self, gray, points, t):
-        """Pupil offsets; while an eye is closing or its pupil is not found, its last
-        gaze holds, so a blink never reads as looking down."""
-        found = pupils.gaze_offsets(gray, points)
+    def _gaze(self, found, t):
+        """Pupil offsets (from pupils.gaze_offsets); while an eye is closing or its pupil
+        is not found, its last gaze holds, so a blink never reads as looking down."""
         gaze = list(self.gaze) if self.gaze is not None else [0.0, 0.0, 0.0, 0.0]
         for i, (side, Side) in enumerate((("right", "Right"), ("left", "Left"))):
             eye = found[side]

@@ -32,6 +32,7 @@ import math
 import cv2
 import numpy as np
 
+from . import eye_closure
 from .landmarks import LEFT_EYE, RIGHT_EYE
 
 CROP_W, CROP_H = 48, 24   # fixed crop, aligned with the eye corners
@@ -142,15 +143,14 @@ def _objective(ci, gi, g):
     return dot.sum(axis=1) / gi.size
 
 
-def _score(crop, poly):
-    """Timm-Barth scores, coarse then fine: (peak (u, v), confidence) or None."""
+def _score(crop, lids):
+    """Timm-Barth scores, coarse then fine: (peak (u, v), confidence) or None.
+    lids: crop-sized uint8 mask, 1 inside the lid outline."""
     f = crop.astype(np.float32)
     gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3).ravel()
     gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3).ravel()
     mag = np.sqrt(gx * gx + gy * gy)
 
-    lids = np.zeros(crop.shape, np.uint8)
-    cv2.fillPoly(lids, [np.round(poly).astype(np.int32)], 1)
     gmask = cv2.dilate(lids, _DILATE_G).ravel().view(bool)
     cmask = cv2.dilate(lids, _DILATE_C).ravel().view(bool)
     t = _TABLES
@@ -229,21 +229,31 @@ def locate(gray, eye_points):
     When it is 0 the position is only a guess: for an eye narrower than
     MIN_EYE_WIDTH pixels, or with no usable gradients, it is the lid centre.
     """
+    return _examine(gray, eye_points)[:3]
+
+
+def _examine(gray, eye_points):
+    """locate()'s (x, y, confidence), then the eye's aspect ratio and
+    eye_closure.appearance() (NaN when the eye is too small to see)."""
     p, centre, ex, ey, width, openness = _geometry(eye_points)
     if width < MIN_EYE_WIDTH:
-        return float(centre[0]), float(centre[1]), 0.0
+        return float(centre[0]), float(centre[1]), 0.0, openness, float("nan"), float("nan")
     crop, a = _crop(gray, centre, ex, ey, width)
     s = width / EYE_SPAN
     u0, v0 = (CROP_W - 1) / 2.0, (CROP_H - 1) / 2.0
     rel = p - centre
     poly = np.stack([rel @ ex / s + u0, rel @ ey / s + v0], 1)
-    found = _score(crop, poly)
+    lids = np.zeros(crop.shape, np.uint8)
+    cv2.fillPoly(lids, [np.round(poly).astype(np.int32)], 1)
+    contrast, column = eye_closure.appearance(crop, lids)
+    found = _score(crop, lids)
     if found is None:
-        return float(centre[0]), float(centre[1]), 0.0
+        return float(centre[0]), float(centre[1]), 0.0, openness, contrast, column
     (u, v), sharp = found
     xy = a[:, :2] @ np.array([u, v]) + a[:, 2]
-    lids = min(1.0, max(0.0, (openness - CLOSED) / (OPEN - CLOSED)))
-    return float(xy[0]), float(xy[1]), float(np.clip(sharp, 0.0, 1.0) * lids)
+    lid_factor = min(1.0, max(0.0, (openness - CLOSED) / (OPEN - CLOSED)))
+    return (float(xy[0]), float(xy[1]), float(np.clip(sharp, 0.0, 1.0) * lid_factor),
+            openness, contrast, column)
 
 
 def eye_offset(pupil, eye_points):
@@ -271,7 +281,7 @@ def gaze_offsets(gray, points):
     "confidence": c}. "right" is the SUBJECT'S right eye (landmarks 36-41,
     image-left in an unmirrored camera), "left" the subject's left eye (42-47).
     Each eye is {"x", "y": pupil in image pixels, "horizontal", "vertical",
-    "confidence"}:
+    "confidence", "aspect", "contrast", "iris_column"}:
 
     horizontal in [-1, 1]: the pupil along the line between the eye corners,
       from their midpoint, in half eye widths. POSITIVE = TOWARD THE SUBJECT'S
@@ -285,6 +295,8 @@ def gaze_offsets(gray, points):
       so the lid centre sits lower (+0.0 to +0.2 on the test clips), and the
       lids follow the eye when it looks down. Compare with a neutral frame.
     confidence in [0, 1]: see locate(); 0 for a closed, tiny or featureless eye.
+    aspect, contrast, iris_column: how open the eye looks (eye_closure.py);
+      contrast and iris_column are NaN for an eye too small to see.
 
     The face-level horizontal / vertical are the confidence-weighted means of
     the two eyes (0 when both confidences are 0); the face confidence is the
@@ -294,9 +306,10 @@ def gaze_offsets(gray, points):
     out = {}
     for name, sl in (("right", RIGHT_EYE), ("left", LEFT_EYE)):
         eye = points[sl]
-        x, y, c = locate(gray, eye)
+        x, y, c, aspect, contrast, column = _examine(gray, eye)
         h, v = eye_offset((x, y), eye)
-        out[name] = {"x": x, "y": y, "horizontal": h, "vertical": v, "confidence": c}
+        out[name] = {"x": x, "y": y, "horizontal": h, "vertical": v, "confidence": c,
+                     "aspect": aspect, "contrast": contrast, "iris_column": column}
     wr, wl = out["right"]["confidence"], out["left"]["confidence"]
     total = wr + wl
     for key in ("horizontal", "vertical"):

@@ -1,0 +1,33 @@
+"""How closed an eye looks, from its shape and from its pixels.
+
+dlib's lid points alone cannot tell a blink on a small webcam eye: on a 15-pixel
+eye the points close only 30-50% in a blink, as much as when the user looks
+down at a laptop or squints. The pixels can: an open eye shows a dark iris
+between bright sclera, so the eye has contrast and one column of it is much
+darker than the rest; a closed lid is even skin. So three cues, each divided
+by the user's neutral (calibration.py) and averaged (expressions.py):
+
+- aspect: lid gap over eye width (the eye aspect ratio of Soukupova and Cech);
+- contrast: standard deviation of the pixels inside the lid outline;
+- iris column: the range of the column means over a band through the eye
+  centre, a fixed box relative to the eye corners so a closing lid does not
+  shrink it.
+
+None is a threshold on intensity: lighting and skin tone cancel in the ratio
+to the user's own neutral.
+"""
+
+import numpy as np
+
+# Band through the eye centre, in crop pixels of pupils.CROP_W x CROP_H (where the
+# corners are pupils.EYE_SPAN apart): about one eye width wide and a third of it tall.
+BAND_ROWS = slice(6, 18)
+BAND_COLS = slice(8, 40)
+
+
+def appearance(crop, lid_mask):
+    """(contrast, iris column) of one eye crop; lid_mask: crop-sized, nonzero inside the lids."""
+    inside = crop[lid_mask > 0]
+    contrast = float(inside.std()) if inside.size > 1 else float("nan")
+    columns = crop[BAND_ROWS, BAND_COLS].mean(axis=0)
+    return contrast, float(columns.max() - columns.min())
