@@ -16,6 +16,7 @@ import numpy as np
 from common import DATA, PlainDlib, one_core, read_pts, table
 
 from tracker_service import rotation
+from tracker_service.head_pose import HeadPose
 from tracker_service.pipeline import FaceTracker
 
 NOISE_SIGMA = 4.0      # grey levels: a typical webcam's sensor noise in indoor light
@@ -78,7 +79,7 @@ def textbook_pose(points, w, h):
 def head_pose():
     truth = json.load(open(os.path.join(DATA, "headpose", "aflw2000_subset_gt.json")))
     plain = PlainDlib()
-    errs = {"plain": [], "ours": []}
+    errs = {"plain": [], "ours": [], "annotated": []}
     rows = []
     for name, gt in sorted(truth.items()):
         image = cv2.imread(os.path.join(DATA, "headpose", name))
@@ -92,18 +93,28 @@ def head_pose():
         if result.face:
             r_cam = rotation.CAMERA_TO_AVATAR.T @ tracker.rotation @ rotation.CAMERA_TO_AVATAR
             ours_e = np.abs(np.array(xyz_euler_deg(r_cam)) - want)
-        for k, e in (("plain", plain_e), ("ours", ours_e)):
+        # The same solver on the annotated 2D points: separates the 3D model's error
+        # from dlib's landmark error.
+        solved = HeadPose(w, h).solve(np.asarray(gt["pts68_reannotated_2d"], float).reshape(68, 2))
+        annotated_e = None
+        if solved is not None:
+            r_cam = rotation.CAMERA_TO_AVATAR.T @ solved[0] @ rotation.CAMERA_TO_AVATAR
+            annotated_e = np.abs(np.array(xyz_euler_deg(r_cam)) - want)
+        for k, e in (("plain", plain_e), ("ours", ours_e), ("annotated", annotated_e)):
             if e is not None:
                 errs[k].append(e)
         fmt = lambda e: "miss" if e is None else "%.1f / %.1f / %.1f" % tuple(e)
-        rows.append([name, "%.0f / %.0f / %.0f" % tuple(want), fmt(plain_e), fmt(ours_e)])
+        rows.append([name, "%.0f / %.0f / %.0f" % tuple(want), fmt(plain_e), fmt(ours_e), fmt(annotated_e)])
     summary = {}
     for k in errs:
         arr = np.array(errs[k])
         summary[k] = (len(arr), arr.mean(axis=0))
-        rows.append(["**%s: faces found, mean abs error**" % ("plain dlib + 6-point model" if k == "plain" else "vstream"),
+        label = {"plain": "plain dlib + 6-point model", "ours": "vstream",
+                 "annotated": "vstream's solver on the annotated points"}[k]
+        rows.append(["**%s: faces found, mean abs error**" % label,
                      "", "%d of %d" % (len(arr), len(truth)), "%.1f / %.1f / %.1f" % tuple(arr.mean(axis=0))])
-    return summary, table(["image", "truth pitch / yaw / roll", "plain dlib error", "vstream error"], rows)
+    return summary, table(["image", "truth pitch / yaw / roll", "plain dlib error", "vstream error",
+                           "vstream's solver on the annotated 2D points"], rows)
 
 
 def noisy_frames(image, n, seed=0):
