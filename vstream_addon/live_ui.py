@@ -158,13 +158,12 @@ def draw_meshes(layout, settings):
 
 
 class VIEW3D_PT_vstream_head(bpy.types.Panel):
-    bl_label = "Head, Neutral and Smoothing"
+    bl_label = "Head & Smoothing"
     bl_idname = "VIEW3D_PT_vstream_head"
     bl_parent_id = "VIEW3D_PT_vstream"
     bl_space_type = 'VIEW_3D'
     bl_region_type = 'UI'
     bl_category = "VStream"
-    bl_options = {'DEFAULT_CLOSED'}
 
     def draw(self, context):
         layout = self.layout
