@@ -10,8 +10,9 @@ onto each mesh and the head rotation onto the bones.
 Speed (a tick must stay far below a 60 Hz frame): each mesh's resolved
 mapping is compiled once into key-block slots (`MeshPlan`) and reused while
 the mesh, its shape-key datablock, the number of keys and the stored mapping
-text stay the same; names are re-read every NAME_CHECK_TICKS ticks to catch
-renames, and undo/redo/file load drop every plan (`forget_plans`). Values are
+text stay the same; it is rebuilt every NAME_CHECK_TICKS ticks anyway to catch
+renames and slider ranges, and undo/redo/file load drop every plan
+(`forget_plans`). Values are
 read and written for all keys of a mesh in one `foreach_get`/`foreach_set`
 each (52 separate `value` writes each run Blender's update for the whole
 Key), and nothing is written when no value moved.
@@ -22,7 +23,7 @@ import json
 
 from . import apply, mapping, neutral, protocol, smoothing
 
-NAME_CHECK_TICKS = 30
+NAME_CHECK_TICKS = 30  # half a second at 60 ticks/s
 VALUE_EPSILON = apply.VALUE_EPSILON
 # A neutral capture averages the face frames of the last NEUTRAL_SECONDS
 # (sender time), so one noisy frame does not become the neutral.
@@ -55,11 +56,14 @@ def _signature(obj, keys):
 class MeshPlan:
     """One mesh's mapping compiled to key-block slots (indices into key_blocks)."""
 
-    __slots__ = ("signature", "names", "direct", "shaped", "split_blink", "values", "ticks")
+    __slots__ = ("signature", "names", "direct", "shaped", "split_blink", "values", "ticks", "ranges")
 
-    def __init__(self, signature, names, reference_slot):
+    def __init__(self, signature, names, reference_slot, ranges):
         self.signature = signature
         self.names = names
+        # Slots whose slider range is not 0..1 -> (min, max): Blender clamps a
+        # `value` write to it, foreach_set does not, so new_values does.
+        self.ranges = ranges
         driven = [i for i in range(len(names)) if i != reference_slot]
         bindings = apply._stored_resolution(tuple(names[i] for i in driven), signature[3])
         slot_of = {names[i]: i for i in driven}
@@ -103,6 +107,8 @@ class MeshPlan:
                 if abs(values[slot] - v) > VALUE_EPSILON:
                     values[slot] = v
                     moved = True
+        for slot, (lo, hi) in self.ranges.items():
+            values[slot] = min(hi, max(lo, values[slot]))
         return moved
 
 
@@ -111,7 +117,11 @@ def _build_plan(obj, keys, signature):
     names = [block.name for block in blocks]
     reference = keys.reference_key
     reference_slot = next((i for i, block in enumerate(blocks) if block == reference), -1)
-    return MeshPlan(signature, names, reference_slot)
+    ranges = {}
+    for i, block in enumerate(blocks):
+        if i != reference_slot and (block.slider_min != 0.0 or block.slider_max != 1.0):
+            ranges[i] = (block.slider_min, block.slider_max)
+    return MeshPlan(signature, names, reference_slot, ranges)
 
 
 # -- head ------------------------------------------------------------------------
@@ -270,9 +280,9 @@ class LiveDriver:
         if plan is not None and plan.signature == signature:
             plan.ticks += 1
             if plan.ticks >= NAME_CHECK_TICKS:
-                plan.ticks = 0
-                if [block.name for block in blocks] != plan.names:
-                    plan = None
+                # Renames and slider ranges change nothing the signature sees:
+                # recompile now and then (~50 us, so ~2 us a tick).
+                plan = None
         else:
             plan = None
         if plan is None:

@@ -176,6 +176,13 @@ def run(check, live, live_ui, mapping, mapping_ui, operators, protocol):
     driver.drive(session, settings, [frame(weights={"mouthSmileLeft": 0.9, "jawOpen": 0.5})])
     check(kb_teeth["smileTeeth"].value == 0.0, "a renamed key stops being driven (name check)")
 
+    # Blender clamps a key's value to its slider range; the batch write does too.
+    kb_teeth["JawOpen"].slider_max = 0.5
+    for i in range(live.NAME_CHECK_TICKS + 1):
+        driver.drive(session, settings, [frame(weights={"jawOpen": 0.9 - i / 1000})])
+    check.close(kb_teeth["JawOpen"].value, 0.5, "values stay inside the key's slider range")
+    kb_teeth["JawOpen"].slider_max = 1.0
+
     # -- mapping table -------------------------------------------------------------
     bpy.context.view_layer.objects.active = face
     with bpy.context.temp_override(object=face, active_object=face):
