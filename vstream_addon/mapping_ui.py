@@ -249,17 +249,22 @@ class VSTREAM_OT_mapping_load(_MappingOperator, bpy.types.Operator, ImportHelper
 class VSTREAM_UL_mapping(bpy.types.UIList):
     def draw_item(self, _context, layout, data, item, _icon, _active_data, _active_prop, _index=0, _flt_flag=0):
         keys = data.data.shape_keys if data.type == 'MESH' else None
+        # The sidebar is narrow: channel, key and mute here; the rest under the list.
         row = layout.row(align=True)
-        split = row.split(factor=0.45, align=True)
+        split = row.split(factor=0.5, align=True)
         split.label(text=item.channel)
-        sub = split.row(align=True)
-        sub.alert = bool(item.shape_key) and (keys is None or item.shape_key not in keys.key_blocks)
-        if keys is not None:
-            sub.prop_search(item, "shape_key", keys, "key_blocks", text="")
-        else:
-            sub.prop(item, "shape_key", text="")
-        row.prop(item, "invert", text="", icon='ARROW_LEFTRIGHT', emboss=item.invert)
+        _key_field(split, item, keys)
         row.prop(item, "mute", text="", icon='HIDE_ON' if item.mute else 'HIDE_OFF', emboss=False)
+
+
+def _key_field(layout, row, keys, text=""):
+    sub = layout.row(align=True)
+    # A key the mesh does not have (from a preset) is kept but shown in red.
+    sub.alert = bool(row.shape_key) and (keys is None or row.shape_key not in keys.key_blocks)
+    if keys is not None:
+        sub.prop_search(row, "shape_key", keys, "key_blocks", text=text)
+    else:
+        sub.prop(row, "shape_key", text=text)
 
 
 class VIEW3D_PT_vstream_mapping(bpy.types.Panel):
@@ -294,6 +299,8 @@ class VIEW3D_PT_vstream_mapping(bpy.types.Panel):
                 row = rows[obj.vstream_row_index]
                 col = layout.column(align=True)
                 col.prop(row, "channel")
+                _key_field(col, row, obj.data.shape_keys, text="Key")
+                col.prop(row, "invert")
                 col.prop(row, "gain")
                 col.prop(row, "offset")
                 sub = col.row(align=True)
