@@ -20,6 +20,7 @@ Key), and nothing is written when no value moved.
 
 import collections
 import json
+import operator
 
 from . import apply, mapping, neutral, protocol, smoothing
 
@@ -56,7 +57,8 @@ def _signature(obj, keys):
 class MeshPlan:
     """One mesh's mapping compiled to key-block slots (indices into key_blocks)."""
 
-    __slots__ = ("signature", "names", "direct", "shaped", "split_blink", "values", "ticks", "ranges")
+    __slots__ = ("signature", "names", "direct", "direct_slots", "pick", "shaped", "split_blink", "values",
+                 "ticks", "ranges")
 
     def __init__(self, signature, names, reference_slot, ranges):
         self.signature = signature
@@ -80,6 +82,10 @@ class MeshPlan:
             else:
                 self.shaped.append((slot_of[b.shape_key], b))
         self.split_blink = mapping.splits_blink(bindings)
+        self.direct_slots = [slot for slot, _ in self.direct]
+        # One C call picks every directly driven weight (itemgetter of one index returns a bare value).
+        indices = [index for _, index in self.direct]
+        self.pick = operator.itemgetter(*indices) if len(indices) > 1 else (lambda w: tuple(w[i] for i in indices))
         self.values = [0.0] * len(names)
         self.ticks = 0
 
@@ -87,9 +93,11 @@ class MeshPlan:
         """Write this frame's values into self.values; return True if any moved."""
         values = self.values
         moved = False
-        for slot, index in self.direct:
-            v = weights[index]
-            v = 0.0 if not v > 0.0 else (1.0 if v > 1.0 else v)
+        for slot, v in zip(self.direct_slots, self.pick(weights)):
+            if not v > 0.0:
+                v = 0.0
+            elif v > 1.0:
+                v = 1.0
             if abs(values[slot] - v) > VALUE_EPSILON:
                 values[slot] = v
                 moved = True
@@ -127,15 +135,21 @@ def _build_plan(obj, keys, signature):
 # -- head ------------------------------------------------------------------------
 
 def _set_rotation(pose_bone, q_avatar):
-    """Turn a pose bone by q_avatar (armature space); True if it changed."""
-    q_rest = tuple(pose_bone.bone.matrix_local.to_quaternion())
-    q_local = apply.bone_local_rotation(q_avatar, q_rest)
+    """Turn a pose bone by q_avatar (armature space); True if it changed.
+
+    Same formula as apply.bone_local_rotation (q_rest^-1 @ q @ q_rest), done
+    with the mathutils Quaternion Blender hands back (C, no import needed
+    here) because this runs every tick.
+    """
+    q_rest = pose_bone.bone.matrix_local.to_quaternion()
+    q_local = q_rest.conjugated() @ type(q_rest)(apply.quat_normalized(q_avatar)) @ q_rest
+    q_local.normalize()
     changed = False
     if pose_bone.rotation_mode != 'QUATERNION':
         pose_bone.rotation_mode = 'QUATERNION'
         changed = True
-    current = tuple(pose_bone.rotation_quaternion)
-    if changed or 1.0 - abs(sum(a * b for a, b in zip(current, q_local))) > apply.QUAT_EPSILON:
+    # q and -q are the same rotation: compare as rotations.
+    if changed or 1.0 - abs(q_local.dot(pose_bone.rotation_quaternion)) > apply.QUAT_EPSILON:
         pose_bone.rotation_quaternion = q_local
         changed = True
     return changed
@@ -254,6 +268,7 @@ class LiveDriver:
         p0 = tuple(options.neutral_position) if options is not None else (0.0, 0.0, 0.0)
         has_q0 = abs(q0[0]) < 1.0 - 1e-9 or any(q0[1:])
         smooth = options is not None and options.smooth
+        moves = options is not None and options.head_location
         if smooth:
             for filt in (self.weight_filter, self.quat_filter, self.position_filter):
                 filt.min_cutoff, filt.beta = options.smooth_min_cutoff, options.smooth_beta
@@ -262,11 +277,12 @@ class LiveDriver:
         for f in faces:
             weights = neutral.rescale(f.weights, base) if base else f.weights
             quat = neutral.relative_rotation(f.quat, q0) if has_q0 else f.quat
-            position = neutral.relative_position(f.position, p0)
+            position = neutral.relative_position(f.position, p0) if moves else f.position
             if smooth:
                 weights = self.weight_filter(weights, f.t)
                 quat = self.quat_filter(quat, f.t)
-                position = self.position_filter(position, f.t)
+                if moves:
+                    position = self.position_filter(position, f.t)
         return weights, quat, position
 
     def apply_mesh(self, obj, weights):
