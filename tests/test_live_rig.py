@@ -18,6 +18,8 @@ KEY_CHECKS = (
     "evaluated mesh follows the keys",
     "the same values again: nothing written, no change",
     "a renamed key stops being driven (name check)",
+    "values stay inside the key's slider range",
+    "loading a file drops every compiled plan",
     "a gain edit is stored in the vstream_mapping JSON",
     "a key picked in the table is driven by its channel",
     "the preset holds every driven key with its settings",

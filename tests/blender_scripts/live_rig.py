@@ -268,7 +268,10 @@ def run(check, live, live_ui, mapping, mapping_ui, operators, protocol):
 
 
 def check_avatar(check, live, protocol, frame):
+    check(len(live.driver.plans) > 0, "plans compiled for the meshes driven so far")
     bpy.ops.wm.open_mainfile(filepath=ARGS.avatar)
+    # Plans point at key blocks by position in data that a load (or undo) replaces.
+    check(len(live.driver.plans) == 0, "loading a file drops every compiled plan")
     settings = bpy.context.scene.vstream
     settings.mesh = bpy.data.objects["VStreamFace"]
     weights = {name: (i + 1) / 60.0 for i, name in enumerate(protocol.ARKIT_NAMES)}
