@@ -192,6 +192,47 @@ class VSTREAM_OT_mapping_reset(_MappingOperator, bpy.types.Operator):
         return {'FINISHED'}
 
 
+class VSTREAM_OT_mapping_row_add(_MappingOperator, bpy.types.Operator):
+    """Add a row for the selected row's channel, to drive one more shape key with it"""
+    bl_idname = "vstream.mapping_row_add"
+    bl_label = "Add Mapping Row"
+    bl_options = {'UNDO'}
+
+    def execute(self, context):
+        obj = mapping_object(context)
+        rows = obj.vstream_rows
+        index = obj.vstream_row_index
+        channel = rows[index].channel if 0 <= index < len(rows) else arkit.ARKIT_NAMES[0]
+        _syncing.add(obj.name)
+        try:
+            row = rows.add()
+            row.name = row.channel = channel
+        finally:
+            _syncing.discard(obj.name)
+        rows.move(len(rows) - 1, index + 1)
+        obj.vstream_row_index = index + 1
+        return {'FINISHED'}
+
+
+class VSTREAM_OT_mapping_row_remove(_MappingOperator, bpy.types.Operator):
+    """Remove the selected row: its shape key goes back to automatic detection"""
+    bl_idname = "vstream.mapping_row_remove"
+    bl_label = "Remove Mapping Row"
+    bl_options = {'UNDO'}
+
+    @classmethod
+    def poll(cls, context):
+        obj = mapping_object(context)
+        return obj is not None and 0 <= obj.vstream_row_index < len(obj.vstream_rows)
+
+    def execute(self, context):
+        obj = mapping_object(context)
+        obj.vstream_rows.remove(obj.vstream_row_index)
+        obj.vstream_row_index = min(obj.vstream_row_index, len(obj.vstream_rows) - 1)
+        write_rows(obj)
+        return {'FINISHED'}
+
+
 class VSTREAM_OT_mapping_save(_MappingOperator, bpy.types.Operator, ExportHelper):
     """Save this mesh's whole mapping (every driven key) as a JSON preset file"""
     bl_idname = "vstream.mapping_save"
@@ -294,7 +335,11 @@ class VIEW3D_PT_vstream_mapping(bpy.types.Panel):
             layout.label(text="Automatic: %d keys matched by name" % found)
             layout.operator("vstream.mapping_edit", icon='PRESET')
         else:
-            layout.template_list("VSTREAM_UL_mapping", "", obj, "vstream_rows", obj, "vstream_row_index", rows=6)
+            row = layout.row()
+            row.template_list("VSTREAM_UL_mapping", "", obj, "vstream_rows", obj, "vstream_row_index", rows=6)
+            col = row.column(align=True)
+            col.operator("vstream.mapping_row_add", icon='ADD', text="")
+            col.operator("vstream.mapping_row_remove", icon='REMOVE', text="")
             if 0 <= obj.vstream_row_index < len(rows):
                 row = rows[obj.vstream_row_index]
                 col = layout.column(align=True)
@@ -316,7 +361,8 @@ class VIEW3D_PT_vstream_mapping(bpy.types.Panel):
         row.operator("vstream.mapping_save", text="Save...", icon='EXPORT')
 
 
-CLASSES = (VSTREAM_OT_mapping_edit, VSTREAM_OT_mapping_reset, VSTREAM_OT_mapping_save,
+CLASSES = (VSTREAM_OT_mapping_edit, VSTREAM_OT_mapping_reset, VSTREAM_OT_mapping_row_add,
+           VSTREAM_OT_mapping_row_remove, VSTREAM_OT_mapping_save,
            VSTREAM_OT_mapping_load, VSTREAM_UL_mapping, VIEW3D_PT_vstream_mapping)
 
 

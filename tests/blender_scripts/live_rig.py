@@ -205,6 +205,21 @@ def run(check, live, live_ui, mapping, mapping_ui, operators, protocol):
     check.close(kb_face["jawOpen"].value, 0.4, "live apply uses the edited gain")
     check.close(kb_face["customBrow"].value, 0.9, "a key picked in the table is driven by its channel")
     check.close(kb_face["eyeBlinkLeft"].value, 0.2, "a muted row leaves its key alone")
+    # One channel, two keys: + adds a row for the selected row's channel.
+    with bpy.context.temp_override(object=face, active_object=face):
+        face.vstream_row_index = [r.channel for r in rows].index("mouthSmileLeft")
+        check(bpy.ops.vstream.mapping_row_add() == {'FINISHED'}, "add a row")
+        extra = rows[face.vstream_row_index]
+        check(extra.channel == "mouthSmileLeft" and len(rows) == 53, "the new row takes the selected channel")
+        extra.shape_key = "Key 1"
+        driver.drive(session, settings, [frame(weights={"mouthSmileLeft": 0.35})])
+        check.close(kb_face["Key 1"].value, 0.35, "an added row drives one more key")
+        check(bpy.ops.vstream.mapping_row_remove() == {'FINISHED'} and len(rows) == 52
+              and "Key 1" not in face[mapping.PROP_MAPPING], "removing the row removes its entry")
+        kb_face["Key 1"].value = 0.0
+        driver.drive(session, settings, [frame(weights={"mouthSmileLeft": 0.6})])
+        check(kb_face["Key 1"].value == 0.0, "a removed row's key is no longer driven")
+    by_channel = {r.channel: r for r in rows}
     by_channel["jawOpen"].clamp_min = 2.0
     check(any("min" in p for p in mapping_ui.problems["Face"]), "min above max is reported",
           mapping_ui.problems["Face"])
