@@ -2,7 +2,7 @@
 
 import bpy
 
-from . import apply, arkit, live, live_ui, mapping_ui, operators, protocol
+from . import apply, arkit, live_ui, mapping_ui, operators, protocol
 from .operators import state
 
 
