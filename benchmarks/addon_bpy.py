@@ -7,6 +7,7 @@ rig) with the add-on registered from the repository:
 
 - one tick that drains one datagram and applies it (52 channels + head),
   every tick with new values so every shape key and the bone really change;
+  again with the add-on's optional smoothing on;
   only `operators.tick` is timed (the depsgraph update and redraw it asks
   for are Blender's work and happen later, once per redraw);
 - keys per second written by the batch bake (Recorder.bake) against
@@ -48,12 +49,13 @@ def random_frame(protocol, rng, seq, fps=60.0):
                           weights=tuple(rng.random() for _ in range(protocol.NUM_CHANNELS)))
 
 
-def bench_tick(n_ticks, targets=True):
+def bench_tick(n_ticks, targets=True, smooth=False):
     from vstream_addon import operators, protocol
     settings = bpy.context.scene.vstream
     kept = settings.mesh, settings.armature
     if not targets:
         settings.mesh = settings.armature = None
+    settings.live.smooth = smooth  # the add-on's optional One Euro (off by default)
     port = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     port.bind(("127.0.0.1", 0))
     free = port.getsockname()[1]
@@ -83,6 +85,7 @@ def bench_tick(n_ticks, targets=True):
     bpy.ops.vstream.stop()
     settings.mesh, settings.armature = kept
     settings.head_bone = "head"
+    settings.live.smooth = False
     times.sort()
     return {"median_ms": statistics.median(times) * 1e3, "p95_ms": times[int(0.95 * len(times))] * 1e3,
             "ticks": len(times), "applied": applied}
@@ -151,6 +154,7 @@ def main():
     addon = setup()
     try:
         tick = bench_tick(args.ticks)
+        smoothed = bench_tick(args.ticks, smooth=True)
         bare = bench_tick(args.ticks, targets=False)
         insert = bench_keyframe_insert(args.insert_frames)
         # A 300-frame bake takes milliseconds: take the median of several.
@@ -167,6 +171,8 @@ def main():
     print("|---|---|---|")
     print("| tick applying one frame (52 shape keys + head), median over %d ticks | %.3f ms (p95 %.3f ms) | < 0.3 ms |"
           % (tick["ticks"], tick["median_ms"], tick["p95_ms"]))
+    print("| same tick with the add-on's smoothing on (One Euro, 52 channels + head), median | %.3f ms (p95 %.3f ms) | |"
+          % (smoothed["median_ms"], smoothed["p95_ms"]))
     print("| same tick without targets (receive, decode, status, redraw tag), median | %.3f ms (p95 %.3f ms) | |"
           % (bare["median_ms"], bare["p95_ms"]))
     print("| keyframe_insert, %d frames | %d keys in %.2f s: %.0f keys/s | |"

@@ -43,7 +43,9 @@ class Link:
 
     def send(self, t, face, quat, position, weights):
         frame = protocol.Frame(seq=self.seq, t=t, face=face, quat=quat, position=position,
-                               weights=protocol.weights_from_dict(weights))
+                               weights=protocol.weights_from_dict(weights),
+                               # This tracker measures from its own neutral and answers calibrate.
+                               sender_calibrates=True)
         self.seq = (self.seq + 1) & 0xFFFFFFFF
         try:
             self.sock.sendto(protocol.encode(frame), self.target)

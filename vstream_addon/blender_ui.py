@@ -2,7 +2,7 @@
 
 import bpy
 
-from . import apply, arkit, operators, protocol, tracker_launch
+from . import apply, arkit, live_ui, mapping_ui, operators, protocol, tracker_launch
 from .operators import state
 
 
@@ -36,6 +36,11 @@ class VStreamSettings(bpy.types.PropertyGroup):
     mesh: bpy.props.PointerProperty(
         name="Face Mesh", type=bpy.types.Object, poll=_is_mesh,
         description="Mesh whose ARKit-named shape keys are driven (names match in any case)")
+    # More meshes of a face split over several objects (teeth, brows...);
+    # live.target_meshes lists `mesh` first, then these.
+    meshes: bpy.props.CollectionProperty(type=live_ui.VStreamMeshSlot)
+    mesh_index: bpy.props.IntProperty(default=0)
+    live: bpy.props.PointerProperty(type=live_ui.VStreamLiveOptions)
     armature: bpy.props.PointerProperty(
         name="Armature", type=bpy.types.Object, poll=_is_armature, update=_armature_changed,
         description="Armature holding the head bone")
@@ -71,6 +76,8 @@ class VIEW3D_PT_vstream(bpy.types.Panel):
             row = col.row()
             row.alert = found == 0
             row.label(text="%d/%d ARKit shape keys" % (found, arkit.NUM_CHANNELS), icon='SHAPEKEY_DATA')
+        col.label(text="More face meshes:")
+        live_ui.draw_meshes(col, settings)
         col = layout.column(align=True)
         col.label(text="Armature and head bone:")
         col.prop(settings, "armature", text="")
@@ -162,16 +169,22 @@ CLASSES = (VStreamSettings, VIEW3D_PT_vstream)
 
 
 def register():
+    live_ui.register_types()  # VStreamSettings points at them
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     bpy.types.Scene.vstream = bpy.props.PointerProperty(type=VStreamSettings)
     operators.register()
-    tracker_launch.register()  # after the panel: its Tracker sub-panel hangs under it
+    live_ui.register()      # sub-panels after their parent panel
+    mapping_ui.register()
+    tracker_launch.register()
 
 
 def unregister():
     tracker_launch.unregister()
+    mapping_ui.unregister()
+    live_ui.unregister()
     operators.unregister()
     del bpy.types.Scene.vstream
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)
+    live_ui.unregister_types()

@@ -14,7 +14,7 @@ import bpy
 from bpy.app.handlers import persistent
 from bpy_extras.io_utils import ImportHelper
 
-from . import apply, protocol, take_import, tracker_launch
+from . import live, take_import, tracker_launch
 from .receiver import ALL_INTERFACES, LOCALHOST, ReceiverError
 from .recorder import BakeError, next_take_name
 from .take import TakeError
@@ -110,9 +110,9 @@ def tick(context):
     frames = session.poll()
     settings = context.scene.vstream
     changed = False
-    newest = next((f for f in reversed(frames) if f.face), None)
-    if newest is not None:
-        changed = apply.apply_frame(newest, settings.mesh, settings.armature, settings.head_bone)
+    if frames:
+        # Every face mesh, neck/head, the add-on's neutral and smoothing: live.py.
+        changed = live.driver.drive(session, settings, frames)
     status = session.status()
     if status != state.last_status:
         state.last_status = status
@@ -295,7 +295,7 @@ class VSTREAM_OT_record(bpy.types.Operator):
 
 
 class VSTREAM_OT_calibrate(bpy.types.Operator):
-    """Ask the tracker to take the current face as neutral (sent to the tracker's address)"""
+    """Take the current face as neutral: the tracker recalibrates, or Blender captures it for senders that do not"""
     bl_idname = "vstream.calibrate"
     bl_label = "Calibrate Neutral"
 
@@ -304,10 +304,11 @@ class VSTREAM_OT_calibrate(bpy.types.Operator):
         return state.session is not None and state.session.receiver.last_sender is not None
 
     def execute(self, context):
-        if not state.session.receiver.send_control(protocol.CMD_CALIBRATE):
-            self.report({'WARNING'}, "No tracker to send to yet")
-            return {'CANCELLED'}
-        return {'FINISHED'}
+        # Sends the control datagram; captures the neutral here when the
+        # sender does not calibrate itself (live.calibrate).
+        level, message = live.calibrate(state.session, context.scene.vstream)
+        self.report({level}, message)
+        return {'FINISHED'} if level == 'INFO' else {'CANCELLED'}
 
 
 class VSTREAM_OT_import_take(bpy.types.Operator, ImportHelper):

@@ -7,7 +7,8 @@ imports anywhere. docs/PROTOCOL.md describes the same layout for other tools.
 Frame datagram, little-endian, 256 bytes:
     4s   magic            b"VSTR"
     H    version          1
-    H    flags            bit 0: a face is present
+    H    flags            bit 0: a face is present; bit 1: the sender calibrates
+                          its own neutral (it answers CMD_CALIBRATE)
     I    sequence number  increments per datagram, wraps at 2**32
     d    timestamp        capture time of the source frame, seconds
     4f   head quaternion  w, x, y, z (avatar frame, see PROTOCOL.md)
@@ -32,6 +33,11 @@ CONTROL_MAGIC = b"VSTC"
 VERSION = 1
 DEFAULT_PORT = 11580
 FLAG_FACE = 1
+# The sender measures weights and head pose from its own neutral and
+# recalibrates on CMD_CALIBRATE (vstream's tracker does). Receivers use it to
+# decide whether to take the neutral themselves; senders without it get the
+# add-on's own calibration (vstream_addon/neutral.py).
+FLAG_SENDER_CALIBRATES = 2
 
 CMD_CALIBRATE = 1
 CONTROL_COMMANDS = {CMD_CALIBRATE: "calibrate"}
@@ -60,6 +66,7 @@ class Frame:
     quat: tuple = IDENTITY_QUAT
     position: tuple = (0.0, 0.0, 0.0)
     weights: tuple = field(default_factory=lambda: (0.0,) * NUM_CHANNELS)
+    sender_calibrates: bool = False
 
     def weight_dict(self):
         return dict(zip(ARKIT_NAMES, self.weights))
@@ -70,7 +77,7 @@ def encode(frame):
     weights = tuple(frame.weights)
     if len(weights) != NUM_CHANNELS:
         raise ValueError("expected %d weights, got %d" % (NUM_CHANNELS, len(weights)))
-    flags = FLAG_FACE if frame.face else 0
+    flags = (FLAG_FACE if frame.face else 0) | (FLAG_SENDER_CALIBRATES if frame.sender_calibrates else 0)
     return _HEADER.pack(MAGIC, VERSION, flags, frame.seq & 0xFFFFFFFF, frame.t) + _BODY.pack(
         *frame.quat, *frame.position, *weights
     )
@@ -116,6 +123,7 @@ def _parse(data):
     return None, Frame(
         seq=seq, t=t, face=bool(flags & FLAG_FACE),
         quat=body[0:4], position=body[4:7], weights=body[7:],
+        sender_calibrates=bool(flags & FLAG_SENDER_CALIBRATES),
     )
 
 

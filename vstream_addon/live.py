@@ -1,0 +1,393 @@
+"""Live apply: face frames from a session onto every face mesh and the neck/head bones.
+
+The tick's hot path. Touches Blender data only through the objects it is
+given (no bpy import), so the pure-Python checks run anywhere.
+
+Per frame, in order: the add-on's neutral (neutral.py) when the sender does
+not calibrate, optional One Euro smoothing (smoothing.py), then the mapping
+onto each mesh and the head rotation onto the bones.
+
+Speed (a tick must stay far below a 60 Hz frame): each mesh's resolved
+mapping is compiled once into key-block slots (`MeshPlan`) and reused while
+the mesh, its shape-key datablock, the number of keys and the stored mapping
+text stay the same; it is rebuilt every NAME_CHECK_TICKS ticks anyway to catch
+renames and slider ranges, and undo/redo/file load drop every plan
+(`forget_plans`). Values are
+read and written for all keys of a mesh in one `foreach_get`/`foreach_set`
+each (52 separate `value` writes each run Blender's update for the whole
+Key), and nothing is written when no value moved.
+"""
+
+import collections
+import json
+import operator
+
+from . import apply, mapping, neutral, protocol, smoothing
+
+NAME_CHECK_TICKS = 30  # half a second at 60 ticks/s
+VALUE_EPSILON = apply.VALUE_EPSILON
+# A neutral capture averages the face frames of the last NEUTRAL_SECONDS
+# (sender time), so one noisy frame does not become the neutral.
+NEUTRAL_SECONDS = 0.25
+NEUTRAL_FRAMES = 240  # frames kept for it: the window at up to 960 fps
+
+CALIBRATE_AUTO = 'AUTO'      # the frames' FLAG_SENDER_CALIBRATES decides
+CALIBRATE_SENDER = 'SENDER'  # always the sender's job (send the control datagram only)
+CALIBRATE_ADDON = 'ADDON'    # always capture the neutral here
+
+
+def target_meshes(settings):
+    """Face meshes live apply drives: `settings.mesh` first, then the extra list; meshes only, no repeats."""
+    found = []
+    candidates = [getattr(settings, "mesh", None)]
+    candidates += [slot.object for slot in getattr(settings, "meshes", ())]
+    for obj in candidates:
+        if obj is not None and getattr(obj, "type", None) == 'MESH' and obj not in found:
+            found.append(obj)
+    return found
+
+
+# -- shape keys ------------------------------------------------------------------
+
+def _signature(obj, keys):
+    text = obj.get(mapping.PROP_MAPPING)
+    return (obj.as_pointer(), keys.as_pointer(), len(keys.key_blocks), str(text) if text else "")
+
+
+class MeshPlan:
+    """One mesh's mapping compiled to key-block slots (indices into key_blocks)."""
+
+    __slots__ = ("signature", "names", "direct", "direct_slots", "pick", "shaped", "split_blink", "values",
+                 "ticks", "ranges")
+
+    def __init__(self, signature, names, reference_slot, ranges):
+        self.signature = signature
+        self.names = names
+        # Slots whose slider range is not 0..1 -> (min, max): Blender clamps a
+        # `value` write to it, foreach_set does not, so new_values does.
+        self.ranges = ranges
+        driven = [i for i in range(len(names)) if i != reference_slot]
+        bindings = apply._stored_resolution(tuple(names[i] for i in driven), signature[3])
+        slot_of = {names[i]: i for i in driven}
+        # Identity ARKit bindings: (slot, wire index), the common case, kept tight.
+        self.direct = []
+        # Everything else: (slot, binding), valued through mapping.apply_entry / VRM.
+        self.shaped = []
+        for b in bindings:
+            if b.muted:
+                continue
+            index = b.arkit_index
+            if index is not None:
+                self.direct.append((slot_of[b.shape_key], index))
+            else:
+                self.shaped.append((slot_of[b.shape_key], b))
+        self.split_blink = mapping.splits_blink(bindings)
+        self.direct_slots = [slot for slot, _ in self.direct]
+        # One C call picks every directly driven weight (itemgetter of one index returns a bare value).
+        indices = [index for _, index in self.direct]
+        self.pick = operator.itemgetter(*indices) if len(indices) > 1 else (lambda w: tuple(w[i] for i in indices))
+        self.values = [0.0] * len(names)
+        self.ticks = 0
+
+    def new_values(self, weights):
+        """Write this frame's values into self.values; return True if any moved."""
+        values = self.values
+        moved = False
+        for slot, v in zip(self.direct_slots, self.pick(weights)):
+            if not v > 0.0:
+                v = 0.0
+            elif v > 1.0:
+                v = 1.0
+            if abs(values[slot] - v) > VALUE_EPSILON:
+                values[slot] = v
+                moved = True
+        if self.shaped:
+            vrm = None
+            for slot, b in self.shaped:
+                if b.is_vrm:
+                    if vrm is None:
+                        vrm = mapping.vrm_weights(dict(zip(mapping.arkit.ARKIT_NAMES, weights)),
+                                                  split_blink=self.split_blink)
+                    x = vrm[b.channel]
+                else:
+                    x = weights[mapping.arkit.INDEX[b.channel]]
+                v = mapping.apply_entry(b.entry, x) if b.entry is not None else mapping._clamp01(x)
+                if abs(values[slot] - v) > VALUE_EPSILON:
+                    values[slot] = v
+                    moved = True
+        for slot, (lo, hi) in self.ranges.items():
+            values[slot] = min(hi, max(lo, values[slot]))
+        return moved
+
+
+def _build_plan(obj, keys, signature):
+    blocks = keys.key_blocks
+    names = [block.name for block in blocks]
+    reference = keys.reference_key
+    reference_slot = next((i for i, block in enumerate(blocks) if block == reference), -1)
+    ranges = {}
+    for i, block in enumerate(blocks):
+        if i != reference_slot and (block.slider_min != 0.0 or block.slider_max != 1.0):
+            ranges[i] = (block.slider_min, block.slider_max)
+    return MeshPlan(signature, names, reference_slot, ranges)
+
+
+# -- head ------------------------------------------------------------------------
+
+def _set_rotation(pose_bone, q_avatar):
+    """Turn a pose bone by q_avatar (armature space); True if it changed.
+
+    Same formula as apply.bone_local_rotation (q_rest^-1 @ q @ q_rest), done
+    with the mathutils Quaternion Blender hands back (C, no import needed
+    here) because this runs every tick.
+    """
+    q_rest = pose_bone.bone.matrix_local.to_quaternion()
+    q_local = q_rest.conjugated() @ type(q_rest)(apply.quat_normalized(q_avatar)) @ q_rest
+    q_local.normalize()
+    changed = False
+    if pose_bone.rotation_mode != 'QUATERNION':
+        pose_bone.rotation_mode = 'QUATERNION'
+        changed = True
+    # q and -q are the same rotation: compare as rotations.
+    if changed or 1.0 - abs(q_local.dot(pose_bone.rotation_quaternion)) > apply.QUAT_EPSILON:
+        pose_bone.rotation_quaternion = q_local
+        changed = True
+    return changed
+
+
+def _set_location(pose_bone, position, scale):
+    """Move a pose bone by `position` (armature space, scaled); True if it changed."""
+    q_rest = tuple(pose_bone.bone.matrix_local.to_quaternion())
+    # Pose location is in the bone's rest axes: rotate the armature-space offset into them.
+    local = apply.quat_rotate(apply.quat_conjugate(apply.quat_normalized(q_rest)),
+                              tuple(c * scale for c in position))
+    current = tuple(pose_bone.location)
+    if max(abs(a - b) for a, b in zip(current, local)) > 1e-6:
+        pose_bone.location = local
+        return True
+    return False
+
+
+def head_bones(settings, options):
+    """(neck pose bone or None, head pose bone or None) named in the settings."""
+    arm = getattr(settings, "armature", None)
+    if arm is None or getattr(arm, "type", None) != 'ARMATURE':
+        return None, None
+    bones = arm.pose.bones
+    head = bones.get(settings.head_bone) if settings.head_bone else None
+    neck_name = getattr(options, "neck_bone", "") if options is not None else ""
+    neck = bones.get(neck_name) if neck_name else None
+    if neck is not None and head is not None and neck.name == head.name:
+        neck = None
+    return neck, head
+
+
+def split_rotation(q, neck, head, fraction):
+    """(neck turn, head turn), both armature space, that together turn the head by q.
+
+    The head inherits the neck's turn when the neck is one of its parents, so
+    the head's own turn is the rest of q: q^(1 - f) after the neck's q^f (the
+    same axis, so the two powers multiply back to q).
+    """
+    if neck is None:
+        return None, q
+    f = min(1.0, max(0.0, float(fraction)))
+    q_neck = neutral.quat_power(q, f)
+    if head is None:
+        return q, None
+    if neck.bone in head.bone.parent_recursive:
+        return q_neck, neutral.quat_power(q, 1.0 - f)
+    return q_neck, q
+
+
+# -- the driver ----------------------------------------------------------------------
+
+class LiveDriver:
+    """Per-session state of live apply: compiled plans, filters, recent frames."""
+
+    def __init__(self):
+        self.session = None
+        self.plans = {}
+        self.recent = collections.deque(maxlen=NEUTRAL_FRAMES)
+        self.weight_filter = smoothing.OneEuroVector()
+        self.quat_filter = smoothing.OneEuroQuat()
+        self.position_filter = smoothing.OneEuroVector()
+        self._neutral_text = None
+        self._neutral = None
+
+    def reset(self, session=None):
+        self.session = session
+        self.plans.clear()
+        self.recent.clear()
+        self.weight_filter.reset()
+        self.quat_filter.reset()
+        self.position_filter.reset()
+
+    def forget_plans(self):
+        """Drop every compiled mesh plan (undo, redo, file load: Blender data was replaced)."""
+        self.plans.clear()
+
+    @property
+    def last_face(self):
+        return self.recent[-1] if self.recent else None
+
+    def neutral_weights(self, options):
+        text = getattr(options, "neutral_weights", "") if options is not None else ""
+        if text != self._neutral_text:
+            self._neutral_text = text
+            self._neutral = None
+            if text:
+                try:
+                    self._neutral = neutral.clean_neutral(json.loads(text))
+                except (ValueError, TypeError):
+                    self._neutral = None  # a hand-edited value: ignore it rather than stop
+        return self._neutral
+
+    def drive(self, session, settings, frames):
+        """Apply the newest face frame in `frames` (all of them go through smoothing).
+
+        Frames without a face are skipped: the avatar holds its last pose.
+        Returns True if anything visible changed.
+        """
+        if session is not self.session:
+            self.reset(session)
+        faces = [f for f in frames if f.face]
+        if not faces:
+            return False
+        self.recent.extend(faces)
+        options = getattr(settings, "live", None)
+        weights, quat, position = self._values(faces, options)
+        changed = False
+        for obj in target_meshes(settings):
+            changed = self.apply_mesh(obj, weights) or changed
+        return self.apply_head(settings, options, quat, position) or changed
+
+    def _values(self, faces, options):
+        base = self.neutral_weights(options)
+        q0 = tuple(options.neutral_rotation) if options is not None else neutral.IDENTITY
+        p0 = tuple(options.neutral_position) if options is not None else (0.0, 0.0, 0.0)
+        has_q0 = abs(q0[0]) < 1.0 - 1e-9 or any(q0[1:])
+        smooth = options is not None and options.smooth
+        moves = options is not None and options.head_location
+        if smooth:
+            for filt in (self.weight_filter, self.quat_filter, self.position_filter):
+                filt.min_cutoff, filt.beta = options.smooth_min_cutoff, options.smooth_beta
+        else:
+            faces = faces[-1:]
+        for f in faces:
+            weights = neutral.rescale(f.weights, base) if base else f.weights
+            quat = neutral.relative_rotation(f.quat, q0) if has_q0 else f.quat
+            position = neutral.relative_position(f.position, p0) if moves else f.position
+            if smooth:
+                weights = self.weight_filter(weights, f.t)
+                quat = self.quat_filter(quat, f.t)
+                if moves:
+                    position = self.position_filter(position, f.t)
+        return weights, quat, position
+
+    def apply_mesh(self, obj, weights):
+        keys = obj.data.shape_keys
+        if keys is None:
+            return False
+        pointer = obj.as_pointer()
+        plan = self.plans.get(pointer)
+        signature = _signature(obj, keys)
+        blocks = keys.key_blocks
+        if plan is not None and plan.signature == signature:
+            plan.ticks += 1
+            if plan.ticks >= NAME_CHECK_TICKS:
+                # Renames and slider ranges change nothing the signature sees:
+                # recompile now and then (~50 us, so ~2 us a tick).
+                plan = None
+        else:
+            plan = None
+        if plan is None:
+            plan = self.plans[pointer] = _build_plan(obj, keys, signature)
+        # Read the current values too: a key the user moved by hand is reset on the next frame.
+        blocks.foreach_get("value", plan.values)
+        if not plan.new_values(weights):
+            return False
+        blocks.foreach_set("value", plan.values)
+        # foreach_set skips RNA updates: tag the mesh so the depsgraph re-evaluates the keys.
+        obj.update_tag(refresh={'DATA'})
+        return True
+
+    def apply_head(self, settings, options, quat, position):
+        neck, head = head_bones(settings, options)
+        if neck is None and head is None:
+            return False
+        fraction = options.neck_split if options is not None else 0.0
+        q_neck, q_head = split_rotation(quat, neck, head, fraction)
+        changed = False
+        if neck is not None:
+            changed = _set_rotation(neck, q_neck) or changed
+        if head is not None:
+            changed = _set_rotation(head, q_head) or changed
+        if options is not None and options.head_location:
+            # The topmost driven bone carries the move, so neck and head move together.
+            changed = _set_location(neck or head, position, options.location_scale) or changed
+        return changed
+
+    # -- neutral capture ---------------------------------------------------------
+
+    def sender_calibrates(self, options):
+        mode = getattr(options, "calibrate_mode", CALIBRATE_AUTO)
+        if mode == CALIBRATE_SENDER:
+            return True
+        if mode == CALIBRATE_ADDON:
+            return False
+        last = self.last_face
+        return bool(last is not None and last.sender_calibrates)
+
+    def capture_weights_neutral(self, options):
+        """Store the mean weights of the last NEUTRAL_SECONDS of face frames as neutral; False if none yet."""
+        if not self.recent:
+            return False
+        newest = self.recent[-1].t
+        window = [f for f in self.recent if newest - NEUTRAL_SECONDS <= f.t <= newest] or [self.recent[-1]]
+        n = len(window)
+        mean = [sum(f.weights[i] for f in window) / n for i in range(len(window[0].weights))]
+        options.neutral_weights = json.dumps([round(v, 5) for v in neutral.clean_neutral(mean)])
+        return True
+
+    def capture_head_neutral(self, options):
+        """Store the newest head rotation and position as neutral; False if no face yet."""
+        last = self.last_face
+        if last is None:
+            return False
+        options.neutral_rotation = neutral.normalized(last.quat)
+        options.neutral_position = tuple(last.position)
+        return True
+
+
+def clear_neutral(options):
+    options.neutral_weights = ""
+    options.neutral_rotation = neutral.IDENTITY
+    options.neutral_position = (0.0, 0.0, 0.0)
+
+
+driver = LiveDriver()
+
+
+# -- calibrate (the Calibrate button's add-on side) ---------------------------------------
+
+def calibrate(session, settings):
+    """Send calibrate to the sender and/or capture the neutral here.
+
+    Returns (level, message) for the operator's report: 'INFO' or 'WARNING'.
+    """
+    options = settings.live
+    sent = session.receiver.send_control(protocol.CMD_CALIBRATE)
+    if driver.session is not session:
+        driver.reset(session)
+    if driver.sender_calibrates(options):
+        # The sender now measures from the new neutral: a neutral kept here
+        # would be taken out a second time.
+        clear_neutral(options)
+        if not sent:
+            return 'WARNING', "No tracker to send to yet"
+        return 'INFO', "Asked the tracker to calibrate"
+    if not driver.capture_weights_neutral(options):
+        return 'WARNING', "No face received yet: nothing to take as neutral"
+    driver.capture_head_neutral(options)
+    return 'INFO', "Neutral face captured in Blender (the sender does not calibrate itself)"

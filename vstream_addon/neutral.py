@@ -1,0 +1,81 @@
+"""The add-on's own neutral: weights and head pose measured from the user's resting face.
+
+Pure Python. Used when the sender does not calibrate itself (protocol
+FLAG_SENDER_CALIBRATES clear) or the user asks the add-on to: a sender that
+streams raw weights (a phone app, another tracker) often reads 0.2 for a
+resting mouth, which would hold every avatar's mouth a little open.
+
+Weights: w' = clamp((w - n) / (1 - n), 0, 1) per channel with neutral n, so
+the neutral reading becomes 0 and a full 1 stays 1 (the range is stretched,
+not just shifted, so expressions still reach their full shape).
+
+Head: the neutral rotation q0 and position p0 are taken out, so the pose the
+user held when capturing becomes the avatar's rest pose:
+q' = q * q0^-1 (the turn since neutral, in the avatar frame), p' = p - p0.
+"""
+
+import math
+
+from .arkit import NUM_CHANNELS
+
+# A channel already near 1 at rest leaves no range to stretch: cap the
+# neutral so (1 - n) never divides by almost nothing.
+MAX_NEUTRAL = 0.95
+IDENTITY = (1.0, 0.0, 0.0, 0.0)
+
+
+def clean_neutral(weights):
+    """52 neutral values in 0..MAX_NEUTRAL from any sequence (non-finite -> 0)."""
+    values = [float(v) for v in weights]
+    if len(values) != NUM_CHANNELS:
+        raise ValueError("neutral needs %d weights, got %d" % (NUM_CHANNELS, len(values)))
+    return [min(MAX_NEUTRAL, v) if v > 0.0 else 0.0 for v in values]
+
+
+def rescale(weights, neutral):
+    """Weights measured from `neutral` (clean_neutral output), each in 0..1."""
+    out = []
+    for w, n in zip(weights, neutral):
+        if n > 0.0:
+            w = (w - n) / (1.0 - n)
+        out.append(0.0 if not w > 0.0 else (1.0 if w > 1.0 else w))
+    return out
+
+
+def quat_mul(a, b):
+    aw, ax, ay, az = a
+    bw, bx, by, bz = b
+    return (aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw)
+
+
+def normalized(q):
+    n = math.sqrt(sum(c * c for c in q))
+    if not math.isfinite(n) or n < 1e-9:
+        return IDENTITY
+    return tuple(float(c) / n for c in q)
+
+
+def relative_rotation(q, q0):
+    """q * q0^-1: the rotation since the neutral q0 (both unit (w, x, y, z))."""
+    w, x, y, z = normalized(q0)
+    return normalized(quat_mul(normalized(q), (w, -x, -y, -z)))
+
+
+def relative_position(p, p0):
+    return tuple(float(a) - float(b) for a, b in zip(p, p0))
+
+
+def quat_power(q, t):
+    """q^t: the same axis, t times the angle (shortest way round); t in 0..1 splits a turn."""
+    w, x, y, z = normalized(q)
+    if w < 0.0:
+        w, x, y, z = -w, -x, -y, -z
+    s = math.sqrt(x * x + y * y + z * z)
+    if s < 1e-12:
+        return IDENTITY
+    half = math.atan2(s, w) * t
+    k = math.sin(half) / s
+    return (math.cos(half), x * k, y * k, z * k)
