@@ -2,8 +2,9 @@
 
 import bpy
 
-from . import apply, arkit, live_ui, mapping_ui, operators, protocol, tracker_launch
+from . import apply, arkit, live_ui, mapping_ui, operators, protocol, sidebar, tracker_launch
 from .operators import state
+from .sidebar import SidebarPanel, label_wrapped
 
 
 def _is_mesh(_self, obj):
@@ -55,12 +56,9 @@ class VStreamSettings(bpy.types.PropertyGroup):
                     "Off: only this computer (127.0.0.1) can send")
 
 
-class VIEW3D_PT_vstream(bpy.types.Panel):
+class VIEW3D_PT_vstream(SidebarPanel, bpy.types.Panel):
     bl_label = "VStream Face Capture"
-    bl_idname = "VIEW3D_PT_vstream"
-    bl_space_type = 'VIEW_3D'
-    bl_region_type = 'UI'
-    bl_category = "VStream"
+    bl_idname = sidebar.PARENT
 
     def draw(self, context):
         layout = self.layout
@@ -96,9 +94,8 @@ class VIEW3D_PT_vstream(bpy.types.Panel):
             # Frames are not authenticated: anyone on the network can pose the avatar.
             col = layout.column(align=True)
             col.alert = True
-            text = "Listening on all interfaces: anyone on the network can send frames to this port"
-            for i, line in enumerate(_wrap(text, _chars_that_fit(context))):
-                col.label(text=line, icon='ERROR' if i == 0 else 'BLANK1')
+            label_wrapped(col, context, "Listening on all interfaces: anyone on the network can send "
+                          "frames to this port", 'ERROR')
         col = layout.column(align=True)
         col.scale_y = 1.4
         if session is None:
@@ -113,18 +110,12 @@ class VIEW3D_PT_vstream(bpy.types.Panel):
             self._draw_status(layout, session)
         layout.operator("vstream.import_take", text="Import Take...", icon='IMPORT')
 
-        # Long messages wrap to the sidebar's width instead of being cut off.
-        width = _chars_that_fit(context)
         if state.last_take:
-            col = layout.column(align=True)
-            for i, line in enumerate(_wrap(state.last_take, width)):
-                col.label(text=line, icon='ACTION' if i == 0 else 'BLANK1')
+            label_wrapped(layout.column(align=True), context, state.last_take, 'ACTION')
         if state.error:
             box = layout.box()
             box.alert = True
-            col = box.column(align=True)
-            for i, line in enumerate(_wrap(state.error, width)):
-                col.label(text=line, icon='ERROR' if i == 0 else 'BLANK1')
+            label_wrapped(box.column(align=True), context, state.error, 'ERROR')
 
     @staticmethod
     def _draw_status(layout, session):
@@ -142,27 +133,6 @@ class VIEW3D_PT_vstream(bpy.types.Panel):
             col.label(text="Rejected: 0")
         if status["recorded"] is not None:
             col.label(text="Recording: %d frames" % status["recorded"], icon='REC')
-
-
-def _chars_that_fit(context):
-    region = context.region
-    scale = context.preferences.system.ui_scale
-    if region is None or region.width <= 1:
-        return 40
-    return max(16, int((region.width - 50 * scale) / (7 * scale)))
-
-
-def _wrap(text, width):
-    lines, line = [], ""
-    for word in text.split():
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = (line + " " + word).strip()
-    if line:
-        lines.append(line)
-    return lines
 
 
 CLASSES = (VStreamSettings, VIEW3D_PT_vstream)

@@ -11,6 +11,7 @@ from bpy.app.handlers import persistent
 
 from . import live, neutral
 from .operators import state
+from .sidebar import SubPanel
 
 
 def _is_mesh(_self, obj):
@@ -157,13 +158,9 @@ def draw_meshes(layout, settings):
     col.operator("vstream.mesh_remove", icon='REMOVE', text="")
 
 
-class VIEW3D_PT_vstream_head(bpy.types.Panel):
+class VIEW3D_PT_vstream_head(SubPanel, bpy.types.Panel):
     bl_label = "Head & Smoothing"
     bl_idname = "VIEW3D_PT_vstream_head"
-    bl_parent_id = "VIEW3D_PT_vstream"
-    bl_space_type = 'VIEW_3D'
-    bl_region_type = 'UI'
-    bl_category = "VStream"
 
     def draw(self, context):
         layout = self.layout

@@ -16,6 +16,7 @@ from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from . import apply, arkit, live, mapping
 from .operators import state
+from .sidebar import SubPanel
 
 CHANNEL_ITEMS = ([(n, n, "ARKit channel %d" % i) for i, n in enumerate(arkit.ARKIT_NAMES)]
                  + [(n, n, "VRM expression, computed from the ARKit channels") for n in mapping.VRM_NAMES])
@@ -308,13 +309,9 @@ def _key_field(layout, row, keys, text=""):
         sub.prop(row, "shape_key", text=text)
 
 
-class VIEW3D_PT_vstream_mapping(bpy.types.Panel):
+class VIEW3D_PT_vstream_mapping(SubPanel, bpy.types.Panel):
     bl_label = "Shape Key Mapping"
     bl_idname = "VIEW3D_PT_vstream_mapping"
-    bl_parent_id = "VIEW3D_PT_vstream"
-    bl_space_type = 'VIEW_3D'
-    bl_region_type = 'UI'
-    bl_category = "VStream"
 
     def draw(self, context):
         layout = self.layout

@@ -9,8 +9,9 @@ itself is tracker_process.TrackerProcess.
 
 import bpy
 
-from . import blender_ui, preferences, tracker_process
+from . import preferences, tracker_process
 from .tracker_process import LaunchError  # noqa: F401  (operators catch it from here)
+from .sidebar import SubPanel, label_wrapped
 
 
 class _Launched:
@@ -113,13 +114,9 @@ class VSTREAM_OT_launch_tracker(bpy.types.Operator):
         return {'FINISHED'}
 
 
-class VIEW3D_PT_vstream_tracker(bpy.types.Panel):
+class VIEW3D_PT_vstream_tracker(SubPanel, bpy.types.Panel):
     bl_label = "Tracker"
     bl_idname = "VIEW3D_PT_vstream_tracker"
-    bl_parent_id = "VIEW3D_PT_vstream"
-    bl_space_type = 'VIEW_3D'
-    bl_region_type = 'UI'
-    bl_category = "VStream"
 
     def draw(self, context):
         from . import operators
@@ -135,15 +132,12 @@ class VIEW3D_PT_vstream_tracker(bpy.types.Panel):
         row = layout.row()
         row.enabled = process is None
         row.prop(prefs, "tracker_source", text="Source")
-        width = blender_ui._chars_that_fit(context)
         col = layout.column(align=True)
         if process is not None:
             col.label(text="Running (pid %d)" % process.pid, icon='PLAY')
-            for line in blender_ui._wrap(_shown(process.last_line()), width):
-                col.label(text=line)
+            label_wrapped(col, context, _shown(process.last_line()))
         elif launched.ended:
-            for i, line in enumerate(blender_ui._wrap(launched.ended, width)):
-                col.label(text=line, icon='INFO' if i == 0 else 'BLANK1')
+            label_wrapped(col, context, launched.ended, 'INFO')
         if session is not None and process is None and prefs.launch_tracker:
             layout.operator("vstream.launch_tracker", icon='PLAY')
         layout.operator("preferences.addon_show", text="Tracker Settings",
