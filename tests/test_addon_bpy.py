@@ -72,6 +72,24 @@ def run_in_blender(target, script, args, home, timeout=240):
     return result, proc
 
 
+def run_in_gui(script, args, tmp_path, timeout=280):
+    """Run a GUI scenario script in Blender 3.4 under Xvfb, with --out (for its
+    screenshots and logs) and HOME in `tmp_path`; return (RESULT dict, the
+    finished process, the --out folder)."""
+    xvfb = shutil.which("xvfb-run")
+    if not xvfb:
+        pytest.fail("xvfb-run not found (apt-get install xvfb xauth; scripts/setup.sh installs it)")
+    out, home = tmp_path / "out", tmp_path / "home"
+    out.mkdir()
+    home.mkdir()
+    cmd = [xvfb, "-a", "-s", "-screen 0 1280x720x24",
+           "timeout", str(timeout), blender_executable(), "--factory-startup", "--enable-event-simulate",
+           "--python", os.path.join(SCRIPTS, script), "--", "--out", str(out), *args]
+    result, proc = run_scenario_process(cmd, home, timeout + 40)
+    assert result["blender"].startswith(VERSION_PREFIX[BLENDER34]), result["blender"]
+    return result, proc, out
+
+
 def clean_env(home):
     env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER_")}
     env["HOME"] = str(home)

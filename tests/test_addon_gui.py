@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from test_addon_bpy import ROOT, SCRIPTS, blender_executable, build_addon, clean_env, run_scenario
+from test_addon_bpy import ROOT, build_addon, run_in_gui
 
 VIDEO = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "video", "webcam_cap12.mp4"))
 
@@ -44,29 +44,16 @@ def tracker_command():
 
 
 def test_gui_modal_operator_with_real_tracker(tmp_path):
-    blender = blender_executable()
-    xvfb = shutil.which("xvfb-run")
-    if not xvfb:
-        pytest.fail("xvfb-run not found (apt-get install xvfb xauth; scripts/setup.sh installs it)")
     if not os.path.exists(VIDEO):
         pytest.fail("test clip missing: %s (shared/ data must sit beside the repository)" % VIDEO)
     tracker = tracker_command()
     zips = build_addon.build(str(tmp_path / "dist"))
     port, listen_port = free_ports(2)
-    out = tmp_path / "out"
-    out.mkdir()
-    home = tmp_path / "home"
-    home.mkdir()
-    cmd = [
-        xvfb, "-a", "-s", "-screen 0 1280x720x24",
-        "timeout", "280", blender, "--factory-startup", "--enable-event-simulate",
-        "--python", os.path.join(SCRIPTS, "gui_live_tracker.py"), "--",
-        "--zip", zips["legacy"], "--port", str(port), "--out", str(out),
+    result, _, out = run_in_gui("gui_live_tracker.py", [
+        "--zip", zips["legacy"], "--port", str(port),
         "--tracker", tracker, "--source", VIDEO, "--port", "{port}",
         "--listen-port", str(listen_port), "--out", "{take}", "--no-preview", "--max-frames", "300",
-    ]
-    result = run_scenario(cmd, home, timeout=320)
-    assert result["blender"].startswith("3.4")
+    ], tmp_path)
     for name in ("Start runs as a modal operator", "jawOpen moves over time (modal ticks applied frames)",
                  "head bone turns over time", "weights agree with the take",
                  "head quaternion agrees with the take", "every face frame keyed or counted merged",

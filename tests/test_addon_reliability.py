@@ -5,15 +5,12 @@ Blender 5.0 and 4.5 LTS modules; lifecycle and take import in the 3.4
 executable too.
 """
 
-import json
 import os
 import re
-import subprocess
 
 import pytest
 
-from test_addon_bpy import (BLENDER34, BPY_MODULES, ROOT, SCRIPTS, blender_executable, clean_env,  # noqa: F401
-                            run_in_blender, zips)  # zips: fixture
+from test_addon_bpy import BLENDER34, BPY_MODULES, run_in_blender, run_in_gui, zips  # noqa: F401 (zips: fixture)
 
 # What Blender or Python print when something went wrong behind the caller's back
 # (handlers, timers, unregister). Busy-port reports are expected and go to stdout.
@@ -158,24 +155,9 @@ def test_batched_head_rotation_equals_the_per_frame_one():
 
 def test_gui_panel_shows_the_lan_warning_and_import_button(zips, tmp_path):  # noqa: F811
     """GUI Blender 3.4 under Xvfb: the panel draws (idle, LAN warning, listening on the LAN) without errors."""
-    import shutil
     from conftest import free_udp_port
-    xvfb = shutil.which("xvfb-run")
-    if not xvfb:
-        pytest.fail("xvfb-run not found (apt-get install xvfb xauth; scripts/setup.sh installs it)")
-    out = tmp_path / "out"
-    out.mkdir()
-    cmd = [xvfb, "-a", "-s", "-screen 0 1280x720x24", "timeout", "150", blender_executable(),
-           "--factory-startup", "--enable-event-simulate",
-           "--python", os.path.join(SCRIPTS, "gui_panel_lan.py"), "--",
-           "--zip", zips["legacy"], "--port", str(free_udp_port()), "--out", str(out)]
-    proc = subprocess.run(cmd, cwd=ROOT, env=clean_env(tmp_path), capture_output=True, text=True, timeout=200)
-    result = None
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT "):])
-    detail = "exit %d\n%s\n%s\nscreenshot: %s" % (proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:], out)
-    assert result is not None and "error" not in result and proc.returncode == 0, detail
+    result, proc, out = run_in_gui("gui_panel_lan.py", ["--zip", zips["legacy"], "--port", str(free_udp_port())],
+                                   tmp_path, timeout=150)
     for name in ("panel drawn (idle)", "panel drawn with the LAN warning", "listening on all interfaces",
                  "panel drawn while listening on the LAN", "every draw returned"):
         assert name in result["passed"], name

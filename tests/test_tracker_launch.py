@@ -4,10 +4,11 @@
   `python -m tracker_service`) stops when its stdin closes.
 - vstream_addon/tracker_process.py on its own: command line, bounded output,
   the error line, SIGTERM then SIGKILL.
-- Blender 5.0 (bpy module): Start launches the tracker on a real clip and its
-  frames move the shape keys; Stop, file load and unregister end it; bad
-  sources and settings show their reason in the panel's error; Blender
-  killed with SIGKILL takes the tracker with it.
+- Blender 5.0 and 4.5 LTS (bpy modules, every scenario in both: the three
+  take about 10 s per Blender): Start launches the tracker on a real clip and
+  its frames move the shape keys; Stop, file load and unregister end it; bad
+  sources and settings show their reason in the panel's error; Blender killed
+  with SIGKILL takes the tracker with it.
 - Blender 3.4 GUI under Xvfb: the panel's Start launches it through the modal
   operator (tests/blender_scripts/gui_launch_tracker.py).
 """
@@ -15,7 +16,6 @@
 import os
 import queue
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,8 +25,8 @@ import time
 import pytest
 
 from conftest import ROOT, data, free_udp_port
-from test_addon_bpy import (SCRIPTS, blender_executable, build_addon, clean_env, run_scenario,
-                            run_scenario_process)
+from test_addon_bpy import (BPY_MODULES, SCRIPTS, VERSION_PREFIX, bpy_python, clean_env,  # noqa: F401
+                            run_in_blender, run_in_gui, zips)  # zips: fixture
 
 sys.path.insert(0, ROOT)
 from vstream_addon import tracker_process  # noqa: E402  (pure Python, no bpy)
@@ -196,21 +196,16 @@ def test_stop_all_ends_every_running_child():
     assert all(p.proc.returncode is not None and process_gone(p.pid) for p in procs)
 
 
-# -- Blender 5.0 module ----------------------------------------------------------------
+# -- Blender 5.0 and 4.5 modules -------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def zips(tmp_path_factory):
-    return build_addon.build(str(tmp_path_factory.mktemp("dist")))
-
-
-def scenario_cmd(zips, kind, mode):
-    return [sys.executable, os.path.join(SCRIPTS, "scenario_launch.py"), "--zip", zips[kind],
-            "--kind", kind, "--mode", mode, "--tracker", TRACKER_COMMAND, "--video", clip()]
+def scenario_args(zips, kind, mode):
+    return ["--zip", zips[kind], "--kind", kind, "--mode", mode, "--tracker", TRACKER_COMMAND, "--video", clip()]
 
 
-def test_bpy_start_launches_tracker_and_stop_ends_it(zips, tmp_path):
-    result = run_scenario(scenario_cmd(zips, "extension", "live"), tmp_path, timeout=300)
-    assert result["blender"].startswith("5.")
+@pytest.mark.parametrize("target", BPY_MODULES)
+def test_bpy_start_launches_tracker_and_stop_ends_it(target, zips, tmp_path):  # noqa: F811
+    result, _ = run_in_blender(target, "scenario_launch.py", scenario_args(zips, "extension", "live"), tmp_path,
+                               timeout=300)
     for name in ("add-on imported from the installed zip, not the repository",
                  "preferences registered under the add-on's own module name",
                  "Start launched the tracker", "tracker sends to the panel's port",
@@ -221,8 +216,10 @@ def test_bpy_start_launches_tracker_and_stop_ends_it(zips, tmp_path):
     print("first frame after Start: %.2f s; Stop took %.3f s" % (result["first_frame_s"], result["stop_s"]))
 
 
-def test_bpy_tracker_errors_reach_the_panel(zips, tmp_path):
-    result = run_scenario(scenario_cmd(zips, "legacy", "errors"), tmp_path, timeout=300)
+@pytest.mark.parametrize("target", BPY_MODULES)
+def test_bpy_tracker_errors_reach_the_panel(target, zips, tmp_path):  # noqa: F811
+    result, _ = run_in_blender(target, "scenario_launch.py", scenario_args(zips, "legacy", "errors"), tmp_path,
+                               timeout=300)
     for name in ("missing file: the tracker's error line is the panel's error",
                  "missing camera: the reason is the panel's error", "missing file: nothing left running",
                  "listen port in use: the reason is the panel's error",
@@ -233,12 +230,16 @@ def test_bpy_tracker_errors_reach_the_panel(zips, tmp_path):
     print(result["missing_file_error"])
 
 
-def test_bpy_killed_blender_takes_the_tracker_with_it(zips, tmp_path):
-    proc = subprocess.Popen(scenario_cmd(zips, "legacy", "kill"), cwd=ROOT, env=clean_env(tmp_path),
+@pytest.mark.parametrize("target", BPY_MODULES)
+def test_bpy_killed_blender_takes_the_tracker_with_it(target, zips, tmp_path):  # noqa: F811
+    # The Blender process itself, not run_in_blender's `timeout` wrapper: SIGKILL
+    # to the wrapper would leave Blender (and so the tracker) running.
+    cmd = [bpy_python(target), os.path.join(SCRIPTS, "scenario_launch.py"), *scenario_args(zips, "legacy", "kill")]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=clean_env(tmp_path),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-    pid, seen = None, []
+    pid, blender, seen = None, None, []
     try:
         deadline = time.monotonic() + 240
         while pid is None and time.monotonic() < deadline and proc.poll() is None:
@@ -248,8 +249,10 @@ def test_bpy_killed_blender_takes_the_tracker_with_it(zips, tmp_path):
                 continue
             seen.append(line)
             if line.startswith("TRACKER_PID "):
-                pid = int(line.split()[1])
+                words = line.split(maxsplit=3)  # TRACKER_PID n blender VERSION
+                pid, blender = int(words[1]), words[3].strip()
         assert pid is not None, "no TRACKER_PID line:\n" + "".join(seen[-60:])
+        assert blender.startswith(VERSION_PREFIX[target]), (target, blender)
         assert not process_gone(pid), "tracker not running before the kill"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
@@ -267,23 +270,10 @@ def test_bpy_killed_blender_takes_the_tracker_with_it(zips, tmp_path):
 
 # -- Blender 3.4 GUI -------------------------------------------------------------------
 
-def test_gui_start_in_panel_launches_the_tracker(tmp_path):
-    blender = blender_executable()
-    xvfb = shutil.which("xvfb-run")
-    if not xvfb:
-        pytest.fail("xvfb-run not found (apt-get install xvfb xauth; scripts/setup.sh installs it)")
-    zips = build_addon.build(str(tmp_path / "dist"))
-    out = tmp_path / "out"
-    out.mkdir()
-    home = tmp_path / "home"
-    home.mkdir()
-    cmd = [xvfb, "-a", "-s", "-screen 0 1280x720x24",
-           "timeout", "280", blender, "--factory-startup", "--enable-event-simulate",
-           "--python", os.path.join(SCRIPTS, "gui_launch_tracker.py"), "--",
-           "--zip", zips["legacy"], "--port", str(free_udp_port()), "--out", str(out),
-           "--tracker", TRACKER_COMMAND, "--video", clip()]
-    result, proc = run_scenario_process(cmd, home, timeout=320)
-    assert result["blender"].startswith("3.4")
+def test_gui_start_in_panel_launches_the_tracker(zips, tmp_path):  # noqa: F811
+    result, proc, out = run_in_gui("gui_launch_tracker.py", [
+        "--zip", zips["legacy"], "--port", str(free_udp_port()), "--tracker", TRACKER_COMMAND, "--video", clip()],
+        tmp_path)
     assert "Traceback" not in proc.stdout + proc.stderr, "a panel or handler raised:\n" + proc.stderr[-4000:]
     for name in ("Start from the panel runs the modal operator", "Start launched the tracker",
                  "jawOpen moves over time (modal ticks applied the launched tracker's frames)",

@@ -4,6 +4,7 @@ Python 3.10 compatible (Blender 3.4 bundles 3.10). Imported by path from the
 scripts, so it must not import anything from the repository.
 """
 
+import argparse
 import json
 import os
 import socket
@@ -11,6 +12,7 @@ import sys
 import time
 import traceback
 
+import bmesh
 import bpy
 
 LEGACY_MODULE = "vstream_addon"
@@ -23,6 +25,15 @@ def script_args():
     if "--" in argv:
         return argv[argv.index("--") + 1:]
     return argv[1:]
+
+
+def gui_arg_parser():
+    """The arguments every GUI scenario takes; add the script's own, then parse script_args()."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--zip", required=True, help="the legacy add-on zip to install")
+    p.add_argument("--port", type=int, required=True, help="the panel's UDP port")
+    p.add_argument("--out", required=True, help="folder for screenshots, takes and logs")
+    return p
 
 
 class Checks:
@@ -104,6 +115,15 @@ def action_fcurves(action):
     return list(action.fcurves)
 
 
+def pid_gone(pid):
+    """True once no process has `pid` (a child the add-on stopped has been reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 def run(main):
     """Run main(checks), print a RESULT line, exit with 0 only if it returned."""
     checks = Checks()
@@ -122,6 +142,22 @@ def run(main):
     sys.exit(code)
 
 
+def run_installed(kind, zip_path, scenario):
+    """run() a scenario of one installed zip: install it, check the add-on was
+    imported from the install (not the repository), return scenario(check, module),
+    and disable the add-on however it ends (the 4.5 module hangs at exit otherwise)."""
+    def main(check):
+        module = install(kind, os.path.abspath(zip_path))
+        try:
+            pkg = sys.modules[module]
+            check(os.path.realpath(pkg.__file__).startswith(os.path.realpath(home_dir())),
+                  "add-on imported from the installed zip, not the repository", pkg.__file__)
+            return scenario(check, module)
+        finally:
+            disable(module)
+    run(main)
+
+
 def wait_until(predicate, timeout=3.0, step=0.01):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -129,6 +165,13 @@ def wait_until(predicate, timeout=3.0, step=0.01):
             return True
         time.sleep(step)
     return predicate()
+
+
+def tick_until(ops, predicate, what, timeout=3.0, step=0.01):
+    """Call the add-on's tick (as the modal operator's timer would; no event loop
+    runs in the bpy module or `blender -b`) until predicate(), or fail naming `what`."""
+    if not wait_until(lambda: (ops.tick(bpy.context), predicate())[1], timeout=timeout, step=step):
+        raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
 
 
 def home_dir():
@@ -155,6 +198,19 @@ def build_face_mesh(key_names, value=0.0, dent=0.01):
         block = obj.shape_key_add(name=name, from_mix=False)
         block.data[k % len(verts)].co.y -= dent
         block.value = value
+    return obj
+
+
+def build_sphere(name, radius, segments):
+    """A UV sphere object (`segments` around, half as many rings) linked to the
+    scene: a face that looks like one in screenshots."""
+    mesh = bpy.data.meshes.new(name + "Mesh")
+    bm = bmesh.new()
+    bmesh.ops.create_uvsphere(bm, u_segments=segments, v_segments=segments // 2, radius=radius)
+    bm.to_mesh(mesh)
+    bm.free()
+    obj = bpy.data.objects.new(name, mesh)
+    bpy.context.scene.collection.objects.link(obj)
     return obj
 
 
@@ -238,27 +294,38 @@ def sleep(seconds):
         yield 0.05
 
 
-def drive_gui(steps, checks, timeout, cleanup=(), report=dict):
+def drive_gui(steps, checks, timeout, cleanup=(), report=dict, quit=False):
     """Run the generator `steps` from a bpy.app.timers timer, so Blender's own
     event loop (modal operators, redraws) runs between its yields, which are
     seconds to wait. Then run the `cleanup` calls, print a RESULT line with
     what report() returns added, and exit: 0 only if `steps` finished and every
-    cleanup call succeeded. Fails after `timeout` seconds."""
+    cleanup call succeeded. Fails after `timeout` seconds.
+
+    quit=True: once `steps` finish, print the RESULT and quit the way a user
+    does (wm.quit_blender), without the cleanup calls, so that what Blender's
+    exit ends is under test; the cleanup calls then run only on a failure."""
     start = time.monotonic()
 
-    def finish(code, error=None):
-        for call in cleanup:
-            try:
-                call()
-            except Exception:
-                traceback.print_exc()
-                code = code or 1
+    def result_line(error=None):
         result = {"passed": checks.passed, "blender": bpy.app.version_string}
         result.update(report())
         if error:
             result["error"] = error
         sys.stdout.write("RESULT " + json.dumps(result) + "\n")
         sys.stdout.flush()
+
+    def finish(code, error=None):
+        if code == 0 and quit:
+            result_line()
+            bpy.ops.wm.quit_blender()
+            return
+        for call in cleanup:
+            try:
+                call()
+            except Exception:
+                traceback.print_exc()
+                code = code or 1
+        result_line(error)
         os._exit(code)  # sys.exit from a timer is caught by Blender in some versions
 
     def step():

@@ -12,14 +12,10 @@ panel, and quitting Blender ends the child (the test checks that pid after
 Blender exits: `quit_pid` in the RESULT). Screenshots go to --out.
 """
 
-import argparse
-import json
 import os
 import sys
 import time
-import traceback
 
-import bmesh
 import bpy
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -29,10 +25,7 @@ TIMEOUT = 200.0
 
 
 def parse_args():
-    p = argparse.ArgumentParser()
-    p.add_argument("--zip", required=True)
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--out", required=True)
+    p = common.gui_arg_parser()
     p.add_argument("--tracker", required=True, help="tracker command as typed in the preferences")
     p.add_argument("--video", required=True)
     return p.parse_args(common.script_args())
@@ -47,13 +40,7 @@ STATE = {"module": None}
 def build_face(arkit_names):
     for obj in list(bpy.data.objects):
         bpy.data.objects.remove(obj)
-    mesh = bpy.data.meshes.new("FaceMesh")
-    bm = bmesh.new()
-    bmesh.ops.create_uvsphere(bm, u_segments=24, v_segments=12, radius=0.5)
-    bm.to_mesh(mesh)
-    bm.free()
-    face = bpy.data.objects.new("Face", mesh)
-    bpy.context.scene.collection.objects.link(face)
+    face = common.build_sphere("Face", 0.5, 24)
     face.shape_key_add(name="Basis", from_mix=False)
     for name in arkit_names:
         block = face.shape_key_add(name=name, from_mix=False)
@@ -65,53 +52,12 @@ def build_face(arkit_names):
     return face
 
 
-def view3d():
-    win = bpy.context.window_manager.windows[0]
-    area = next(a for a in win.screen.areas if a.type == 'VIEW_3D')
-    region = next(r for r in area.regions if r.type == 'WINDOW')
-    return win, area, region
-
-
-def press(op, **kw):
-    win, area, region = view3d()
-    with bpy.context.temp_override(window=win, area=area, region=region):
-        return op(**kw)
-
-
-def show_vstream_tab():
-    """Open the sidebar and click its VStream tab (3.4 has no API to pick a tab).
-
-    Only for the screenshots a person looks at; nothing is asserted on them.
-    """
-    win, area, _ = view3d()
-    area.spaces.active.show_region_ui = True
-    ui = next(r for r in area.regions if r.type == 'UI')
-    # Tabs run top-down along the sidebar's right edge: Item, Tool, View, VStream.
-    x = ui.x + ui.width - 10
-    y = ui.y + ui.height - int(165 * bpy.context.preferences.system.ui_scale)
-    win.event_simulate(type='MOUSEMOVE', value='NOTHING', x=x, y=y)
-    win.event_simulate(type='LEFTMOUSE', value='PRESS', x=x, y=y)
-    win.event_simulate(type='LEFTMOUSE', value='RELEASE', x=x, y=y)
-
-
 def screenshot(name):
-    win, area, _ = view3d()
-    with bpy.context.temp_override(window=win, area=area):
-        bpy.ops.screen.screenshot(filepath=os.path.join(ARGS.out, name))
-
-
-def wait(cond, seconds, what):
-    deadline = time.monotonic() + seconds
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s" % (seconds, what))
-        yield 0.05
+    common.screenshot(os.path.join(ARGS.out, name))
 
 
 def run():
-    win = bpy.context.window_manager.windows[0]
-    win.event_simulate(type='ESC', value='PRESS')  # close the splash screen
-    win.event_simulate(type='ESC', value='RELEASE')
+    common.press_esc()  # close the splash screen
     yield 0.5
 
     module = STATE["module"] = common.install("legacy", ARGS.zip)
@@ -128,18 +74,19 @@ def run():
     prefs.launch_tracker = True
     bpy.context.view_layer.objects.active = face
     face.select_set(True)
-    show_vstream_tab()
+    common.show_vstream_tab()
     jaw = face.data.shape_keys.key_blocks["jawOpen"]
     yield 0.3
 
     # Start from the panel: port, then the tracker, then the modal operator ticks.
-    CHECK(press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start from the panel runs the modal operator")
+    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'},
+          "Start from the panel runs the modal operator")
     process = launch.launched.process
     CHECK(process is not None and process.poll() is None, "Start launched the tracker", ops.state.error)
     session = ops.current_session()
     started = time.monotonic()
-    yield from wait(lambda: session.receiver.accepted_total > 0 or launch.launched.process is None,
-                    90, "the first frame from the launched tracker")
+    yield from common.wait(lambda: session.receiver.accepted_total > 0 or launch.launched.process is None,
+                           90, "the first frame from the launched tracker")
     CHECK(session.receiver.accepted_total > 0, "frames from the launched tracker arrive", process.output())
     INFO["first_frame_s"] = round(time.monotonic() - started, 2)
     seen = set()
@@ -152,26 +99,27 @@ def run():
     screenshot("running.png")
 
     pid = process.pid
-    CHECK(press(bpy.ops.vstream.stop) == {'FINISHED'}, "Stop")
+    CHECK(common.press(bpy.ops.vstream.stop) == {'FINISHED'}, "Stop")
     yield 0.3
     CHECK(launch.launched.process is None and common.port_is_free(ARGS.port), "Stop ends session and port")
-    CHECK(process.proc.returncode is not None and _gone(pid), "Stop ends the tracker (pid gone)", pid)
+    CHECK(process.proc.returncode is not None and common.pid_gone(pid), "Stop ends the tracker (pid gone)",
+          pid)
 
     # An early exit: the modal operator's tick shows the tracker's own error line.
     prefs.tracker_source = os.path.join(ARGS.out, "missing.mp4")
-    CHECK(press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start with a missing file")
-    yield from wait(lambda: launch.launched.process is None, 90, "the tracker to exit")
+    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start with a missing file")
+    yield from common.wait(lambda: launch.launched.process is None, 90, "the tracker to exit")
     CHECK(ops.state.error.startswith("Tracker exited (code 1): no such file") and "missing.mp4" in ops.state.error,
           "early exit: the tracker's error in the panel", ops.state.error)
     INFO["early_exit_error"] = ops.state.error
     yield 1.0  # let the panel redraw
     screenshot("early_exit.png")
-    CHECK(press(bpy.ops.vstream.stop) == {'FINISHED'}, "Stop after the early exit")
+    CHECK(common.press(bpy.ops.vstream.stop) == {'FINISHED'}, "Stop after the early exit")
 
     # Quit with the tracker running: the test checks the pid after Blender exits.
     prefs.tracker_source = ARGS.video
-    CHECK(press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start before quitting")
-    yield from wait(lambda: session_frames(ops) > 0, 90, "frames before quitting")
+    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start before quitting")
+    yield from common.wait(lambda: session_frames(ops) > 0, 90, "frames before quitting")
     INFO["quit_pid"] = launch.launched.process.pid
 
 
@@ -180,45 +128,8 @@ def session_frames(ops):
     return session.receiver.accepted_total if session is not None else 0
 
 
-def _gone(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
-GEN = run()
-T0 = time.monotonic()
-
-
-def report(error=None):
-    result = {"passed": CHECK.passed, "blender": bpy.app.version_string, "info": INFO}
-    if error:
-        result["error"] = error
-    sys.stdout.write("RESULT " + json.dumps(result) + "\n")
-    sys.stdout.flush()
-
-
-def step():
-    try:
-        if time.monotonic() - T0 > TIMEOUT:
-            raise AssertionError("GUI scenario took longer than %.0f s" % TIMEOUT)
-        return next(GEN)
-    except StopIteration:
-        # Quit the way a user does, with the tracker still running: the
-        # add-on's exit handlers (and the tracker's closed stdin) must end it.
-        report()
-        bpy.ops.wm.quit_blender()
-    except BaseException as e:
-        traceback.print_exc()
-        report("%s: %s" % (type(e).__name__, e))
-        try:
-            sys.modules[STATE["module"] + ".tracker_launch"].stop()
-        except Exception:
-            traceback.print_exc()
-        os._exit(1)
-    return None
-
-
-bpy.app.timers.register(step, first_interval=1.0, persistent=True)
+# A passing run quits the way a user does, with the tracker still running: the
+# add-on's exit handlers (and the tracker's closed stdin) must end it. After a
+# failure, stopping the session ends the tracker.
+common.drive_gui(run(), CHECK, TIMEOUT, cleanup=(lambda: common.stop_addon(STATE["module"]),),
+                 report=lambda: {"info": INFO}, quit=True)

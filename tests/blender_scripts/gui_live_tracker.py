@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 
-import bmesh
 import bpy
 from mathutils import Euler, Matrix, Vector
 
@@ -30,10 +29,7 @@ TIMEOUT = 150.0  # seconds for the whole run, inside Blender's own timeout
 
 
 def parse_args():
-    p = argparse.ArgumentParser()
-    p.add_argument("--zip", required=True)
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--out", required=True, help="folder for take.jsonl, screenshot, logs")
+    p = common.gui_arg_parser()
     p.add_argument("--tracker", nargs=argparse.REMAINDER, required=True,
                    help="tracker command; {port} and {take} are filled in")
     return p.parse_args(common.script_args())
@@ -53,13 +49,8 @@ def build_scene(arkit_names):
     rig = common.build_armature("Rig", [("Neck", (0, 0, 1.3), (0, 0, 1.5), 0.0, None),
                                          ("Head", (0, 0, 1.5), (0, 0, 1.75), 0.0, "Neck")])
 
-    mesh = bpy.data.meshes.new("FaceMesh")
-    bm = bmesh.new()
-    bmesh.ops.create_uvsphere(bm, u_segments=32, v_segments=16, radius=0.12)
-    bm.to_mesh(mesh)
-    bm.free()
-    face = bpy.data.objects.new("Face", mesh)
-    bpy.context.scene.collection.objects.link(face)
+    face = common.build_sphere("Face", 0.12, 32)
+    mesh = face.data
     face.parent, face.parent_type, face.parent_bone = rig, 'BONE', "Head"
     bpy.context.view_layer.update()
     face.matrix_world = Matrix.Translation((0, 0, 1.62))

@@ -9,7 +9,6 @@ call and whether it returned; the sidebar is opened on the VStream tab by a
 simulated click. Prints `RESULT {json}`; exits 0 only if every check passed.
 """
 
-import argparse
 import os
 import sys
 
@@ -22,11 +21,7 @@ TIMEOUT = 90.0
 
 
 def parse_args():
-    p = argparse.ArgumentParser()
-    p.add_argument("--zip", required=True)
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--out", required=True)
-    return p.parse_args(common.script_args())
+    return common.gui_arg_parser().parse_args(common.script_args())
 
 
 ARGS = parse_args()

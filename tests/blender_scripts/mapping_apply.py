@@ -36,20 +36,6 @@ WEIGHTS = {"eyeBlinkLeft": 0.9, "eyeBlinkRight": 0.5, "jawOpen": 0.6,
            "mouthSmileLeft": 0.8, "mouthSmileRight": 0.6}
 
 
-def build_mesh():
-    mesh = bpy.data.meshes.new("MapFace")
-    mesh.from_pydata([(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0)], [], [(0, 1, 2, 3)])
-    obj = bpy.data.objects.new("MapFace", mesh)
-    bpy.context.scene.collection.objects.link(obj)
-    obj.shape_key_add(name="Basis", from_mix=False)
-    for i, name in enumerate(KEYS):
-        block = obj.shape_key_add(name=name, from_mix=False)
-        block.data[i % 4].co.z += 0.1
-        # 5.0 creates new shape keys at 1.0.
-        block.value = 0.0
-    return obj
-
-
 def main(check):
     p = argparse.ArgumentParser()
     p.add_argument("--root", required=True)
@@ -58,7 +44,7 @@ def main(check):
     sys.path.insert(0, args.root)
     from vstream_addon import apply, arkit, mapping, protocol
 
-    obj = build_mesh()
+    obj = common.build_face_mesh(KEYS)
     keys = obj.data.shape_keys.key_blocks
     check(all(k.value == 0.0 for k in keys[1:]), "keys start at 0", [k.value for k in keys])
     frame = protocol.Frame(seq=1, t=0.0, face=True, weights=protocol.weights_from_dict(WEIGHTS))

@@ -1,4 +1,4 @@
-"""Start launches the real tracker as a child process (Blender 5.0 bpy module).
+"""Start launches the real tracker as a child process (Blender 5.0 and 4.5 bpy modules).
 
     python scenario_launch.py --zip Z --kind K --mode live|errors|kill \
         --tracker "PYTHON -m tracker_service" --video CLIP.mp4
@@ -9,8 +9,8 @@ the modal operator's timer would. Modes:
           and disabling the add-on each end the child (its pid is gone)
   errors  a bad source, a missing command, a managed option and a busy port:
           the reason reaches state.error (the panel's error line), nothing runs
-  kill    prints `TRACKER_PID n` once frames arrive, then waits to be killed
-          with SIGKILL by the test, which checks the tracker goes too
+  kill    prints `TRACKER_PID n blender VERSION` once frames arrive, then waits
+          to be killed with SIGKILL by the test, which checks the tracker goes too
 Prints `RESULT {json}`; exits 0 only if every check passed (kill: never exits
 by itself before the test kills it, unless a check fails).
 """
@@ -41,23 +41,6 @@ def parse_args():
     return p.parse_args(common.script_args())
 
 
-def build_face():
-    mesh = bpy.data.meshes.new("FaceMesh")
-    mesh.from_pydata([(0, 0, 0), (1, 0, 0), (1, 0, 1), (0, 0, 1)], [], [(0, 1, 2, 3)])
-    obj = bpy.data.objects.new("Face", mesh)
-    bpy.context.scene.collection.objects.link(obj)
-    obj.shape_key_add(name="Basis", from_mix=False)
-    for name in SHAPE_KEYS:
-        obj.shape_key_add(name=name, from_mix=False).value = 0.0  # 5.0 starts new keys at 1.0
-    return obj
-
-
-def tick_until(ops, predicate, what, timeout):
-    ok = common.wait_until(lambda: (ops.tick(bpy.context), predicate())[1], timeout=timeout, step=0.02)
-    if not ok:
-        raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
-
-
 def start_error(check, ops, name):
     """Press Start expecting a refusal; return its message."""
     try:
@@ -67,18 +50,7 @@ def start_error(check, ops, name):
     check(False, name, "Start did not fail")
 
 
-def main(check):
-    module = common.install(ARGS.kind, os.path.abspath(ARGS.zip))
-    try:
-        return scenario(check, module)
-    finally:
-        common.disable(module)
-
-
 def scenario(check, module):
-    pkg = sys.modules[module]
-    check(os.path.realpath(pkg.__file__).startswith(os.path.realpath(common.home_dir())),
-          "add-on imported from the installed zip, not the repository", pkg.__file__)
     ops = sys.modules[module + ".operators"]
     launch = sys.modules[module + ".tracker_launch"]
     addon = bpy.context.preferences.addons[module]
@@ -89,7 +61,7 @@ def scenario(check, module):
     check(prefs.launch_tracker is False and prefs.tracker_source == "0" and prefs.tracker_command == "",
           "defaults: no launch, webcam 0, command from PATH")
 
-    face = build_face()
+    face = common.build_face_mesh(SHAPE_KEYS)
     settings = bpy.context.scene.vstream
     port = common.free_port()
     settings.mesh, settings.port = face, port
@@ -112,8 +84,8 @@ def start_and_wait_for_frames(check, ops, launch, face, port, info):
     check(not common.port_is_free(port), "the port was opened first")
     session = ops.current_session()
     started = time.monotonic()
-    tick_until(ops, lambda: session.receiver.accepted_total > 0 or process.poll() is not None,
-               "the first frame from the launched tracker", 120)
+    common.tick_until(ops, lambda: session.receiver.accepted_total > 0 or process.poll() is not None,
+                      "the first frame from the launched tracker", timeout=120, step=0.02)
     check(session.receiver.accepted_total > 0, "frames from the launched tracker arrive", process.output())
     info["first_frame_s"] = round(time.monotonic() - started, 2)
     keys = face.data.shape_keys.key_blocks
@@ -122,7 +94,7 @@ def start_and_wait_for_frames(check, ops, launch, face, port, info):
     def moved():
         seen.add(tuple(round(keys[n].value, 4) for n in SHAPE_KEYS))
         return len(seen) >= 8
-    tick_until(ops, moved, "the shape keys to move", 60)
+    common.tick_until(ops, moved, "the shape keys to move", timeout=60, step=0.02)
     check(len(seen) >= 8, "shape keys move with the launched tracker's frames")
     info["frames"] = session.receiver.accepted_total
     return process
@@ -134,14 +106,6 @@ def bind_udp(port):
     return sock
 
 
-def pid_gone(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
 def run_live(check, ops, launch, prefs, settings, face, port, info):
     process = start_and_wait_for_frames(check, ops, launch, face, port, info)
     pid = process.pid
@@ -149,7 +113,7 @@ def run_live(check, ops, launch, prefs, settings, face, port, info):
     check(bpy.ops.vstream.stop() == {'FINISHED'}, "Stop")
     info["stop_s"] = round(time.monotonic() - t, 3)
     check(launch.launched.process is None and ops.current_session() is None, "Stop ends session and tracker")
-    check(pid_gone(pid), "Stop: the tracker's pid is gone", pid)
+    check(common.pid_gone(pid), "Stop: the tracker's pid is gone", pid)
     check(process.proc.returncode == 0, "the tracker stopped cleanly (exit 0)", process.output()[-5:])
     check(any("frames" in line for line in process.output()), "its summary line was read",
           process.output()[-5:])
@@ -161,20 +125,21 @@ def run_live(check, ops, launch, prefs, settings, face, port, info):
     path = os.path.join(tempfile.mkdtemp(), "saved.blend")
     bpy.ops.wm.save_as_mainfile(filepath=path)
     bpy.ops.wm.open_mainfile(filepath=path)
-    check(ops.current_session() is None and pid_gone(pid), "loading a file ends the tracker", pid)
+    check(ops.current_session() is None and common.pid_gone(pid), "loading a file ends the tracker", pid)
 
     check(bpy.ops.vstream.start() == {'FINISHED'}, "Start before disabling the add-on")
     pid = launch.launched.process.pid
     common.disable(info["module"])
-    check(pid_gone(pid), "disabling the add-on ends the tracker", pid)
+    check(common.pid_gone(pid), "disabling the add-on ends the tracker", pid)
     check(common.port_is_free(port), "disabling the add-on closes the socket")
 
 
 def wait_for_exit_error(check, ops, launch, what, timeout=120):
     process = launch.launched.process
     check(process is not None, "%s: Start launched it" % what)
-    tick_until(ops, lambda: launch.launched.process is None, "the tracker to exit (%s)" % what, timeout)
-    check(pid_gone(process.pid), "%s: nothing left running" % what, process.pid)
+    common.tick_until(ops, lambda: launch.launched.process is None, "the tracker to exit (%s)" % what,
+                      timeout=timeout, step=0.02)
+    check(common.pid_gone(process.pid), "%s: nothing left running" % what, process.pid)
     check(process.proc.returncode == 1, "%s: tracker exit code 1" % what, process.output())
     return ops.state.error
 
@@ -201,7 +166,7 @@ def run_errors(check, ops, launch, prefs, settings, face, port, info):
     check(bpy.ops.vstream.launch_tracker() == {'FINISHED'} and ops.state.error == "",
           "Launch Tracker retries without a new Start")
     pid = launch.launched.process.pid
-    check(bpy.ops.vstream.stop() == {'FINISHED'} and pid_gone(pid), "Stop ends the retried tracker")
+    check(bpy.ops.vstream.stop() == {'FINISHED'} and common.pid_gone(pid), "Stop ends the retried tracker")
 
     # The tracker's listen port taken: it exits at once with its own message.
     blocker = bind_udp(common.free_port())
@@ -246,7 +211,7 @@ def run_kill(check, ops, launch, prefs, settings, face, port, info):
     # death would still be playing it when the test gives up waiting.
     prefs.tracker_options = "--no-preview"
     process = start_and_wait_for_frames(check, ops, launch, face, port, info)
-    sys.stdout.write("TRACKER_PID %d\n" % process.pid)
+    sys.stdout.write("TRACKER_PID %d blender %s\n" % (process.pid, bpy.app.version_string))
     sys.stdout.flush()
     # Keep ticking (a live Blender) until the test kills this process.
     deadline = time.monotonic() + 120
@@ -258,4 +223,4 @@ def run_kill(check, ops, launch, prefs, settings, face, port, info):
 
 if __name__ == "__main__":
     ARGS = parse_args()
-    common.run(main)
+    common.run_installed(ARGS.kind, ARGS.zip, scenario)

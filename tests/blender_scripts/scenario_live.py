@@ -70,33 +70,15 @@ class Sender:
         self.sock.close()
 
 
-def tick_until(ops, predicate, what):
-    ok = common.wait_until(lambda: (ops.tick(bpy.context), predicate())[1], timeout=3.0)
-    if not ok:
-        raise AssertionError("timed out waiting for " + what)
-
-
 def yaw_left(deg):
     """Turn toward the character's own left (+X) about +Z, as (w, x, y, z)."""
     h = math.radians(deg) / 2
     return (math.cos(h), 0.0, 0.0, math.sin(h))
 
 
-def main(check):
-    module = common.install(ARGS.kind, os.path.abspath(ARGS.zip))
-    try:
-        return scenario(check, module)
-    finally:
-        common.disable(module)
-
-
 def scenario(check, module):
-    pkg = sys.modules[module]
-    check(os.path.realpath(pkg.__file__).startswith(os.path.realpath(common.home_dir())),
-          "add-on imported from the installed zip, not the repository", pkg.__file__)
     ops = sys.modules[module + ".operators"]
     protocol = sys.modules[module + ".protocol"]
-    recorder_mod = sys.modules[module + ".recorder"]
 
     # -- registration --
     check(hasattr(bpy.types, "VIEW3D_PT_vstream"), "panel class registered")
@@ -138,7 +120,7 @@ def scenario(check, module):
     for i, jaw in enumerate((0.1, 0.2, 0.7)):
         sender.send(sender.frame(10.0 + i / 30, {"jawOpen": jaw, "eyeBlinkLeft": 0.3 + i * 0.1,
                                                  "mouthSmileRight": 0.5, "browInnerUp": 0.9}))
-    tick_until(ops, lambda: session.receiver.accepted_total == 3, "3 frames")
+    common.tick_until(ops, lambda: session.receiver.accepted_total == 3, "3 frames")
     check.close(keys["jawOpen"].value, 0.7, "jawOpen from the newest frame")
     check.close(keys["EYEBLINKLEFT"].value, 0.5, "EYEBLINKLEFT matches eyeBlinkLeft (case-insensitive)")
     check.close(keys["mouthsmileright"].value, 0.5, "mouthsmileright matches mouthSmileRight")
@@ -151,7 +133,7 @@ def scenario(check, module):
 
     # -- head bone: the visible effect of a yaw to the character's left --
     sender.send(sender.frame(11.0, {"jawOpen": 0.7}, quat=yaw_left(30)))
-    tick_until(ops, lambda: session.receiver.accepted_total == 4, "head frame")
+    common.tick_until(ops, lambda: session.receiver.accepted_total == 4, "head frame")
     pb = rig_z.pose.bones["Head"]
     check(pb.rotation_mode == 'QUATERNION', "head rotation mode set to QUATERNION")
     nose_rest = (0.0, -0.15, 1.6)  # in front of the face, which looks along -Y
@@ -165,20 +147,20 @@ def scenario(check, module):
     check(settings.head_bone == "head", "head bone re-guessed for the other armature", settings.head_bone)
     q_any = Quaternion(Vector((0.3, -0.5, 0.8)).normalized(), math.radians(40))
     sender.send(sender.frame(11.1, {"jawOpen": 0.7}, quat=tuple(q_any)))
-    tick_until(ops, lambda: session.receiver.accepted_total == 5, "rigY frame")
+    common.tick_until(ops, lambda: session.receiver.accepted_total == 5, "rigY frame")
     head_y = Vector((0, 0, 1.5))
     nose = posed_point(rig_y, "head", nose_rest)
     check.close(nose, head_y + q_any @ (Vector(nose_rest) - head_y),
                 "posed point equals the armature-space rotation (bone along +Y, rolled)")
     sender.send(sender.frame(11.2, {"jawOpen": 0.7}, quat=yaw_left(30)))
-    tick_until(ops, lambda: session.receiver.accepted_total == 6, "rigY yaw")
+    common.tick_until(ops, lambda: session.receiver.accepted_total == 6, "rigY yaw")
     check(posed_point(rig_y, "head", nose_rest).x > 0.05, "yaw-left turns toward +X (bone along +Y)")
     settings.armature = rig_z
     settings.head_bone = "Head"
 
     # -- a frame without a face holds the last pose --
     sender.send(sender.frame(11.3, {"jawOpen": 0.0}, quat=yaw_left(-30), face=False))
-    tick_until(ops, lambda: session.receiver.accepted_total == 7, "no-face frame")
+    common.tick_until(ops, lambda: session.receiver.accepted_total == 7, "no-face frame")
     check.close(keys["jawOpen"].value, 0.7, "no-face frame leaves shape keys as they were")
     check(dict(session.status())["face"] is False, "status shows no face")
 
@@ -198,7 +180,7 @@ def scenario(check, module):
         bad.append((bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 600))), None))
     for data, _reason in bad:
         sender.raw(data)
-    tick_until(ops, lambda: session.receiver.rejected_total == len(bad), "%d rejects" % len(bad))
+    common.tick_until(ops, lambda: session.receiver.rejected_total == len(bad), "%d rejects" % len(bad))
     rejected = session.receiver.rejected
     for reason in ("size", "magic", "version", "non-finite"):
         want = sum(1 for _, r in bad if r == reason)
@@ -209,7 +191,7 @@ def scenario(check, module):
 
     # -- calibrate goes back to the sender's address --
     sender.send(sender.frame(12.5, {"jawOpen": 0.7}))
-    tick_until(ops, lambda: session.receiver.accepted_total == 8, "frame before calibrate")
+    common.tick_until(ops, lambda: session.receiver.accepted_total == 8, "frame before calibrate")
     check(bpy.ops.vstream.calibrate() == {'FINISHED'}, "calibrate sent")
     sender.sock.settimeout(2.0)
     data, _ = sender.sock.recvfrom(64)
@@ -227,7 +209,7 @@ def scenario(check, module):
         if i % 5 == 0:
             ops.tick(bpy.context)
     sender.send(sender.frame(21.0, face=False))  # recorded, counted, not keyed
-    tick_until(ops, lambda: len(session.recorder) == n + 1, "recorded frames")
+    common.tick_until(ops, lambda: len(session.recorder) == n + 1, "recorded frames")
     check(bpy.ops.vstream.record() == {'FINISHED'} and not session.recording, "record off bakes")
     face_action = bpy.data.actions.get("vstream_take_001_face")
     head_action = bpy.data.actions.get("vstream_take_001_head")
@@ -284,7 +266,7 @@ def scenario(check, module):
     sender.send(sender.frame(39.5, face=False))
     for i in range(m):
         sender.send(sender.frame(40.0 + i / 30.0, {"jawOpen": i / m}))
-    tick_until(ops, lambda: len(session.recorder) == m + 1, "second take")
+    common.tick_until(ops, lambda: len(session.recorder) == m + 1, "second take")
     bpy.ops.vstream.record()
     take2 = bpy.data.actions.get("vstream_take_002_face")
     check(take2 is not None, "second take named vstream_take_002")
@@ -343,4 +325,4 @@ def scenario(check, module):
 
 if __name__ == "__main__":
     ARGS = parse_args()
-    common.run(main)
+    common.run_installed(ARGS.kind, ARGS.zip, scenario)
