@@ -2,7 +2,7 @@
 
 import bpy
 
-from . import apply, arkit, operators, protocol
+from . import apply, arkit, operators, protocol, recording_settings
 from .operators import state
 
 
@@ -48,6 +48,7 @@ class VStreamSettings(bpy.types.PropertyGroup):
         name="Listen on all interfaces (LAN)", default=False,
         description="Accept frames from other computers (tracker on another machine). "
                     "Off: only this computer (127.0.0.1) can send")
+    recording: bpy.props.PointerProperty(type=recording_settings.VStreamRecordingSettings)
 
 
 class VIEW3D_PT_vstream(bpy.types.Panel):
@@ -158,7 +159,10 @@ def _wrap(text, width):
     return lines
 
 
-CLASSES = (VStreamSettings, VIEW3D_PT_vstream)
+# The recording options' group before the settings that point to it, its
+# sub-panel after its parent panel.
+CLASSES = (recording_settings.VStreamRecordingSettings, VStreamSettings, VIEW3D_PT_vstream,
+           recording_settings.VIEW3D_PT_vstream_recording)
 
 
 def register():

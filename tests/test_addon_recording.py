@@ -1,0 +1,83 @@
+"""Recording and takes in real Blender (tests/blender_scripts/scenario_recording.py):
+mapping-exact keys (VRM presets, gain/offset/invert/mute entries), several meshes,
+takes from the current frame, Start with Playback, Push to NLA, Reduce Keys,
+undo of a take, and Import Take through the same path.
+"""
+
+import os
+import sys
+
+import pytest
+
+from test_addon_bpy import SCRIPTS, blender_executable, run_scenario, zips  # noqa: F401
+
+SCRIPT = os.path.join(SCRIPTS, "scenario_recording.py")
+
+COMMON_CHECKS = (
+    "sub-panel under the VStream panel, closed by default",
+    "recording options off by default",
+    "entries: one curve per driven key, none for muted or unmatched keys",
+    "entries: jawOpen keys equal what live apply sets",
+    "entries: eyeBlinkLeft keys equal what live apply sets",
+    "entries: mouthSmileLeft keys equal what live apply sets",
+    "entries: jawOpen keyed from frame 101",
+    "head keys start at the current frame too",
+    "several meshes: one face Action per mesh (a mesh listed twice baked once), named after the object",
+    "VRM presets: one curve per driven key, none for muted or unmatched keys",
+    "VRM presets: Blink keys equal what live apply sets",
+    "VRM presets: Blink_L keys equal what live apply sets",
+    "VRM presets: A keys equal what live apply sets",
+    "VRM presets: O keys equal what live apply sets",
+    "VRM presets: Joy keys equal what live apply sets",
+    "each mesh gets its own take Action",
+    "playback of a VRM take poses the mesh as live did",
+    "Record starts timeline playback",
+    "stopping the recording stops playback",
+    "no playback when Start with Playback is off",
+    "playback the user started keeps running after the take",
+    "Push to NLA leaves the active action empty (the previous take is taken off)",
+    "a new NLA track named after the take holds its Action",
+    "the strip starts at the take's first frame",
+    "the strip acts on its own frames only",
+    "the next take gets its own NLA track",
+    "the NLA track plays the take back",
+    "undo removes the take's Actions",
+    "undo removes the take's keys from the mesh",
+    "undo keeps the takes before it",
+    "redo brings the take back",
+    "the live session survives undo",
+    "import: jawOpen keyed from frame 701",
+    "import: mouthSmileLeft keys equal what live apply sets",
+)
+
+REDUCE_CHECKS = (
+    "the tolerance is stored on the Action",
+    "reduced curves keep the first and last key",
+    "every recorded value within the tolerance of the reduced curve",
+    "Reduce Keys removes most keys of smooth motion",
+    "panel says keys were reduced",
+)
+
+
+def test_recording_in_blender5_module_slotted_actions(zips, tmp_path):  # noqa: F811
+    result = run_scenario([sys.executable, SCRIPT, "--zip", zips["legacy"]], tmp_path)
+    assert result["blender"].startswith("5.") and result["slotted"] and result["numpy"]
+    for name in COMMON_CHECKS + REDUCE_CHECKS + ("the strip uses the take's slot (slotted Actions)",):
+        assert name in result["passed"], name
+
+
+def test_recording_in_blender34_legacy_actions(zips, tmp_path):  # noqa: F811
+    """Blender 3.4 in background mode. Debian's build runs on the system Python; without
+    numpy there, Reduce Keys must say it was skipped and keep every key."""
+    result = run_scenario(
+        ["timeout", "280", blender_executable(), "-b", "--factory-startup", "--python-exit-code", "1",
+         "--python", SCRIPT, "--", "--zip", zips["legacy"]], tmp_path, timeout=300)
+    assert result["blender"].startswith("3.4") and not result["slotted"]
+    for name in COMMON_CHECKS:
+        assert name in result["passed"], name
+    if result["numpy"]:
+        extra = REDUCE_CHECKS
+    else:
+        extra = ("without numpy every key is kept", "without numpy the panel says Reduce Keys was skipped")
+    for name in extra:
+        assert name in result["passed"], name
