@@ -275,9 +275,15 @@ class VSTREAM_OT_start(bpy.types.Operator):
             return {'FINISHED'}
         if event.type == 'ESC' and event.value == 'PRESS':
             try:
-                stop_session(context)
+                report = stop_session(context)
             except BakeError as e:
                 self.report({'WARNING'}, str(e))
+                return {'CANCELLED'}
+            if report is not None:
+                # A modal operator makes no undo step of its own: give the
+                # take one, so Ctrl+Z removes it and nothing done before it.
+                bpy.ops.ed.undo_push(message="VStream take")
+                self.report({'INFO'}, describe_bake(report))
             return {'CANCELLED'}
         if event.type == 'TIMER':
             tick(context)

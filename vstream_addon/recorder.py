@@ -7,6 +7,7 @@ only when called).
 
 import math
 import re
+from array import array
 
 try:
     import numpy as np
@@ -189,12 +190,12 @@ def _clamp(values, lo, hi):
     return [min(hi, max(lo, v)) for v in values]
 
 
-def shape_key_curves(targets, rows):
+def shape_key_curves(targets, rows, matrix=None):
     """[(target, values)] for every driven shape key of one mesh.
 
     `targets` is apply.mapping_targets output, `rows` the kept frames'
-    weights (52 per frame, wire order). Values are numpy arrays, or lists
-    without numpy. Values are what live apply sets (apply.target_values), frame
+    weights (52 per frame, wire order); `matrix` may give the same as an
+    (n, 52) numpy array. Values are numpy arrays, or lists without numpy. Values are what live apply sets (apply.target_values), frame
     by frame: keys taking one ARKit channel unchanged are clamped columns;
     VRM presets and shaped entries go through apply.target_values itself, one
     call per frame, given all of those targets at once (every "blink" key is
@@ -206,7 +207,7 @@ def shape_key_curves(targets, rows):
     shaped_rows = [apply.target_values(shaped, row) for row in rows] if shaped else None
     shaped_column = {id(t): j for j, t in enumerate(shaped)}
     if np is not None:
-        weights = np.array(rows, dtype=np.float64).reshape(-1, len(rows[0]) if rows else 0)
+        weights = matrix if matrix is not None else np.array(rows, dtype=np.float64).reshape(len(rows), -1)
     else:
         weights = list(zip(*rows))  # one transpose, not an index per frame and channel
     out = []
@@ -251,9 +252,25 @@ class Recorder:
 
     def __init__(self):
         self.frames = []
+        # The face frames' weights, appended as they arrive (well under a
+        # microsecond a frame), so the bake gets its (frames x 52) matrix
+        # without converting every float of the take at the end.
+        self._face_weights = array("d")
 
     def add(self, frame):
         self.frames.append(frame)
+        if frame is not None and frame.face:
+            self._face_weights.extend(frame.weights)
+
+    def _weight_matrix(self, with_face, samples, rows):
+        """(kept frames x channels) numpy array of weights, or None without numpy."""
+        if np is None:
+            return None
+        buffered = self._face_weights
+        if with_face and len(buffered) == len(with_face) * len(with_face[0].weights):
+            return np.frombuffer(buffered, dtype=np.float64).reshape(len(with_face), -1)[samples]
+        # Frames were assigned, not added (Import Take): convert them now.
+        return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
 
     def __len__(self):
         return len(self.frames)
@@ -344,7 +361,8 @@ class Recorder:
             counts[PROP_REDUCE_TOLERANCE] = tolerance
 
         rows = [f.weights for f in kept]
-        mesh_curves = [(mesh_obj, key_id, shape_key_curves(targets, rows))
+        matrix = self._weight_matrix(with_face, plan.samples, rows) if meshes else None
+        mesh_curves = [(mesh_obj, key_id, shape_key_curves(targets, rows, matrix))
                        for mesh_obj, key_id, targets in meshes]
         total_curves = sum(len(c) for _, _, c in mesh_curves) + (4 if pose_bone is not None else 0)
         done = 0
