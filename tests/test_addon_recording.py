@@ -22,6 +22,7 @@ COMMON_CHECKS = (
     "entries: mouthSmileLeft keys equal what live apply sets",
     "entries: jawOpen keyed from frame 101",
     "head keys start at the current frame too",
+    "handles stay within the take's frames",
     "several meshes: one face Action per mesh (a mesh listed twice baked once), named after the object",
     "VRM presets: one curve per driven key, none for muted or unmatched keys",
     "VRM presets: Blink keys equal what live apply sets",

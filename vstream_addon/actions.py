@@ -103,15 +103,15 @@ class ActionWriter:
         fcurve = self._new_fcurve(data_path, index, group)
         points = fcurve.keyframe_points
         points.add(n)
-        points.foreach_set("co", co)
+        # `co_ui` moves a key's handles with it, and keyframe_points.add()
+        # leaves them at (0, 0): writing through co_ui puts them on the key
+        # (zero length) in the same pass. Handles at (0, 0) would stretch the
+        # Graph Editor's View All to frame 0, and computing auto handles costs
+        # more than the rest of the write (measured in 5.0). LINEAR keys never
+        # use handles; any edit that does (setting Bezier, moving keys)
+        # recalculates them.
+        points.foreach_set("co_ui", co)
         points.foreach_set("interpolation", _linear_list(n))
-        # Keys arrive sorted and on distinct frames, so only the handles need
-        # computing (the Graph Editor shows them). handles_recalc (4.x+) skips
-        # the sort that update() does; 3.4 only has update().
-        if hasattr(points, "handles_recalc"):
-            points.handles_recalc()
-        else:
-            fcurve.update()
         return fcurve
 
     def push_to_nla(self, target_id, track_name, frame_start):

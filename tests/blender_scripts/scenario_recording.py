@@ -231,6 +231,15 @@ def scenario(check, module):
           [a.name for a in bpy.data.actions])
     check_mapping_keys(check, face1, entry_face, ENTRY_DRIVEN, live, 101, "entries")
     check(entry_face.data.shape_keys.animation_data.action == face1, "take assigned to the mesh's shape keys")
+    for c in common.action_fcurves(face1):
+        pts = c.keyframe_points
+        co, hl, hr = ([0.0] * (2 * len(pts)) for _ in range(3))
+        pts.foreach_get("co", co)
+        pts.foreach_get("handle_left", hl)
+        pts.foreach_get("handle_right", hr)
+        # Handles left at (0, 0) would stretch the Graph Editor's View All to frame 0.
+        check(min(hl[0::2] + hr[0::2]) >= co[0] and max(hl[0::2] + hr[0::2]) <= co[-2],
+              "handles stay within the take's frames", (c.data_path, min(hl[0::2]), co[0]))
     frames, _ = keys_of(curves_of(bpy.data.actions["vstream_take_001_head"])[('pose.bones["head"].rotation_quaternion', 0)])
     check(frames[0] == 101.0, "head keys start at the current frame too", frames[0])
     check(ops.state.last_take.startswith("vstream_take_001: 40 keys, frames 101-140"), "panel reports frames 101-140",
