@@ -106,7 +106,8 @@ def test_gui_playback_moves_while_recording_and_esc_take_is_one_undo_step(zips, 
             result = json.loads(line[len("RESULT "):])
     detail = "exit %d\n%s\n%s" % (proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:])
     assert result is not None and "error" not in result and proc.returncode == 0, detail
-    for name in ("Record starts playback", "the timeline played while recording",
+    for name in ("Recording sub-panel draws without errors", "Record starts playback",
+                 "the timeline played while recording",
                  "stopping the recording stops playback", "the take starts at the frame where Record was pressed",
                  "Esc bakes the take being recorded", "undo removes the take Esc baked",
                  "undo keeps what was there before that take"):

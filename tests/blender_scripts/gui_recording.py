@@ -86,6 +86,43 @@ def wait(cond, seconds, what):
         yield 0.05
 
 
+def show_vstream_tab():
+    # Same click as gui_live_tracker.py: 3.4 has no API to pick a sidebar tab.
+    win, area, _ = view3d()
+    area.spaces.active.show_region_ui = True
+    ui = next(r for r in area.regions if r.type == 'UI')
+    x = ui.x + ui.width - 10
+    y = ui.y + ui.height - int(165 * bpy.context.preferences.system.ui_scale)
+    win.event_simulate(type='MOUSEMOVE', value='NOTHING', x=x, y=y)
+    win.event_simulate(type='LEFTMOUSE', value='PRESS', x=x, y=y)
+    win.event_simulate(type='LEFTMOUSE', value='RELEASE', x=x, y=y)
+
+
+def check_sub_panel_draws(scene):
+    """The Recording sub-panel is closed by default: re-register it open, then watch it draw."""
+    cls = sys.modules["vstream_addon.recording_settings"].VIEW3D_PT_vstream_recording
+    CHECK('DEFAULT_CLOSED' in cls.bl_options, "Recording sub-panel closed by default")
+    bpy.utils.unregister_class(cls)
+    cls.bl_options = set()
+    original = cls.draw
+    draws = []
+
+    def draw(self, context):
+        entry = [context.scene.vstream.recording.reduce_keys, False]
+        draws.append(entry)
+        original(self, context)
+        entry[1] = True
+
+    cls.draw = draw
+    bpy.utils.register_class(cls)
+    scene.vstream.recording.reduce_keys = True
+    show_vstream_tab()
+    yield from wait(lambda: any(ok for _, ok in draws), 10, "the Recording sub-panel to draw")
+    CHECK(all(ok for _, ok in draws[:-1]) and draws[-1][1], "Recording sub-panel draws without errors", draws)
+    scene.vstream.recording.reduce_keys = False
+    cls.draw = original
+
+
 def run():
     win = bpy.context.window_manager.windows[0]
     win.event_simulate(type='ESC', value='PRESS')  # close the splash screen
@@ -96,6 +133,7 @@ def run():
     protocol = sys.modules["vstream_addon.protocol"]
     face = build_scene()
     scene = bpy.context.scene
+    yield from check_sub_panel_draws(scene)
     scene.render.fps, scene.render.fps_base = 30, 1.0
     scene.frame_start, scene.frame_end = 1, 2000
     settings = scene.vstream
