@@ -195,8 +195,10 @@ def shape_key_curves(targets, rows, matrix=None):
 
     `targets` is apply.mapping_targets output, `rows` the kept frames'
     weights (52 per frame, wire order); `matrix` may give the same as an
-    (n, 52) numpy array. Values are numpy arrays, or lists without numpy. Values are what live apply sets (apply.target_values), frame
-    by frame: keys taking one ARKit channel unchanged are clamped columns;
+    (n, 52) numpy array. Values are numpy arrays, or lists without numpy.
+
+    Values are what live apply sets (apply.target_values), frame by
+    frame: keys taking one ARKit channel unchanged are clamped columns;
     VRM presets and shaped entries go through apply.target_values itself, one
     call per frame, given all of those targets at once (every "blink" key is
     among them, so the blink split comes out as it does live). Muted keys are

@@ -149,7 +149,8 @@ def check_mapping_keys(check, action, mesh_obj, driven, live, first_frame, what)
     for key in driven:
         frames, values = keys_of(curves[('key_blocks["%s"].value' % key, 0)])
         n = len(live[key])
-        check.close(frames, [first_frame + i for i in range(n)], "%s: %s keyed from frame %d" % (what, key, first_frame))
+        check.close(frames, [first_frame + i for i in range(n)],
+                    "%s: %s keyed from frame %d" % (what, key, first_frame))
         # Live apply skips changes under apply.VALUE_EPSILON (1e-5); the bake writes every value.
         check.close(values, live[key], "%s: %s keys equal what live apply sets" % (what, key), tol=2e-5)
 
@@ -240,7 +241,8 @@ def scenario(check, module):
         # Handles left at (0, 0) would stretch the Graph Editor's View All to frame 0.
         check(min(hl[0::2] + hr[0::2]) >= co[0] and max(hl[0::2] + hr[0::2]) <= co[-2],
               "handles stay within the take's frames", (c.data_path, min(hl[0::2]), co[0]))
-    frames, _ = keys_of(curves_of(bpy.data.actions["vstream_take_001_head"])[('pose.bones["head"].rotation_quaternion', 0)])
+    head_w = curves_of(bpy.data.actions["vstream_take_001_head"])[('pose.bones["head"].rotation_quaternion', 0)]
+    frames, _ = keys_of(head_w)
     check(frames[0] == 101.0, "head keys start at the current frame too", frames[0])
     check(ops.state.last_take.startswith("vstream_take_001: 40 keys, frames 101-140"), "panel reports frames 101-140",
           ops.state.last_take)
@@ -368,7 +370,8 @@ def scenario(check, module):
     check(anim is None or anim.action is None or anim.action.name != "vstream_take_007_face",
           "undo removes the take's keys from the mesh")
     check("vstream_take_006_face" in bpy.data.actions, "undo keeps the takes before it")
-    check(bpy.ops.ed.redo() == {'FINISHED'} and "vstream_take_007_face" in bpy.data.actions, "redo brings the take back")
+    check(bpy.ops.ed.redo() == {'FINISHED'} and "vstream_take_007_face" in bpy.data.actions,
+          "redo brings the take back")
     check(ops.current_session() is session and session.receiver.is_open, "the live session survives undo")
     bpy.ops.vstream.stop()
 
@@ -392,7 +395,8 @@ def scenario(check, module):
     check(bpy.ops.vstream.import_take(filepath=path) == {'FINISHED'}, "import take")
     imported = [a for a in bpy.data.actions if a.get("vstream_source") == path]
     face_imp = [a for a in imported if a.name.endswith("_face")]
-    check(len(face_imp) == 1 and len(imported) == 2, "import makes a face and a head Action", [a.name for a in imported])
+    check(len(face_imp) == 1 and len(imported) == 2, "import makes a face and a head Action",
+          [a.name for a in imported])
     check_mapping_keys(check, face_imp[0], entry_face, ENTRY_DRIVEN, live5, 701, "import")
     sender.sock.close()
     return {"slotted": slotted, "numpy": HAVE_NUMPY}
