@@ -78,7 +78,7 @@ def bake_and_render(take_path, avatar, out_dir, size):
     recorder = Recorder()
     for frame in frames_of(records):
         recorder.add(frame)
-    report = recorder.bake(scene, mesh, rig, "head", "vstream_take_demo", frame_start=1)
+    report = recorder.bake(scene, [mesh], rig, "head", "vstream_take_demo", frame_start=1)
     print("demo: baked %(keyed)d keys per channel (%(merged)d merged, %(no_face)d frames without a face) "
           "into %(actions)s" % report)
     scene.frame_start, scene.frame_end = 1, report["frame_end"]

@@ -206,8 +206,8 @@ def test_next_take_name():
 def test_hemisphere_consistent_avoids_long_way_round():
     q = [(1, 0, 0, 0), (-0.99, 0, 0, -0.14), (0.98, 0, 0, 0.2)]
     out = recorder.hemisphere_consistent(q)
-    assert out[1] == (0.99, 0, 0, 0.14)
-    assert out[2] == (0.98, 0, 0, 0.2)
+    assert tuple(out[1]) == (0.99, 0, 0, 0.14)
+    assert tuple(out[2]) == (0.98, 0, 0, 0.2)
 
 
 # -- head-bone math ---------------------------------------------------------------

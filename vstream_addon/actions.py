@@ -5,7 +5,14 @@ Blender 4.4 introduced slotted (layered) Actions and 5.0 removed the legacy
 not by version numbers, so in-between and future versions pick correctly.
 """
 
+from array import array
+
 import bpy
+
+try:
+    import numpy as np
+except ImportError:  # see recorder.py: a system-Python Blender may lack numpy
+    np = None
 
 _ASSIGNED_BY_US = "vstream_take"  # custom property every baked Action carries
 
@@ -18,6 +25,21 @@ def escape(name):
 def _linear_value():
     items = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items
     return items["LINEAR"].value
+
+
+_linear_cache = {}
+
+
+def _linear_list(n):
+    # A plain list of ints: foreach_set reads an enum from it about 4x faster
+    # than from a numpy int array (measured in 5.0). One list per length,
+    # since every curve of a take has the same number of keys unless reduced.
+    found = _linear_cache.get(n)
+    if found is None:
+        if len(_linear_cache) > 8:
+            _linear_cache.clear()
+        found = _linear_cache[n] = [_linear_value()] * n
+    return found
 
 
 def id_type(target_id):
@@ -61,20 +83,57 @@ class ActionWriter:
         return fcurve
 
     def add_curve(self, data_path, index, group, frames, values):
-        """One F-Curve with a LINEAR key per (frame, value), written in one batch."""
+        """One F-Curve with a LINEAR key per (frame, value), written in one batch.
+
+        `frames` and `values` are 1-D sequences or numpy arrays. They are
+        interleaved into one float32 buffer (what keyframe `co` stores; a
+        numpy array, or array.array without numpy), so foreach_set copies a
+        buffer instead of converting Python floats.
+        """
         if len(frames) != len(values):
             raise ValueError("frames and values differ in length")
+        n = len(frames)
+        if np is not None:
+            co = np.empty(2 * n, dtype=np.float32)
+        else:
+            co = array("f", bytes(8 * n))
+            frames, values = array("f", frames), array("f", values)
+        co[0::2] = frames
+        co[1::2] = values
         fcurve = self._new_fcurve(data_path, index, group)
         points = fcurve.keyframe_points
-        n = len(frames)
         points.add(n)
-        flat = [0.0] * (2 * n)
-        flat[0::2] = [float(f) for f in frames]
-        flat[1::2] = [float(v) for v in values]
-        points.foreach_set("co", flat)
-        points.foreach_set("interpolation", [_linear_value()] * n)
-        fcurve.update()
+        # `co_ui` moves a key's handles with it, and keyframe_points.add()
+        # leaves them at (0, 0): writing through co_ui puts them on the key
+        # (zero length) in the same pass. Handles at (0, 0) would stretch the
+        # Graph Editor's View All to frame 0, and computing auto handles costs
+        # more than the rest of the write (measured in 5.0). LINEAR keys never
+        # use handles; any edit that does (setting Bezier, moving keys)
+        # recalculates them.
+        points.foreach_set("co_ui", co)
+        points.foreach_set("interpolation", _linear_list(n))
         return fcurve
+
+    def push_to_nla(self, target_id, track_name, frame_start):
+        """Put the Action on a new NLA track of the ID, leaving its active action empty.
+
+        A vstream take that was the active action is taken off (it keeps its
+        fake user), so it does not play over the tracks; an Action of the
+        user's own stays. The strip extrapolates Nothing. Returns the track.
+        """
+        anim = target_id.animation_data or target_id.animation_data_create()
+        current = anim.action
+        if current is not None and _ASSIGNED_BY_US in current:
+            anim.action = None
+        track = anim.nla_tracks.new()
+        track.name = track_name
+        strip = track.strips.new(track_name, int(round(frame_start)), self.action)
+        # A take acts on its own frames only. Blender's default (Hold) would
+        # let the newest track, which is on top, cover every earlier take.
+        strip.extrapolation = 'NOTHING'
+        if self.slot is not None and hasattr(strip, "action_slot"):
+            strip.action_slot = self.slot
+        return track
 
     def assign(self, target_id):
         """Make this Action the ID's active one; False if that would displace the user's own.

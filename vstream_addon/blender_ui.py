@@ -2,7 +2,7 @@
 
 import bpy
 
-from . import apply, arkit, live_ui, mapping_ui, operators, protocol, sidebar, tracker_launch
+from . import apply, arkit, live_ui, mapping_ui, operators, protocol, recording_settings, sidebar, tracker_launch
 from .operators import state
 from .sidebar import SidebarPanel, label_wrapped
 
@@ -54,6 +54,7 @@ class VStreamSettings(bpy.types.PropertyGroup):
         name="Listen on all interfaces (LAN)", default=False,
         description="Accept frames from other computers (tracker on another machine). "
                     "Off: only this computer (127.0.0.1) can send")
+    recording: bpy.props.PointerProperty(type=recording_settings.VStreamRecordingSettings)
 
 
 class VIEW3D_PT_vstream(SidebarPanel, bpy.types.Panel):
@@ -135,7 +136,10 @@ class VIEW3D_PT_vstream(SidebarPanel, bpy.types.Panel):
             col.label(text="Recording: %d frames" % status["recorded"], icon='REC')
 
 
-CLASSES = (VStreamSettings, VIEW3D_PT_vstream)
+# The recording options' group before the settings that point to it, its
+# sub-panel after its parent panel.
+CLASSES = (recording_settings.VStreamRecordingSettings, VStreamSettings, VIEW3D_PT_vstream,
+           recording_settings.VIEW3D_PT_vstream_recording)
 
 
 def register():

@@ -14,7 +14,7 @@ import bpy
 from bpy.app.handlers import persistent
 from bpy_extras.io_utils import ImportHelper
 
-from . import live, take_import, tracker_launch
+from . import live, recording_settings, take_import, tracker_launch
 from .receiver import ALL_INTERFACES, LOCALHOST, ReceiverError
 from .recorder import BakeError, next_take_name
 from .take import TakeError
@@ -30,6 +30,8 @@ class _State:
     last_status = None  # what the panel showed last, to redraw only on change
     timer = None        # (window_manager, timer) of the running modal operator
     app_timer = False   # bpy.app.timers fallback is registered
+    record_frame = None     # scene frame when Record was pressed: where the take starts
+    started_playback = False  # Record started timeline playback, so stopping it stops playback
 
 
 state = _State()
@@ -37,6 +39,10 @@ state = _State()
 
 def current_session():
     return state.session
+
+
+# Takes are baked onto the same meshes live apply drives.
+target_meshes = live.target_meshes
 
 
 # -- session lifetime --------------------------------------------------------
@@ -78,6 +84,8 @@ def stop_session(context, bake=True):
             report = _bake(context, session)
     finally:
         session.close()
+        _stop_playback(context)
+        state.record_frame = None
     state.last_status = None
     _tag_redraw(context)
     return report
@@ -151,12 +159,48 @@ def _app_timer_tick():
 
 # -- recording ---------------------------------------------------------------
 
+def start_recording(context):
+    """Record on: remember the current frame (the take starts there) and maybe start playback."""
+    scene = context.scene
+    state.session.start_recording()
+    state.record_frame = scene.frame_current
+    state.started_playback = False
+    if scene.vstream.recording.start_playback:
+        screen = getattr(context, "screen", None)
+        if screen is not None and not screen.is_animation_playing:
+            try:
+                bpy.ops.screen.animation_play()
+                state.started_playback = True
+            except RuntimeError as e:
+                print("vstream: could not start playback: %s" % e)
+    state.last_status = None
+
+
+def _stop_playback(context):
+    # Only playback that Record started: the user's own keeps running.
+    if not state.started_playback:
+        return
+    state.started_playback = False
+    screen = getattr(context, "screen", None) if context is not None else None
+    if screen is not None and screen.is_animation_playing:
+        try:
+            bpy.ops.screen.animation_cancel(restore_frame=False)
+        except RuntimeError as e:
+            print("vstream: could not stop playback: %s" % e)
+
+
 def _bake(context, session):
     recorder = session.stop_recording()
+    _stop_playback(context)
     settings = context.scene.vstream
+    frame_start, state.record_frame = state.record_frame, None
+    if frame_start is None:
+        frame_start = context.scene.frame_current
     take = next_take_name([a.name for a in bpy.data.actions])
     try:
-        report = recorder.bake(context.scene, settings.mesh, settings.armature, settings.head_bone, take)
+        report = recorder.bake(context.scene, target_meshes(settings), settings.armature, settings.head_bone,
+                               take, frame_start=frame_start,
+                               **recording_settings.bake_options(settings.recording))
     except BakeError as e:
         state.error = str(e)
         state.last_take = ""
@@ -173,6 +217,13 @@ def describe_bake(report):
         text += ", %d merged" % report["merged"]
     if report["no_face"]:
         text += ", %d without face" % report["no_face"]
+    if report.get("keys_removed"):
+        text += ", %d of %d keys reduced away" % (
+            report["keys_removed"], report["keys_removed"] + report["keys_written"])
+    if report.get("nla_tracks"):
+        text += ", pushed to NLA"
+    if report.get("reduce_skipped"):
+        text += " (%s: keys not reduced)" % report["reduce_skipped"]
     if report["not_assigned"]:
         text += " (kept existing action on %s)" % ", ".join(report["not_assigned"])
     return text
@@ -231,9 +282,15 @@ class VSTREAM_OT_start(bpy.types.Operator):
             return {'FINISHED'}
         if event.type == 'ESC' and event.value == 'PRESS':
             try:
-                stop_session(context)
+                report = stop_session(context)
             except BakeError as e:
                 self.report({'WARNING'}, str(e))
+                return {'CANCELLED'}
+            if report is not None:
+                # A modal operator makes no undo step of its own: give the
+                # take one, so Ctrl+Z removes it and nothing done before it.
+                bpy.ops.ed.undo_push(message="VStream take")
+                self.report({'INFO'}, describe_bake(report))
             return {'CANCELLED'}
         if event.type == 'TIMER':
             tick(context)
@@ -249,7 +306,7 @@ class VSTREAM_OT_stop(bpy.types.Operator):
     """Stop receiving and close the UDP port (bakes the take if Record is on)"""
     bl_idname = "vstream.stop"
     bl_label = "Stop"
-    bl_options = {'UNDO'}  # may bake a take: make that one undo step
+    bl_options = {'REGISTER', 'UNDO'}  # may bake a take: make that one undo step
 
     @classmethod
     def poll(cls, context):
@@ -270,7 +327,7 @@ class VSTREAM_OT_record(bpy.types.Operator):
     """Record every received frame; turn off to bake the take into Actions"""
     bl_idname = "vstream.record"
     bl_label = "Record"
-    bl_options = {'UNDO'}  # turning it off bakes: make that one undo step
+    bl_options = {'REGISTER', 'UNDO'}  # turning it off bakes: make that one undo step
 
     @classmethod
     def poll(cls, context):
@@ -279,8 +336,7 @@ class VSTREAM_OT_record(bpy.types.Operator):
     def execute(self, context):
         session = state.session
         if not session.recording:
-            session.start_recording()
-            state.last_status = None
+            start_recording(context)
             _tag_redraw(context)
             return {'FINISHED'}
         try:
@@ -315,7 +371,7 @@ class VSTREAM_OT_import_take(bpy.types.Operator, ImportHelper):
     """Bake a take file written by vstream-tracker --out onto the face mesh and head bone"""
     bl_idname = "vstream.import_take"
     bl_label = "Import Take"
-    bl_options = {'UNDO'}
+    bl_options = {'REGISTER', 'UNDO'}
 
     filename_ext = ".jsonl"
     filter_glob: bpy.props.StringProperty(default="*.jsonl", options={'HIDDEN'})
@@ -334,9 +390,11 @@ class VSTREAM_OT_import_take(bpy.types.Operator, ImportHelper):
             wm.progress_begin(0, steps)
         try:
             report = take_import.import_take(
-                context.scene, settings.mesh, settings.armature, settings.head_bone,
+                context.scene, target_meshes(settings), settings.armature, settings.head_bone,
                 bpy.path.abspath(self.filepath), [a.name for a in bpy.data.actions],
-                progress=(lambda f: wm.progress_update(int(f * steps))) if show else None)
+                progress=(lambda f: wm.progress_update(int(f * steps))) if show else None,
+                frame_start=context.scene.frame_current,
+                **recording_settings.bake_options(settings.recording))
         except (TakeError, BakeError, OSError, UnicodeDecodeError) as e:
             state.error = "Import take: %s" % e
             _tag_redraw(context)

@@ -1,11 +1,22 @@
 """Record mode: keep every received frame, then bake the take into Actions.
 
-`Recorder` and `plan_keys` are pure Python. `Recorder.bake` needs Blender
-(it imports .actions, which uses bpy, only when called).
+`Recorder` and `plan_keys` are pure Python (plus numpy, which Blender
+bundles). `Recorder.bake` needs Blender (it imports .actions, which uses bpy,
+only when called).
 """
 
 import math
 import re
+from array import array
+
+try:
+    import numpy as np
+except ImportError:
+    # Blender from blender.org always bundles numpy; a distribution's Blender
+    # running on a system Python may not (Debian's 3.4 does not). Baking then
+    # takes the plain-Python paths below, which give the same keys, slower,
+    # and Reduce Keys is skipped.
+    np = None
 
 from . import apply
 
@@ -20,6 +31,7 @@ PROP_MERGED = "vstream_merged"
 PROP_RECEIVED = "vstream_received"
 PROP_NO_FACE = "vstream_no_face"
 PROP_FPS = "vstream_fps"
+PROP_REDUCE_TOLERANCE = "vstream_reduce_tolerance"
 
 FACE_SUFFIX = "_face"
 HEAD_SUFFIX = "_head"
@@ -63,9 +75,20 @@ def plan_keys(times, fps, t0=None):
     """
     if fps <= 0:
         raise ValueError("fps must be positive, got %r" % fps)
-    order = sorted(range(len(times)), key=lambda i: times[i])
-    if not order:
+    if not len(times):
         return KeyPlan([], 0)
+    if np is not None:
+        t = np.asarray(times, dtype=np.float64)
+        order = np.argsort(t, kind="stable")
+        if t0 is None:
+            t0 = float(t[order[0]])
+        # The usual case, no two samples on one frame, in one go (a 10-minute
+        # take is 36,000 samples); the same double arithmetic as the loop below.
+        frames = np.floor((t[order] - t0) * fps + 0.5)
+        if len(frames) < 2 or bool(np.all(np.diff(frames) > 0)):
+            return KeyPlan(list(zip(frames.astype(np.int64).tolist(), order.tolist())), 0)
+        times = t.tolist()
+    order = sorted(range(len(times)), key=lambda i: times[i])
     if t0 is None:
         t0 = times[order[0]]
     keys = []
@@ -100,41 +123,133 @@ def scene_fps(scene):
 
 
 def hemisphere_consistent(quats):
-    """Flip signs so consecutive quaternions are within 180 degrees.
+    """Flip signs so consecutive quaternions are within 180 degrees; (n, 4) array or list of tuples.
 
     q and -q are the same rotation, but linear interpolation between them
-    swings the head the long way round.
+    swings the head the long way round. Each sign is the previous one times
+    the sign of the raw neighbours' dot product, so a cumulative product does
+    the whole take at once.
     """
-    out = []
-    prev = None
-    for q in quats:
-        if prev is not None and sum(a * b for a, b in zip(prev, q)) < 0.0:
-            q = tuple(-c for c in q)
-        out.append(q)
-        prev = q
-    return out
+    if np is None:
+        out, prev = [], None
+        for q in quats:
+            if prev is not None and sum(a * b for a, b in zip(prev, q)) < 0.0:
+                q = tuple(-c for c in q)
+            out.append(tuple(q))
+            prev = q
+        return out
+    q = np.asarray(quats, dtype=np.float64).reshape(-1, 4)
+    if len(q) < 2:
+        return q.copy()
+    steps = np.where(np.einsum("ij,ij->i", q[:-1], q[1:]) < 0.0, -1.0, 1.0)
+    signs = np.concatenate(([1.0], np.cumprod(steps)))
+    return q * signs[:, None]
 
 
 def bone_local_rotations(quats, q_rest):
-    """apply.bone_local_rotation for many quaternions at once.
+    """apply.bone_local_rotation for many quaternions at once; (n, 4) array or list of tuples.
 
     Conjugation by a fixed unit quaternion is a linear map, so it is built
-    once as a 4x4 matrix (its columns are the images of the basis) and each
-    sample costs 16 multiplications instead of two quaternion products and
-    three normalisations.
+    once as a 4x4 matrix (its columns are the images of the basis) and the
+    whole take is one matrix product. Zero or non-finite quaternions become
+    the identity, as in apply.quat_normalized.
     """
     basis = ((1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0), (0.0, 0.0, 0.0, 1.0))
     cols = [apply.bone_local_rotation(e, q_rest) for e in basis]
-    (a0, a1, a2, a3), (b0, b1, b2, b3), (c0, c1, c2, c3), (d0, d1, d2, d3) = cols
-    out = []
-    for w, x, y, z in quats:
-        n = math.sqrt(w * w + x * x + y * y + z * z)
-        if not math.isfinite(n) or n < 1e-9:
-            out.append((1.0, 0.0, 0.0, 0.0))
-            continue
-        out.append(((a0 * w + b0 * x + c0 * y + d0 * z) / n, (a1 * w + b1 * x + c1 * y + d1 * z) / n,
-                    (a2 * w + b2 * x + c2 * y + d2 * z) / n, (a3 * w + b3 * x + c3 * y + d3 * z) / n))
+    if np is None:
+        (a0, a1, a2, a3), (b0, b1, b2, b3), (c0, c1, c2, c3), (d0, d1, d2, d3) = cols
+        out = []
+        for w, x, y, z in quats:
+            n = math.sqrt(w * w + x * x + y * y + z * z)
+            if not math.isfinite(n) or n < 1e-9:
+                out.append((1.0, 0.0, 0.0, 0.0))
+                continue
+            out.append(((a0 * w + b0 * x + c0 * y + d0 * z) / n, (a1 * w + b1 * x + c1 * y + d1 * z) / n,
+                        (a2 * w + b2 * x + c2 * y + d2 * z) / n, (a3 * w + b3 * x + c3 * y + d3 * z) / n))
+        return out
+    conj = np.array(cols).T
+    q = np.asarray(quats, dtype=np.float64).reshape(-1, 4)
+    with np.errstate(invalid="ignore", over="ignore"):
+        norms = np.sqrt(np.einsum("ij,ij->i", q, q))
+        bad = ~np.isfinite(norms) | (norms < 1e-9)
+        out = (q @ conj.T) / np.where(bad, 1.0, norms)[:, None]
+    out[bad] = (1.0, 0.0, 0.0, 0.0)
     return out
+
+
+def head_curves(quats, q_rest):
+    """The head bone's rotation_quaternion curves for a take: 4 value sequences (w, x, y, z)."""
+    local = hemisphere_consistent(bone_local_rotations(quats, q_rest))
+    if np is None:
+        return [list(c) for c in zip(*local)] if local else [[], [], [], []]
+    return [np.ascontiguousarray(local[:, axis]) for axis in range(4)]
+
+
+def _clamp(values, lo, hi):
+    # Plain-Python path only (no numpy). Comparisons, not min/max calls: three
+    # times faster over a 36,000-frame column; NaN fails both tests -> lo.
+    return [v if lo <= v <= hi else (hi if v > hi else lo) for v in values]
+
+
+def shape_key_curves(targets, rows, matrix=None):
+    """[(target, values)] for every driven shape key of one mesh.
+
+    `targets` is apply.mapping_targets output, `rows` the kept frames'
+    weights (52 per frame, wire order); `matrix` may give the same as an
+    (n, 52) numpy array. Values are numpy arrays, or lists without numpy.
+
+    Values are what live apply sets (apply.target_values), frame by
+    frame: keys taking one ARKit channel unchanged are clamped columns;
+    VRM presets and shaped entries go through apply.target_values itself, one
+    call per frame, given all of those targets at once (every "blink" key is
+    among them, so the blink split comes out as it does live). Muted keys are
+    not driven live and get no curve. Values end in the key's slider range,
+    as assigning block.value does live.
+    """
+    shaped = [t for t in targets if t.binding.arkit_index is None]
+    shaped_rows = [apply.target_values(shaped, row) for row in rows] if shaped else None
+    shaped_column = {id(t): j for j, t in enumerate(shaped)}
+    if np is not None:
+        weights = matrix if matrix is not None else np.array(rows, dtype=np.float64).reshape(len(rows), -1)
+    else:
+        weights = list(zip(*rows))  # one transpose, not an index per frame and channel
+    out = []
+    for target in targets:
+        if target.binding.muted:
+            continue
+        index = target.binding.arkit_index
+        block = target.block
+        if np is None:
+            if index is not None:
+                values = _clamp(weights[index], 0.0, 1.0)
+                if block.slider_min > 0.0 or block.slider_max < 1.0:
+                    values = _clamp(values, block.slider_min, block.slider_max)
+            else:
+                j = shaped_column[id(target)]
+                values = _clamp([row[j] for row in shaped_rows], block.slider_min, block.slider_max)
+            out.append((target, values))
+            continue
+        if index is not None:
+            # apply's clamp: NaN -> 0, +-inf -> 1/0.
+            values = np.clip(np.nan_to_num(weights[:, index], nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+        else:
+            j = shaped_column[id(target)]
+            values = np.array([row[j] for row in shaped_rows], dtype=np.float64)
+        out.append((target, np.clip(values, block.slider_min, block.slider_max)))
+    return out
+
+
+def _as_list(mesh_objs):
+    if mesh_objs is None:
+        return []
+    if isinstance(mesh_objs, (list, tuple)):
+        return [m for m in mesh_objs if m is not None]
+    return [mesh_objs]
+
+
+def face_action_name(take_name, mesh_obj, several):
+    """`<take>_face`, or `<take>_face_<object>` when the take has several face meshes."""
+    return take_name + FACE_SUFFIX + ("_" + mesh_obj.name if several else "")
 
 
 class Recorder:
@@ -142,51 +257,92 @@ class Recorder:
 
     def __init__(self):
         self.frames = []
+        # The face frames' weights, appended as they arrive (well under a
+        # microsecond a frame), so the bake gets its (frames x 52) matrix
+        # without converting every float of the take at the end.
+        self._face_weights = array("d")
 
     def add(self, frame):
         self.frames.append(frame)
+        if frame is not None and frame.face:
+            self._face_weights.extend(frame.weights)
+
+    def _weight_matrix(self, with_face, samples, rows):
+        """(kept frames x channels) numpy array of weights, or None without numpy."""
+        if np is None:
+            return None
+        buffered = self._face_weights
+        if with_face and len(buffered) == len(with_face) * len(with_face[0].weights):
+            return np.frombuffer(buffered, dtype=np.float64).reshape(len(with_face), -1)[samples]
+        # Frames were assigned, not added (Import Take): convert them now.
+        return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
 
     def __len__(self):
         return len(self.frames)
 
-    def bake(self, scene, mesh_obj, armature_obj, head_bone_name, take_name, frame_start=None,
-             progress=None):
-        """Write the take as Actions and assign them; return a report dict.
+    def bake(self, scene, mesh_objs, armature_obj, head_bone_name, take_name, frame_start=None,
+             progress=None, reduce_tolerance=None, push_to_nla=False):
+        """Write the take as Actions and assign (or push) them; return a report dict.
 
-        One Action per target ID: `<take_name>_face` on the mesh's shape-key
-        datablock (a key on every ARKit-named shape key) and `<take_name>_head`
-        on the armature object (the head bone's rotation_quaternion). Each has
-        a fake user and carries keyed/merged counts as custom properties.
-        Frames without a face are not keyed (the pose holds) and are counted.
-        A frame captured at t is keyed at frame_start + round((t - t0) * fps),
-        t0 being the first recorded frame's time; frame_start defaults to
-        scene.frame_start and fps is the scene's.
+        One Action per target ID: for each mesh in `mesh_objs` (a list; one
+        object is accepted too) `<take>_face` on its shape-key datablock
+        (`<take>_face_<object>` when there are several) with a key on every
+        shape key the mapping drives (apply.mapping_targets, valued exactly
+        as live apply values it), and `<take>_head` on the armature object
+        (the head bone's rotation_quaternion). Meshes sharing one shape-key
+        datablock are baked once. Each Action has a fake user and carries
+        keyed/merged counts as custom properties. Frames without a face are
+        not keyed (the pose holds) and are counted. A frame captured at t is
+        keyed at frame_start + round((t - t0) * fps), t0 being the first
+        recorded frame's time; frame_start defaults to the scene's current
+        frame and fps is the scene's.
+
+        `reduce_tolerance` (None or 0: off) drops keys linear interpolation
+        reproduces within it (keyreduce.reduce_keys; unit: shape-key value or
+        quaternion component). `push_to_nla` puts each Action on a new NLA
+        track named after the take instead of making it the active action.
 
         Report keys: take, actions, keyed, merged, received, no_face,
-        frame_start, frame_end, fps, shape_key_curves, head, not_assigned.
+        frame_start, frame_end, fps, shape_key_curves, head, not_assigned,
+        nla_tracks, keys_written, keys_removed, reduce_skipped (why Reduce
+        Keys could not run, or "").
         `progress(fraction)`, if given, is called as curves are written.
         Raises BakeError when there is nothing to bake.
         """
         from . import actions
 
         if frame_start is None:
-            frame_start = scene.frame_start
+            frame_start = scene.frame_current
         fps = scene_fps(scene)
         with_face = [f for f in self.frames if f.face]
-        shape_targets = apply.shape_key_targets(mesh_obj) if mesh_obj is not None else []
+        meshes = []
+        seen_keys = set()
+        for mesh_obj in _as_list(mesh_objs):
+            targets = apply.mapping_targets(mesh_obj)
+            if not any(not t.binding.muted for t in targets):
+                continue
+            key_id = mesh_obj.data.shape_keys
+            if key_id.as_pointer() in seen_keys:
+                continue
+            seen_keys.add(key_id.as_pointer())
+            meshes.append((mesh_obj, key_id, targets))
         pose_bone = apply.head_pose_bone(armature_obj, head_bone_name)
         if not self.frames:
             raise BakeError("Nothing was recorded: no frames arrived while Record was on")
         if not with_face:
             raise BakeError("Nothing to bake: none of the %d recorded frames had a face" % len(self.frames))
-        if not shape_targets and pose_bone is None:
-            raise BakeError("Nothing to bake onto: the mesh has no ARKit-named shape keys and no head bone is set")
+        if not meshes and pose_bone is None:
+            raise BakeError("Nothing to bake onto: no face mesh has shape keys the mapping drives "
+                            "(ARKit or VRM names, or mapping entries) and no head bone is set")
 
         # Time counts from the first recorded frame, face or not, so a take
         # that starts with the face out of view keeps its timing.
         plan = plan_keys([f.t for f in with_face], fps, t0=min(f.t for f in self.frames))
         kept = [with_face[i] for i in plan.samples]
-        scene_frames = [frame_start + off for off in plan.offsets]
+        if np is not None:
+            scene_frames = frame_start + np.asarray(plan.offsets, dtype=np.float64)
+        else:
+            scene_frames = [frame_start + off for off in plan.offsets]
         counts = {
             PROP_TAKE: take_name,
             PROP_KEYED: len(kept),
@@ -198,50 +354,65 @@ class Recorder:
         report = {
             "take": take_name, "actions": [], "keyed": len(kept), "merged": plan.merged,
             "received": len(self.frames), "no_face": counts[PROP_NO_FACE],
-            "frame_start": scene_frames[0], "frame_end": scene_frames[-1], "fps": fps,
-            "shape_key_curves": 0, "head": False, "not_assigned": [],
+            "frame_start": int(scene_frames[0]), "frame_end": int(scene_frames[-1]), "fps": fps,
+            "shape_key_curves": 0, "head": False, "not_assigned": [], "nla_tracks": [],
+            "keys_written": 0, "keys_removed": 0, "reduce_skipped": "",
         }
+        tolerance = reduce_tolerance if reduce_tolerance and reduce_tolerance > 0.0 else None
+        if tolerance is not None and np is None:
+            tolerance = None
+            report["reduce_skipped"] = "Reduce Keys needs numpy, which this Blender's Python lacks"
+        if tolerance is not None:
+            counts[PROP_REDUCE_TOLERANCE] = tolerance
 
-        total_curves = len(shape_targets) + (4 if pose_bone is not None else 0)
+        rows = [f.weights for f in kept]
+        matrix = self._weight_matrix(with_face, plan.samples, rows) if meshes else None
+        mesh_curves = [(mesh_obj, key_id, shape_key_curves(targets, rows, matrix))
+                       for mesh_obj, key_id, targets in meshes]
+        total_curves = sum(len(c) for _, _, c in mesh_curves) + (4 if pose_bone is not None else 0)
         done = 0
 
-        def curve_done():
+        def write(writer, data_path, index, group, values):
             nonlocal done
+            frames = scene_frames
+            if tolerance is not None:
+                from . import keyreduce  # numpy only: imported when it can run
+                keep = keyreduce.reduce_keys(scene_frames, values, tolerance)
+                frames, values = scene_frames[keep], values[keep]
+            writer.add_curve(data_path, index, group, frames, values)
+            report["keys_written"] += len(frames)
+            report["keys_removed"] += len(scene_frames) - len(frames)
             done += 1
             if progress is not None:
                 progress(done / total_curves)
 
-        if shape_targets:
-            key_id = mesh_obj.data.shape_keys
-            writer = actions.ActionWriter(take_name + FACE_SUFFIX, key_id)
-            # One transpose instead of indexing every frame per channel: a
-            # 10-minute take is 36,000 frames x 52 channels.
-            columns = list(zip(*(f.weights for f in kept)))
-            for block, index in shape_targets:
-                values = [v if 0.0 <= v <= 1.0 else (0.0 if v < 0.0 else 1.0) for v in columns[index]]
-                writer.add_curve('key_blocks["%s"].value' % actions.escape(block.name), 0,
-                                 FACE_GROUP, scene_frames, values)
-                curve_done()
-            report["shape_key_curves"] = len(shape_targets)
-            self._finish(writer, key_id, counts, report)
+        several = len(mesh_curves) > 1
+        for mesh_obj, key_id, curves in mesh_curves:
+            writer = actions.ActionWriter(face_action_name(take_name, mesh_obj, several), key_id)
+            for target, values in curves:
+                write(writer, 'key_blocks["%s"].value' % actions.escape(target.block.name), 0,
+                      FACE_GROUP, values)
+            report["shape_key_curves"] += len(curves)
+            self._finish(writer, key_id, counts, report, take_name, push_to_nla, frame_start)
 
         if pose_bone is not None:
             q_rest = tuple(pose_bone.bone.matrix_local.to_quaternion())
-            quats = hemisphere_consistent(bone_local_rotations([f.quat for f in kept], q_rest))
             writer = actions.ActionWriter(take_name + HEAD_SUFFIX, armature_obj)
             path = 'pose.bones["%s"].rotation_quaternion' % actions.escape(pose_bone.name)
-            for axis in range(4):
-                writer.add_curve(path, axis, pose_bone.name, scene_frames, [q[axis] for q in quats])
-                curve_done()
+            for axis, values in enumerate(head_curves([f.quat for f in kept], q_rest)):
+                write(writer, path, axis, pose_bone.name, values)
             pose_bone.rotation_mode = 'QUATERNION'
             report["head"] = True
-            self._finish(writer, armature_obj, counts, report)
+            self._finish(writer, armature_obj, counts, report, take_name, push_to_nla, frame_start)
         return report
 
     @staticmethod
-    def _finish(writer, target_id, counts, report):
+    def _finish(writer, target_id, counts, report, take_name, push_to_nla, frame_start):
         for key, value in counts.items():
             writer.action[key] = value
         report["actions"].append(writer.action.name)
-        if not writer.assign(target_id):
+        if push_to_nla:
+            track = writer.push_to_nla(target_id, take_name, frame_start)
+            report["nla_tracks"].append("%s: %s" % (target_id.name, track.name))
+        elif not writer.assign(target_id):
             report["not_assigned"].append(target_id.name)

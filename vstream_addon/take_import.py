@@ -71,12 +71,15 @@ def frames_from_take(path, progress=None):
     return head, frames
 
 
-def import_take(scene, mesh_obj, armature_obj, head_bone_name, path, existing_action_names,
-                progress=None):
+def import_take(scene, mesh_objs, armature_obj, head_bone_name, path, existing_action_names,
+                progress=None, frame_start=None, reduce_tolerance=None, push_to_nla=False):
     """Bake the take file at `path` onto the targets; return the bake report.
 
-    `progress(fraction)` is called with 0..1 as the work goes on. Raises
-    TakeError (bad file) or recorder.BakeError (nothing to bake onto).
+    `mesh_objs` is a list of face meshes; `frame_start` (default: the
+    scene's current frame), `reduce_tolerance` and `push_to_nla` are
+    Recorder.bake's. `progress(fraction)` is called with 0..1 as the work
+    goes on. Raises TakeError (bad file) or recorder.BakeError (nothing to
+    bake onto).
     """
     if progress is not None:
         progress(0.0)
@@ -89,6 +92,7 @@ def import_take(scene, mesh_obj, armature_obj, head_bone_name, path, existing_ac
         if progress is not None:
             progress(_CONVERT + (1.0 - _CONVERT) * fraction)
 
-    report = recorder.bake(scene, mesh_obj, armature_obj, head_bone_name, take, progress=bake_progress)
+    report = recorder.bake(scene, mesh_objs, armature_obj, head_bone_name, take, frame_start=frame_start,
+                           progress=bake_progress, reduce_tolerance=reduce_tolerance, push_to_nla=push_to_nla)
     report["source"] = path
     return report

@@ -197,7 +197,7 @@ def scenario(check, module):
     data, _ = sender.sock.recvfrom(64)
     check(protocol.decode_control(data) == "calibrate", "tracker receives a calibrate control datagram")
 
-    # -- record: one key per frame at frame_start + round((t - t0) * fps) --
+    # -- record: one key per frame at the current frame + round((t - t0) * fps) --
     check(bpy.ops.vstream.record() == {'FINISHED'} and session.recording, "record on")
     n = 24
     sent = []
@@ -260,6 +260,7 @@ def scenario(check, module):
 
     # -- record at 24 fps from 30 fps frames: collisions are shifted or merged, none lost --
     scene.render.fps = 24
+    scene.frame_set(1)  # a take starts at the current frame; playback above moved it
     bpy.ops.vstream.record()
     m = 30
     # Face out of view for the first half second: keys keep the take's timing.

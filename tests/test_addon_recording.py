@@ -1,0 +1,115 @@
+"""Recording and takes in real Blender (tests/blender_scripts/scenario_recording.py):
+mapping-exact keys (VRM presets, gain/offset/invert/mute entries), several meshes,
+takes from the current frame, Start with Playback, Push to NLA, Reduce Keys,
+undo of a take, and Import Take through the same path.
+"""
+
+import os
+import sys
+
+import pytest
+
+from test_addon_bpy import SCRIPTS, blender_executable, run_scenario, zips  # noqa: F401
+
+SCRIPT = os.path.join(SCRIPTS, "scenario_recording.py")
+
+COMMON_CHECKS = (
+    "sub-panel under the VStream panel, closed by default",
+    "recording options off by default",
+    "entries: one curve per driven key, none for muted or unmatched keys",
+    "entries: jawOpen keys equal what live apply sets",
+    "entries: eyeBlinkLeft keys equal what live apply sets",
+    "entries: mouthSmileLeft keys equal what live apply sets",
+    "entries: jawOpen keyed from frame 101",
+    "head keys start at the current frame too",
+    "handles stay within the take's frames",
+    "several meshes: one face Action per mesh (a mesh listed twice baked once), named after the object",
+    "VRM presets: one curve per driven key, none for muted or unmatched keys",
+    "VRM presets: Blink keys equal what live apply sets",
+    "VRM presets: Blink_L keys equal what live apply sets",
+    "VRM presets: A keys equal what live apply sets",
+    "VRM presets: O keys equal what live apply sets",
+    "VRM presets: Joy keys equal what live apply sets",
+    "each mesh gets its own take Action",
+    "playback of a VRM take poses the mesh as live did",
+    "Record starts timeline playback",
+    "stopping the recording stops playback",
+    "no playback when Start with Playback is off",
+    "playback the user started keeps running after the take",
+    "Push to NLA leaves the active action empty (the previous take is taken off)",
+    "a new NLA track named after the take holds its Action",
+    "the strip starts at the take's first frame",
+    "the strip acts on its own frames only",
+    "the next take gets its own NLA track",
+    "the NLA track plays the take back",
+    "undo removes the take's Actions",
+    "undo removes the take's keys from the mesh",
+    "undo keeps the takes before it",
+    "redo brings the take back",
+    "the live session survives undo",
+    "import: jawOpen keyed from frame 701",
+    "import: mouthSmileLeft keys equal what live apply sets",
+)
+
+REDUCE_CHECKS = (
+    "the tolerance is stored on the Action",
+    "reduced curves keep the first and last key",
+    "every recorded value within the tolerance of the reduced curve",
+    "Reduce Keys removes most keys of smooth motion",
+    "panel says keys were reduced",
+)
+
+
+def test_recording_in_blender5_module_slotted_actions(zips, tmp_path):  # noqa: F811
+    result = run_scenario([sys.executable, SCRIPT, "--zip", zips["legacy"]], tmp_path)
+    assert result["blender"].startswith("5.") and result["slotted"] and result["numpy"]
+    for name in COMMON_CHECKS + REDUCE_CHECKS + ("the strip uses the take's slot (slotted Actions)",):
+        assert name in result["passed"], name
+
+
+def test_recording_in_blender34_legacy_actions(zips, tmp_path):  # noqa: F811
+    """Blender 3.4 in background mode. Debian's build runs on the system Python; without
+    numpy there, Reduce Keys must say it was skipped and keep every key."""
+    result = run_scenario(
+        ["timeout", "280", blender_executable(), "-b", "--factory-startup", "--python-exit-code", "1",
+         "--python", SCRIPT, "--", "--zip", zips["legacy"]], tmp_path, timeout=300)
+    assert result["blender"].startswith("3.4") and not result["slotted"]
+    for name in COMMON_CHECKS:
+        assert name in result["passed"], name
+    if result["numpy"]:
+        extra = REDUCE_CHECKS
+    else:
+        extra = ("without numpy every key is kept", "without numpy the panel says Reduce Keys was skipped")
+    for name in extra:
+        assert name in result["passed"], name
+
+
+def test_gui_playback_moves_while_recording_and_esc_take_is_one_undo_step(zips, tmp_path):  # noqa: F811
+    """GUI Blender 3.4 under Xvfb (a real event loop): Start with Playback plays, the take starts at the
+    frame Record was pressed on, and ed.undo after an Esc-baked take removes just that take."""
+    import json
+    import shutil
+    import subprocess
+    from conftest import free_udp_port
+    from test_addon_bpy import ROOT, clean_env
+    xvfb = shutil.which("xvfb-run")
+    if not xvfb:
+        pytest.fail("xvfb-run not found (apt-get install xvfb xauth; scripts/setup.sh installs it)")
+    cmd = [xvfb, "-a", "-s", "-screen 0 1280x720x24", "timeout", "180", blender_executable(),
+           "--factory-startup", "--enable-event-simulate",
+           "--python", os.path.join(SCRIPTS, "gui_recording.py"), "--",
+           "--zip", zips["legacy"], "--port", str(free_udp_port())]
+    proc = subprocess.run(cmd, cwd=ROOT, env=clean_env(tmp_path), capture_output=True, text=True, timeout=240)
+    result = None
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT "):])
+    detail = "exit %d\n%s\n%s" % (proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:])
+    assert result is not None and "error" not in result and proc.returncode == 0, detail
+    for name in ("Recording sub-panel draws without errors", "Record starts playback",
+                 "the timeline played while recording",
+                 "stopping the recording stops playback", "the take starts at the frame where Record was pressed",
+                 "Esc bakes the take being recorded", "undo removes the take Esc baked",
+                 "undo keeps what was there before that take"):
+        assert name in result["passed"], name
+    assert "Traceback" not in proc.stderr, proc.stderr
