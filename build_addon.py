@@ -47,6 +47,7 @@ license = ["SPDX:MIT"]
 
 [permissions]
 network = "Receive face-tracking data on a local UDP port"
+files = "Import take files, save and load mapping presets"
 '''
 
 
