@@ -4,14 +4,7 @@ takes from the current frame, Start with Playback, Push to NLA, Reduce Keys,
 undo of a take, and Import Take through the same path.
 """
 
-import os
-import sys
-
-import pytest
-
-from test_addon_bpy import SCRIPTS, blender_executable, run_in_gui, run_scenario, zips  # noqa: F401
-
-SCRIPT = os.path.join(SCRIPTS, "scenario_recording.py")
+from test_addon_bpy import BLENDER34, run_in_blender, run_in_gui, zips  # noqa: F401 (zips: fixture)
 
 COMMON_CHECKS = (
     "sub-panel under the VStream panel, closed by default",
@@ -61,8 +54,8 @@ REDUCE_CHECKS = (
 
 
 def test_recording_in_blender5_module_slotted_actions(zips, tmp_path):  # noqa: F811
-    result = run_scenario([sys.executable, SCRIPT, "--zip", zips["legacy"]], tmp_path)
-    assert result["blender"].startswith("5.") and result["slotted"] and result["numpy"]
+    result, _ = run_in_blender("bpy5.0", "scenario_recording.py", ["--zip", zips["legacy"]], tmp_path)
+    assert result["slotted"] and result["numpy"]
     for name in COMMON_CHECKS + REDUCE_CHECKS + ("the strip uses the take's slot (slotted Actions)",):
         assert name in result["passed"], name
 
@@ -70,10 +63,9 @@ def test_recording_in_blender5_module_slotted_actions(zips, tmp_path):  # noqa: 
 def test_recording_in_blender34_legacy_actions(zips, tmp_path):  # noqa: F811
     """Blender 3.4 in background mode. Debian's build runs on the system Python; without
     numpy there, Reduce Keys must say it was skipped and keep every key."""
-    result = run_scenario(
-        ["timeout", "280", blender_executable(), "-b", "--factory-startup", "--python-exit-code", "1",
-         "--python", SCRIPT, "--", "--zip", zips["legacy"]], tmp_path, timeout=300)
-    assert result["blender"].startswith("3.4") and not result["slotted"]
+    result, _ = run_in_blender(BLENDER34, "scenario_recording.py", ["--zip", zips["legacy"]], tmp_path,
+                               timeout=280)
+    assert not result["slotted"]
     for name in COMMON_CHECKS:
         assert name in result["passed"], name
     if result["numpy"]:
