@@ -20,10 +20,20 @@ def data(*parts):
     return path
 
 
+def free_udp_ports(n):
+    """n different free UDP ports on loopback (all bound at once, so no two are the same)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_udp_ports(1)[0]
 
 
 def run_tracker(*args, timeout=300):

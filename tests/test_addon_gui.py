@@ -14,22 +14,10 @@ import sys
 
 import pytest
 
+from conftest import free_udp_ports
 from test_addon_bpy import ROOT, build_addon, run_in_gui
 
 VIDEO = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "video", "webcam_cap12.mp4"))
-
-
-def free_ports(n):
-    import socket
-    socks = []
-    for _ in range(n):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def tracker_command():
@@ -48,7 +36,7 @@ def test_gui_modal_operator_with_real_tracker(tmp_path):
         pytest.fail("test clip missing: %s (shared/ data must sit beside the repository)" % VIDEO)
     tracker = tracker_command()
     zips = build_addon.build(str(tmp_path / "dist"))
-    port, listen_port = free_ports(2)
+    port, listen_port = free_udp_ports(2)
     result, _, out = run_in_gui("gui_live_tracker.py", [
         "--zip", zips["legacy"], "--port", str(port),
         "--tracker", tracker, "--source", VIDEO, "--port", "{port}",

@@ -4,14 +4,7 @@ takes from the current frame, Start with Playback, Push to NLA, Reduce Keys,
 undo of a take, and Import Take through the same path.
 """
 
-import os
-import sys
-
-import pytest
-
-from test_addon_bpy import SCRIPTS, blender_executable, run_scenario, zips  # noqa: F401
-
-SCRIPT = os.path.join(SCRIPTS, "scenario_recording.py")
+from test_addon_bpy import BLENDER34, run_in_blender, run_in_gui, zips  # noqa: F401 (zips: fixture)
 
 COMMON_CHECKS = (
     "sub-panel under the VStream panel, closed by default",
@@ -61,8 +54,8 @@ REDUCE_CHECKS = (
 
 
 def test_recording_in_blender5_module_slotted_actions(zips, tmp_path):  # noqa: F811
-    result = run_scenario([sys.executable, SCRIPT, "--zip", zips["legacy"]], tmp_path)
-    assert result["blender"].startswith("5.") and result["slotted"] and result["numpy"]
+    result, _ = run_in_blender("bpy5.0", "scenario_recording.py", ["--zip", zips["legacy"]], tmp_path)
+    assert result["slotted"] and result["numpy"]
     for name in COMMON_CHECKS + REDUCE_CHECKS + ("the strip uses the take's slot (slotted Actions)",):
         assert name in result["passed"], name
 
@@ -70,10 +63,9 @@ def test_recording_in_blender5_module_slotted_actions(zips, tmp_path):  # noqa: 
 def test_recording_in_blender34_legacy_actions(zips, tmp_path):  # noqa: F811
     """Blender 3.4 in background mode. Debian's build runs on the system Python; without
     numpy there, Reduce Keys must say it was skipped and keep every key."""
-    result = run_scenario(
-        ["timeout", "280", blender_executable(), "-b", "--factory-startup", "--python-exit-code", "1",
-         "--python", SCRIPT, "--", "--zip", zips["legacy"]], tmp_path, timeout=300)
-    assert result["blender"].startswith("3.4") and not result["slotted"]
+    result, _ = run_in_blender(BLENDER34, "scenario_recording.py", ["--zip", zips["legacy"]], tmp_path,
+                               timeout=280)
+    assert not result["slotted"]
     for name in COMMON_CHECKS:
         assert name in result["passed"], name
     if result["numpy"]:
@@ -87,25 +79,9 @@ def test_recording_in_blender34_legacy_actions(zips, tmp_path):  # noqa: F811
 def test_gui_playback_moves_while_recording_and_esc_take_is_one_undo_step(zips, tmp_path):  # noqa: F811
     """GUI Blender 3.4 under Xvfb (a real event loop): Start with Playback plays, the take starts at the
     frame Record was pressed on, and ed.undo after an Esc-baked take removes just that take."""
-    import json
-    import shutil
-    import subprocess
     from conftest import free_udp_port
-    from test_addon_bpy import ROOT, clean_env
-    xvfb = shutil.which("xvfb-run")
-    if not xvfb:
-        pytest.fail("xvfb-run not found (apt-get install xvfb xauth; scripts/setup.sh installs it)")
-    cmd = [xvfb, "-a", "-s", "-screen 0 1280x720x24", "timeout", "180", blender_executable(),
-           "--factory-startup", "--enable-event-simulate",
-           "--python", os.path.join(SCRIPTS, "gui_recording.py"), "--",
-           "--zip", zips["legacy"], "--port", str(free_udp_port())]
-    proc = subprocess.run(cmd, cwd=ROOT, env=clean_env(tmp_path), capture_output=True, text=True, timeout=240)
-    result = None
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT "):])
-    detail = "exit %d\n%s\n%s" % (proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:])
-    assert result is not None and "error" not in result and proc.returncode == 0, detail
+    result, proc, _ = run_in_gui("gui_recording.py", ["--zip", zips["legacy"], "--port", str(free_udp_port())],
+                                 tmp_path)
     for name in ("Recording sub-panel draws without errors", "Record starts playback",
                  "the timeline played while recording",
                  "stopping the recording stops playback", "the take starts at the frame where Record was pressed",

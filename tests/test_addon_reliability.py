@@ -1,8 +1,8 @@
 """Reliability of the installed add-on, each part in its own process:
 tests/blender_scripts/scenario_reliability.py does the work and reports named
 checks; these tests demand the ones that matter. Every part runs in the
-Blender 5.0 and 4.5 LTS modules; lifecycle and take import in the 3.4
-executable too.
+Blender 5.0 and 4.5 LTS modules; lifecycle, the 10-minute take and take
+import in the 3.4 executable too.
 """
 
 import os

@@ -5,12 +5,13 @@ process with its own HOME, like the other Blender tests.
 """
 
 import os
-import sys
 
-from test_addon_bpy import ROOT, SCRIPTS, blender_executable, run_scenario
+import pytest
+
+from conftest import free_udp_port
+from test_addon_bpy import BLENDER34, ROOT, build_addon, run_in_blender, run_in_gui
 
 AVATAR = os.path.join(ROOT, "blend", "avatar.blend")
-SCRIPT = os.path.join(SCRIPTS, "live_rig.py")
 
 KEY_CHECKS = (
     "target_meshes: mesh first, extra list, no repeats",
@@ -40,24 +41,14 @@ KEY_CHECKS = (
 )
 
 
-def test_live_rig_bpy_module(tmp_path):
+@pytest.mark.parametrize("target", ["bpy5.0", BLENDER34])
+def test_live_rig(target, tmp_path):
+    """5.0 as the Python module, 3.4 as the executable in the background."""
     out = tmp_path / "out"
     out.mkdir()
-    result = run_scenario([sys.executable, SCRIPT, "--root", ROOT, "--avatar", AVATAR, "--out", str(out)],
-                          tmp_path)
-    assert result["blender"].startswith("5.")
+    result, _ = run_in_blender(target, "live_rig.py", ["--root", ROOT, "--avatar", AVATAR, "--out", str(out)],
+                               tmp_path)
     assert result["avatar_keys"] == 52
-    for name in KEY_CHECKS:
-        assert name in result["passed"], name
-
-
-def test_live_rig_blender34(tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    result = run_scenario(["timeout", "200", blender_executable(), "-b", "--factory-startup",
-                           "--python-exit-code", "1", "--python", SCRIPT, "--",
-                           "--root", ROOT, "--avatar", AVATAR, "--out", str(out)], tmp_path)
-    assert result["blender"].startswith("3.4")
     for name in KEY_CHECKS:
         assert name in result["passed"], name
 
@@ -65,22 +56,9 @@ def test_live_rig_blender34(tmp_path):
 def test_gui_rig_panels_blender34(tmp_path):
     """GUI Blender 3.4 under Xvfb: mesh list, mapping table and head sub-panel draw; the modal
     operator drives two meshes and a neck/head rig."""
-    import shutil
-    import build_addon
-    from conftest import free_udp_port
-    xvfb = shutil.which("xvfb-run")
-    assert xvfb, "xvfb-run not found (apt-get install xvfb xauth; scripts/setup.sh installs it)"
     zips = build_addon.build(str(tmp_path / "dist"))
-    out = tmp_path / "out"
-    out.mkdir()
-    home = tmp_path / "home"
-    home.mkdir()
-    cmd = [xvfb, "-a", "-s", "-screen 0 1280x720x24", "timeout", "180", blender_executable(),
-           "--factory-startup", "--enable-event-simulate",
-           "--python", os.path.join(SCRIPTS, "gui_rig_panels.py"), "--",
-           "--zip", zips["legacy"], "--port", str(free_udp_port()), "--out", str(out)]
-    result = run_scenario(cmd, home, timeout=220)
-    assert result["blender"].startswith("3.4")
+    result, _, out = run_in_gui("gui_rig_panels.py", ["--zip", zips["legacy"], "--port", str(free_udp_port())],
+                                tmp_path)
     for name in ("VIEW3D_PT_vstream drawn without errors", "VIEW3D_PT_vstream_mapping drawn without errors",
                  "VIEW3D_PT_vstream_head drawn without errors", "VSTREAM_UL_mapping drawn without errors",
                  "VSTREAM_UL_meshes drawn without errors", "modal ticks drive the face mesh",

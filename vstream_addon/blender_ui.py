@@ -7,10 +7,6 @@ from .operators import state
 from .sidebar import SidebarPanel, label_wrapped
 
 
-def _is_mesh(_self, obj):
-    return obj.type == 'MESH'
-
-
 def _is_armature(_self, obj):
     return obj.type == 'ARMATURE'
 
@@ -35,7 +31,7 @@ def _guess_head_bone(armature_obj):
 
 class VStreamSettings(bpy.types.PropertyGroup):
     mesh: bpy.props.PointerProperty(
-        name="Face Mesh", type=bpy.types.Object, poll=_is_mesh,
+        name="Face Mesh", type=bpy.types.Object, poll=live_ui.is_mesh,
         description="Mesh whose ARKit-named shape keys are driven (names match in any case)")
     # More meshes of a face split over several objects (teeth, brows...);
     # live.target_meshes lists `mesh` first, then these.

@@ -14,13 +14,14 @@ from .operators import state
 from .sidebar import SubPanel
 
 
-def _is_mesh(_self, obj):
+def is_mesh(_self, obj):
+    """Poll of the properties that point at a face mesh (here and in blender_ui)."""
     return obj.type == 'MESH'
 
 
 class VStreamMeshSlot(bpy.types.PropertyGroup):
     object: bpy.props.PointerProperty(
-        name="Mesh", type=bpy.types.Object, poll=_is_mesh,
+        name="Mesh", type=bpy.types.Object, poll=is_mesh,
         description="Another mesh of the face (teeth, brows, eyelashes...) whose shape keys are driven too")
 
 
@@ -216,19 +217,12 @@ def _forget_plans(*_args):
 _HANDLER_LISTS = ("undo_post", "redo_post", "load_post")
 
 
-def register_types():
-    for cls in TYPES:
-        bpy.utils.register_class(cls)
-
-
-def unregister_types():
-    for cls in reversed(TYPES):
-        bpy.utils.unregister_class(cls)
+register_types, unregister_types = bpy.utils.register_classes_factory(TYPES)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
 
 
 def register():
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
+    _register_classes()
     for name in _HANDLER_LISTS:
         handlers = getattr(bpy.app.handlers, name)
         if _forget_plans not in handlers:
@@ -242,6 +236,5 @@ def unregister():
             if handler is _forget_plans or (getattr(handler, "__name__", "") == "_forget_plans"
                                             and getattr(handler, "__module__", "") == __name__):
                 handlers.remove(handler)
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+    _unregister_classes()
     live.driver.reset()

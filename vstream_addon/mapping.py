@@ -141,6 +141,19 @@ for _name, _canonical in VRM0_TO_VRM1.items():
 del _name, _canonical
 
 
+def _lookup(name, table, prefix):
+    """table's entry for name squashed, tried again without `prefix`; None if neither is there."""
+    key = _squash(name or "")
+    if not key:
+        return None
+    found = table.get(key)
+    if found is None:
+        stripped = prefix.sub("", key)
+        if stripped != key:
+            found = table.get(stripped)
+    return found
+
+
 @lru_cache(maxsize=4096)
 def detect_arkit(name):
     """The ARKit channel a shape-key name spells, or None.
@@ -148,29 +161,13 @@ def detect_arkit(name):
     Ignores case and `_ - . : space`; knows `Left`/`L`, `Right`/`R` suffixes
     and an `ARKit`/`blendShapeN` prefix.
     """
-    key = _squash(name or "")
-    if not key:
-        return None
-    found = _ARKIT.get(key)
-    if found is None:
-        stripped = _ARKIT_PREFIX.sub("", key)
-        if stripped != key:
-            found = _ARKIT.get(stripped)
-    return found
+    return _lookup(name, _ARKIT, _ARKIT_PREFIX)
 
 
 @lru_cache(maxsize=4096)
 def detect_vrm(name):
     """The VRM 1.0 expression name a shape-key name spells (VRM 0.x or 1.0 preset), or None."""
-    key = _squash(name or "")
-    if not key:
-        return None
-    found = _VRM.get(key)
-    if found is None:
-        stripped = _VRM_PREFIX.sub("", key)
-        if stripped != key:
-            found = _VRM.get(stripped)
-    return found
+    return _lookup(name, _VRM, _VRM_PREFIX)
 
 
 def channel_name(name):

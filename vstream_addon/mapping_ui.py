@@ -361,19 +361,18 @@ class VIEW3D_PT_vstream_mapping(SubPanel, bpy.types.Panel):
 CLASSES = (VSTREAM_OT_mapping_edit, VSTREAM_OT_mapping_reset, VSTREAM_OT_mapping_row_add,
            VSTREAM_OT_mapping_row_remove, VSTREAM_OT_mapping_save,
            VSTREAM_OT_mapping_load, VSTREAM_UL_mapping, VIEW3D_PT_vstream_mapping)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
 
 
 def register():
     bpy.utils.register_class(VStreamMappingRow)
     bpy.types.Object.vstream_rows = bpy.props.CollectionProperty(type=VStreamMappingRow)
     bpy.types.Object.vstream_row_index = bpy.props.IntProperty(default=0)
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
+    _register_classes()
 
 
 def unregister():
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+    _unregister_classes()
     del bpy.types.Object.vstream_row_index
     del bpy.types.Object.vstream_rows
     bpy.utils.unregister_class(VStreamMappingRow)

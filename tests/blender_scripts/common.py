@@ -167,11 +167,17 @@ def wait_until(predicate, timeout=3.0, step=0.01):
     return predicate()
 
 
-def tick_until(ops, predicate, what, timeout=3.0, step=0.01):
+def tick_until(ops, predicate, what=None, timeout=3.0, step=0.01):
     """Call the add-on's tick (as the modal operator's timer would; no event loop
-    runs in the bpy module or `blender -b`) until predicate(), or fail naming `what`."""
-    if not wait_until(lambda: (ops.tick(bpy.context), predicate())[1], timeout=timeout, step=step):
-        raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+    runs in the bpy module or `blender -b`) until predicate(); return True.
+
+    After `timeout`: fail naming `what`, or, with what=None, return False so
+    the caller can say more (kernel drops, counts) in its own message."""
+    if wait_until(lambda: (ops.tick(bpy.context), predicate())[1], timeout=timeout, step=step):
+        return True
+    if what is None:
+        return False
+    raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
 
 
 def home_dir():
@@ -180,18 +186,18 @@ def home_dir():
 
 # -- scenes built in code (3.4 cannot open files saved by newer Blenders) --------
 
-def build_face_mesh(key_names, value=0.0, dent=0.01):
-    """A 3x3-vertex face with a Basis and one shape key per name, linked to the scene.
+def build_face_mesh(key_names, value=0.0, dent=0.01, name="Face"):
+    """A 3x3-vertex face object `name` with a Basis and one shape key per name, linked to the scene.
 
     Key k moves vertex k (mod 9) back by `dent`, so every key changes the mesh.
     Every key starts at `value`: 5.0 creates new shape keys at 1.0, older
     Blenders at 0.0.
     """
-    mesh = bpy.data.meshes.new("FaceMesh")
+    mesh = bpy.data.meshes.new(name + "Mesh")
     verts = [(x * 0.1, -0.1, 1.5 + z * 0.1) for z in range(3) for x in range(3)]
     faces = [(r * 3 + c, r * 3 + c + 1, r * 3 + c + 4, r * 3 + c + 3) for r in range(2) for c in range(2)]
     mesh.from_pydata(verts, [], faces)
-    obj = bpy.data.objects.new("Face", mesh)
+    obj = bpy.data.objects.new(name, mesh)
     bpy.context.scene.collection.objects.link(obj)
     obj.shape_key_add(name="Basis", from_mix=False)
     for k, name in enumerate(key_names):
@@ -215,18 +221,20 @@ def build_sphere(name, radius, segments):
 
 
 def build_armature(name, bones):
-    """An armature object linked to the scene; bones: [(name, head, tail, roll, parent)] in armature space."""
+    """An armature object linked to the scene; bones: [(name, head, tail, roll, parent)]
+    in armature space, each optionally followed by `connected` (use_connect to its parent)."""
     arm = bpy.data.armatures.new(name)
     obj = bpy.data.objects.new(name, arm)
     bpy.context.scene.collection.objects.link(obj)
     bpy.context.view_layer.objects.active = obj
     obj.select_set(True)
     bpy.ops.object.mode_set(mode='EDIT')
-    for bname, head, tail, roll, parent in bones:
+    for bname, head, tail, roll, parent, *connected in bones:
         eb = arm.edit_bones.new(bname)
         eb.head, eb.tail, eb.roll = head, tail, roll
         if parent:
             eb.parent = arm.edit_bones[parent]
+            eb.use_connect = bool(connected and connected[0])
     bpy.ops.object.mode_set(mode='OBJECT')
     return obj
 
@@ -246,6 +254,12 @@ def press(op, **kw):
     win, area, region = view3d()
     with bpy.context.temp_override(window=win, area=area, region=region):
         return op(**kw)
+
+
+def redraw():
+    """Ask every area of the first window to draw again (panels draw only when asked)."""
+    for area in bpy.context.window_manager.windows[0].screen.areas:
+        area.tag_redraw()
 
 
 def screenshot(path):

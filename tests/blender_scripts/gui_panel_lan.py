@@ -30,11 +30,6 @@ STATE = {"module": None}
 DRAWS = []  # (listen_all, session running, returned normally)
 
 
-def redraw():
-    for area in bpy.context.window_manager.windows[0].screen.areas:
-        area.tag_redraw()
-
-
 def run():
     common.press_esc()  # close the splash screen
     yield 0.5
@@ -54,17 +49,17 @@ def run():
     settings.port = ARGS.port
     common.show_vstream_tab()
     yield from common.sleep(1.0)
-    redraw()
+    common.redraw()
     yield from common.sleep(0.5)
     CHECK(any(not lan and not running and ok for lan, running, ok in DRAWS), "panel drawn (idle)", DRAWS[-3:])
 
     settings.listen_all = True
-    redraw()
+    common.redraw()
     yield from common.sleep(0.5)
     CHECK(any(lan and not running and ok for lan, running, ok in DRAWS), "panel drawn with the LAN warning")
     CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start (LAN) runs as a modal operator")
     CHECK(ops.current_session().receiver.address() == ("0.0.0.0", ARGS.port), "listening on all interfaces")
-    redraw()
+    common.redraw()
     yield from common.sleep(1.0)
     CHECK(any(lan and running and ok for lan, running, ok in DRAWS), "panel drawn while listening on the LAN")
     common.screenshot(os.path.join(ARGS.out, "panel_lan.png"))

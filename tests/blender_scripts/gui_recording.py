@@ -4,66 +4,32 @@ pressed), and a take baked by Esc gets its own undo step (ed.undo removes it
 and nothing before it).
 
     xvfb-run -a blender --factory-startup --enable-event-simulate --python gui_recording.py -- \
-        --zip LEGACY.zip --port P
+        --zip LEGACY.zip --port P --out DIR
 
 Frames come over real UDP at 30 fps while the modal operator's timer ticks.
 Prints `RESULT {json}`; exits 0 only if every check passed.
 """
 
-import argparse
-import json
-import math
 import os
 import socket
 import sys
 import time
-import traceback
 
 import bpy
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
+from common import press, show_vstream_tab, wait  # noqa: E402
 
 TIMEOUT = 120.0
-
-
-def parse_args():
-    p = argparse.ArgumentParser()
-    p.add_argument("--zip", required=True)
-    p.add_argument("--port", type=int, required=True)
-    return p.parse_args(common.script_args())
-
-
-ARGS = parse_args()
+ARGS = common.gui_arg_parser().parse_args(common.script_args())
 CHECK = common.Checks()
 STATE = {"module": None}
 INFO = {}
 
 
-def view3d():
-    win = bpy.context.window_manager.windows[0]
-    area = next(a for a in win.screen.areas if a.type == 'VIEW_3D')
-    region = next(r for r in area.regions if r.type == 'WINDOW')
-    return win, area, region
-
-
-def press(op, *args, **kw):
-    win, area, region = view3d()
-    with bpy.context.temp_override(window=win, area=area, region=region):
-        return op(*args, **kw)
-
-
 def build_scene():
-    mesh = bpy.data.meshes.new("FaceMesh")
-    mesh.from_pydata([(0, 0, 0), (1, 0, 0), (1, 0, 1), (0, 0, 1)], [], [(0, 1, 2, 3)])
-    face = bpy.data.objects.new("Face", mesh)
-    bpy.context.scene.collection.objects.link(face)
-    face.shape_key_add(name="Basis", from_mix=False)
-    for i, name in enumerate(("jawOpen", "eyeBlinkLeft", "Blink")):
-        block = face.shape_key_add(name=name, from_mix=False)
-        block.data[i].co.y -= 0.1
-        block.value = 0.0
-    return face
+    return common.build_face_mesh(("jawOpen", "eyeBlinkLeft", "Blink"), dent=0.1)
 
 
 def send_for(sock, protocol, seconds, t0, jaw=lambda i: 0.5):
@@ -76,26 +42,6 @@ def send_for(sock, protocol, seconds, t0, jaw=lambda i: 0.5):
         sock.sendto(protocol.encode(f), ("127.0.0.1", ARGS.port))
         wait = start + (i + 1) / 30.0 - time.monotonic()
         yield max(0.0, wait)
-
-
-def wait(cond, seconds, what):
-    deadline = time.monotonic() + seconds
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s" % (seconds, what))
-        yield 0.05
-
-
-def show_vstream_tab():
-    # Same click as gui_live_tracker.py: 3.4 has no API to pick a sidebar tab.
-    win, area, _ = view3d()
-    area.spaces.active.show_region_ui = True
-    ui = next(r for r in area.regions if r.type == 'UI')
-    x = ui.x + ui.width - 10
-    y = ui.y + ui.height - int(165 * bpy.context.preferences.system.ui_scale)
-    win.event_simulate(type='MOUSEMOVE', value='NOTHING', x=x, y=y)
-    win.event_simulate(type='LEFTMOUSE', value='PRESS', x=x, y=y)
-    win.event_simulate(type='LEFTMOUSE', value='RELEASE', x=x, y=y)
 
 
 def check_sub_panel_draws(scene):
@@ -182,38 +128,5 @@ def run():
     sock.close()
 
 
-GEN = run()
-T0 = time.monotonic()
-
-
-def finish(code, error=None):
-    try:
-        if "vstream_addon.operators" in sys.modules:
-            sys.modules["vstream_addon.operators"].stop_session(None, bake=False)
-        common.disable(STATE["module"])
-    except Exception:
-        traceback.print_exc()
-        code = code or 1
-    result = {"passed": CHECK.passed, "blender": bpy.app.version_string}
-    result.update(INFO)
-    if error:
-        result["error"] = error
-    sys.stdout.write("RESULT " + json.dumps(result) + "\n")
-    sys.stdout.flush()
-    os._exit(code)
-
-
-def step():
-    try:
-        if time.monotonic() - T0 > TIMEOUT:
-            raise AssertionError("GUI scenario took longer than %.0f s" % TIMEOUT)
-        return next(GEN)
-    except StopIteration:
-        finish(0)
-    except BaseException as e:
-        traceback.print_exc()
-        finish(1, "%s: %s" % (type(e).__name__, e))
-    return None
-
-
-bpy.app.timers.register(step, first_interval=1.0, persistent=True)
+common.drive_gui(run(), CHECK, TIMEOUT, cleanup=(lambda: common.stop_addon(STATE["module"]),),
+                 report=lambda: INFO)

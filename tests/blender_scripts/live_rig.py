@@ -41,39 +41,6 @@ def new_scene():
         bpy.data.objects.remove(obj)
 
 
-def build_mesh(name, keys):
-    mesh = bpy.data.meshes.new(name)
-    verts = [(x * 0.1, -0.1, 1.5 + z * 0.1) for z in range(3) for x in range(3)]
-    faces = [(r * 3 + c, r * 3 + c + 1, r * 3 + c + 4, r * 3 + c + 3) for r in range(2) for c in range(2)]
-    mesh.from_pydata(verts, [], faces)
-    obj = bpy.data.objects.new(name, mesh)
-    bpy.context.scene.collection.objects.link(obj)
-    obj.shape_key_add(name="Basis", from_mix=False)
-    for i, key in enumerate(keys):
-        block = obj.shape_key_add(name=key, from_mix=False)
-        block.data[i].co.y -= 0.1
-        block.value = 0.0  # 5.0 creates new shape keys at 1.0
-    return obj
-
-
-def build_armature(name, bones):
-    """bones: [(name, head, tail, roll, parent, connected)] in armature space."""
-    arm = bpy.data.armatures.new(name)
-    obj = bpy.data.objects.new(name, arm)
-    bpy.context.scene.collection.objects.link(obj)
-    bpy.context.view_layer.objects.active = obj
-    obj.select_set(True)
-    bpy.ops.object.mode_set(mode='EDIT')
-    for bname, head, tail, roll, parent, connected in bones:
-        eb = arm.edit_bones.new(bname)
-        eb.head, eb.tail, eb.roll = head, tail, roll
-        if parent:
-            eb.parent = arm.edit_bones[parent]
-            eb.use_connect = connected
-    bpy.ops.object.mode_set(mode='OBJECT')
-    return obj
-
-
 def yaw_left(deg):
     h = math.radians(deg) / 2
     return (math.cos(h), 0.0, 0.0, math.sin(h))
@@ -126,8 +93,8 @@ def run(check, live, live_ui, mapping, mapping_ui, operators, protocol):
 
     # -- several meshes ----------------------------------------------------------
     new_scene()
-    face = build_mesh("Face", ["jawOpen", "eyeBlinkLeft", "customBrow", "Key 1"])
-    teeth = build_mesh("Teeth", ["JawOpen", "mouthSmile_L"])
+    face = common.build_face_mesh(["jawOpen", "eyeBlinkLeft", "customBrow", "Key 1"], dent=0.1, name="Face")
+    teeth = common.build_face_mesh(["JawOpen", "mouthSmile_L"], dent=0.1, name="Teeth")
     settings.mesh = face
     check(live.target_meshes(settings) == [face], "one mesh: target_meshes is [mesh]")
     slot = settings.meshes.add()
@@ -301,7 +268,7 @@ def check_avatar(check, live, protocol, frame):
 def head_rig(name, direction):
     """Head bone pointing +Z (up) or +Y (back), with a roll, from (0, 0, 1.6)."""
     tail = (0.0, 0.0, 1.8) if direction == "Z" else (0.0, 0.2, 1.6)
-    return build_armature(name, [("head", (0.0, 0.0, 1.6), tail, 0.7, None, False)])
+    return common.build_armature(name, [("head", (0.0, 0.0, 1.6), tail, 0.7, None)])
 
 
 def posed_point(arm, bone_name, point):
@@ -329,7 +296,7 @@ def check_head_orientations(check, live, settings, options, frame, session):
 
 
 def check_neck_split(check, live, settings, options, frame, session):
-    arm = build_armature("NeckRig", [
+    arm = common.build_armature("NeckRig", [
         ("neck", (0.0, 0.0, 1.45), (0.0, 0.0, 1.6), 0.0, None, False),
         ("head", (0.0, 0.0, 1.6), (0.0, 0.0, 1.8), 0.3, "neck", True),
     ])
@@ -373,7 +340,7 @@ def check_location(check, live, settings, options, frame, session):
 
 
 def check_session(check, live, protocol, operators, settings, options, frame):
-    face = build_mesh("LiveFace", ["jawOpen", "mouthSmileLeft"])
+    face = common.build_face_mesh(["jawOpen", "mouthSmileLeft"], dent=0.1, name="LiveFace")
     settings.mesh = face
     settings.armature = head_rig("LiveRig", "Z")
     settings.head_bone = "head"
@@ -389,8 +356,7 @@ def check_session(check, live, protocol, operators, settings, options, frame):
     def send(f):
         n = session.receiver.accepted_total
         tracker.sendto(protocol.encode(f), ("127.0.0.1", port))
-        ok = common.wait_until(lambda: (operators.tick(bpy.context), session.receiver.accepted_total > n)[1])
-        check(ok, "frame received")
+        check(common.tick_until(operators, lambda: session.receiver.accepted_total > n), "frame received")
 
     def control_received():
         try:

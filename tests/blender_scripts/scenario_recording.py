@@ -35,21 +35,6 @@ def parse_args():
 
 # -- scene built in code -------------------------------------------------------
 
-def build_mesh(name, key_names):
-    mesh = bpy.data.meshes.new(name + "Mesh")
-    verts = [(x * 0.1, -0.1, 1.5 + z * 0.1) for z in range(3) for x in range(3)]
-    faces = [(r * 3 + c, r * 3 + c + 1, r * 3 + c + 4, r * 3 + c + 3) for r in range(2) for c in range(2)]
-    mesh.from_pydata(verts, [], faces)
-    obj = bpy.data.objects.new(name, mesh)
-    bpy.context.scene.collection.objects.link(obj)
-    obj.shape_key_add(name="Basis", from_mix=False)
-    for i, key in enumerate(key_names):
-        block = obj.shape_key_add(name=key, from_mix=False)
-        block.data[i % 9].co.y -= 0.01
-        block.value = 0.0
-    return obj
-
-
 # VRM 0.x preset names (valued by mapping.vrm_weights), one ARKit name, one that matches nothing.
 VRM_KEYS = ("Blink", "Blink_L", "Blink_R", "A", "O", "Joy", "jawOpen", "notMapped")
 # Explicit entries: gain/offset, invert, mute, and an ARKit-named key driven by a VRM expression.
@@ -205,8 +190,8 @@ def scenario(check, module):
     check(not rec.start_playback and not rec.push_to_nla and not rec.reduce_keys,
           "recording options off by default")
 
-    vrm_face = build_mesh("FaceVRM", VRM_KEYS)
-    entry_face = build_mesh("FaceEntry", ENTRY_KEYS)
+    vrm_face = common.build_face_mesh(VRM_KEYS, name="FaceVRM")
+    entry_face = common.build_face_mesh(ENTRY_KEYS, name="FaceEntry")
     entry_face[mapping.PROP_MAPPING] = mapping.entries_to_json([mapping.MappingEntry(**e) for e in ENTRIES])
     check(apply.mapping_error(entry_face) is None, "mapping entries stored on the mesh are valid")
     rig = build_armature()

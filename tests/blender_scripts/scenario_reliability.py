@@ -72,8 +72,8 @@ def build_full_face(arkit_names):
     return obj, rig
 
 
-def tick_until(ops, predicate, timeout=5.0):
-    return common.wait_until(lambda: (ops.tick(bpy.context), predicate())[1], timeout=timeout, step=0.0005)
+# Bursts of hundreds of datagrams: tick often so the socket buffer never fills.
+TICK = dict(timeout=5.0, step=0.0005)
 
 
 # -- fuzz --------------------------------------------------------------------
@@ -158,7 +158,7 @@ def part_fuzz(check, ops, protocol):
             sender.sendto(data, ("127.0.0.1", port))
         sent += n
         rec = session.receiver
-        ok = tick_until(ops, lambda: rec.accepted_total + rec.rejected_total == sent)
+        ok = common.tick_until(ops, lambda: rec.accepted_total + rec.rejected_total == sent, **TICK)
         if not ok:
             raise AssertionError("after %d sent: counted %d accepted + %d rejected; kernel drops %d"
                                  % (sent, rec.accepted_total, rec.rejected_total,
@@ -304,7 +304,7 @@ def part_long_take(check, ops, protocol):
                                weights=tuple(weight(i, c) for c in range(protocol.NUM_CHANNELS)))
             sender.sendto(protocol.encode(f), ("127.0.0.1", port))
         target = min(n, start + burst)
-        if not tick_until(ops, lambda: len(session.recorder) == target):
+        if not common.tick_until(ops, lambda: len(session.recorder) == target, **TICK):
             raise AssertionError("recorded %d of %d; kernel drops %d"
                                  % (len(session.recorder), target, udp_drops(port) - drops_before))
     sender.close()
@@ -351,7 +351,7 @@ def part_import_take(check, ops, protocol):
 
     with open(ARGS.take, encoding="utf-8") as f:
         lines = [json.loads(line) for line in f if line.strip()]
-    header, records = lines[0], lines[1:]
+    records = lines[1:]  # lines[0] is the take's header
     with_face = [r for r in records if r["face"]]
     check(len(with_face) > 10, "the tracker found a face in the take", len(with_face))
 
