@@ -206,16 +206,31 @@ class FaceTransform:
         The neutral comes out first (weights rescaled, rotation and position
         measured from the neutral pose), then smoothing, in the sender's time.
         """
-        weights = neutral.rescale(frame.weights, self.neutral) if self.neutral else frame.weights
+        return self.smoothed(self.weights_from_neutral(frame.weights), *self.head_from_neutral(frame),
+                             frame.t, filters)
+
+    # The stages of `values`, apart so the bake can run the stateless one on a whole take at once.
+
+    def weights_from_neutral(self, weights):
+        """One frame's weights, or (numpy) a take's frames x channels matrix, measured from the neutral."""
+        return neutral.rescale(weights, self.neutral) if self.neutral else weights
+
+    def head_from_neutral(self, frame):
+        """(rotation, position) of a frame measured from the neutral pose."""
         quat = neutral.relative_rotation(frame.quat, self.q0) if self.has_q0 else frame.quat
         position = neutral.relative_position(frame.position, self.p0) if self.move else frame.position
-        if self.smooth:
-            for filt in (filters.weights, filters.quat, filters.position):
-                filt.min_cutoff, filt.beta = self.min_cutoff, self.beta
-            weights = filters.weights(weights, frame.t)
-            quat = filters.quat(quat, frame.t)
-            if self.move:
-                position = filters.position(position, frame.t)
+        return quat, position
+
+    def smoothed(self, weights, quat, position, t, filters):
+        """One Euro on every value when Smooth is on (position only when it moves the head)."""
+        if not self.smooth:
+            return weights, quat, position
+        for filt in (filters.weights, filters.quat, filters.position):
+            filt.min_cutoff, filt.beta = self.min_cutoff, self.beta
+        weights = filters.weights(weights, t)
+        quat = filters.quat(quat, t)
+        if self.move:
+            position = filters.position(position, t)
         return weights, quat, position
 
 

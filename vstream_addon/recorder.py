@@ -282,31 +282,41 @@ def face_action_name(take_name, mesh_obj, several):
     return take_name + FACE_SUFFIX + ("_" + mesh_obj.name if several else "")
 
 
-def _posed_values(with_face, samples, transform, filters):
-    """(weights rows or None, head rotations, positions) of the kept frames, as live apply posed them.
+def _posed_values(with_face, samples, transform, filters, matrix=None):
+    """(weights or None, head rotations, positions) of the kept frames, as live apply posed them.
 
-    Every face frame goes through transform.values (live.py), in capture-time
-    order (the order plan_keys keys them), so smoothing sees the same sequence
-    live did; `filters` is copied, not advanced. Without smoothing nothing
-    carries over between frames and only the kept ones are computed. Weights
-    come back as None when the transform leaves them untouched (the bake then
-    reads the recorded matrix directly).
+    The same stages as live.FaceTransform.values, frame by frame in
+    capture-time order (the order plan_keys keys them), so smoothing sees the
+    sequence live did; `filters` is copied, not advanced. Without smoothing
+    nothing carries over between frames and only the kept ones are computed.
+    With numpy the neutral stage runs on the whole (frames x 52) `matrix`
+    at once and the weights are smoothed as one array a frame. Weights come
+    back as None when the transform leaves them untouched (the bake then reads
+    the recorded matrix directly), else as a numpy array or a list of rows.
     """
     if not transform.changes_weights and not transform.has_q0 and not transform.move:
         kept = [with_face[i] for i in samples]
         return None, [f.quat for f in kept], [f.position for f in kept]
     filters = filters.copy()
-    values = transform.values
     if transform.smooth:
-        order = sorted(range(len(with_face)), key=lambda i: with_face[i].t)  # stable, as plan_keys
-        posed = [None] * len(with_face)
-        for i in order:
-            posed[i] = values(with_face[i], filters)
-        picked = [posed[i] for i in samples]
+        todo = sorted(range(len(with_face)), key=lambda i: with_face[i].t)  # stable, as plan_keys
     else:
-        picked = [values(with_face[i], filters) for i in samples]
-    weights = [p[0] for p in picked] if transform.changes_weights else None
-    return weights, [p[1] for p in picked], [p[2] for p in picked]
+        todo = samples
+    use_np = np is not None and matrix is not None
+    if use_np:
+        weights = transform.weights_from_neutral(matrix)
+    else:
+        weights = [transform.weights_from_neutral(with_face[i].weights) for i in range(len(with_face))] \
+            if transform.smooth else {i: transform.weights_from_neutral(with_face[i].weights) for i in todo}
+    posed = {}
+    for i in todo:
+        f = with_face[i]
+        posed[i] = transform.smoothed(weights[i], *transform.head_from_neutral(f), f.t, filters)
+    picked = [posed[i] for i in samples]
+    rows = None
+    if transform.changes_weights:
+        rows = np.array([p[0] for p in picked], dtype=np.float64) if use_np else [p[0] for p in picked]
+    return rows, [p[1] for p in picked], [p[2] for p in picked]
 
 
 def _bone_curves(rig, transform, quats, positions):
@@ -351,14 +361,17 @@ class Recorder:
         if frame is not None and frame.face:
             self._face_weights.extend(frame.weights)
 
-    def _weight_matrix(self, with_face, samples, rows):
-        """(kept frames x channels) numpy array of weights, or None without numpy."""
+    def _weight_matrix(self, with_face, samples=None, rows=None):
+        """(frames x channels) numpy array of weights (only `samples` rows if given), or None without numpy."""
         if np is None:
             return None
         buffered = self._face_weights
         if with_face and len(buffered) == len(with_face) * len(with_face[0].weights):
-            return np.frombuffer(buffered, dtype=np.float64).reshape(len(with_face), -1)[samples]
+            matrix = np.frombuffer(buffered, dtype=np.float64).reshape(len(with_face), -1)
+            return matrix[samples] if samples is not None else matrix
         # Frames were assigned, not added (Import Take): convert them now.
+        if rows is None:
+            rows = [with_face[i].weights for i in samples] if samples is not None else [f.weights for f in with_face]
         return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
 
     def __len__(self):
@@ -432,7 +445,8 @@ class Recorder:
         # that starts with the face out of view keeps its timing.
         plan = plan_keys([f.t for f in with_face], fps, t0=min(f.t for f in self.frames))
         kept = [with_face[i] for i in plan.samples]
-        weights, quats, positions = _posed_values(with_face, plan.samples, transform, filters)
+        all_weights = self._weight_matrix(with_face, None, None) if transform.changes_weights and meshes else None
+        weights, quats, positions = _posed_values(with_face, plan.samples, transform, filters, all_weights)
         if np is not None:
             scene_frames = frame_start + np.asarray(plan.offsets, dtype=np.float64)
         else:
@@ -462,6 +476,8 @@ class Recorder:
         if weights is None:
             rows = [f.weights for f in kept]
             matrix = self._weight_matrix(with_face, plan.samples, rows) if meshes else None
+        elif np is not None and isinstance(weights, np.ndarray):
+            rows, matrix = weights, weights
         else:
             rows, matrix = weights, None
         mesh_curves = [(mesh_obj, key_id, shape_key_curves(targets, rows, matrix))
