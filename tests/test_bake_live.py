@@ -22,6 +22,8 @@ KEY_CHECKS = (
     "the take actually moves the neck",
     "head action: neck and head rotation, neck location",
     "Import Take equals streaming the file live (same options, fresh smoothing)",
+    "no settings-changed note when none",
+    "a setting changed while recording is reported with the take",
 )
 
 

@@ -236,6 +236,18 @@ def run(check):
             result["plain_vs_numpy"] = compare_plain_path(check, recorder, actions, rec, scene, settings,
                                                           take_name)
 
+        check("changed while recording" not in operators.state.last_take, "no settings-changed note when none")
+        # A setting changed while recording: the take keeps Record's, and the summary says so.
+        check(bpy.ops.vstream.record() == {'FINISHED'}, "second take on")
+        for k in range(200, 205):
+            send(make(k))
+        options.neck_split = 0.7
+        send(make(205))
+        check(bpy.ops.vstream.record() == {'FINISHED'}, "second take baked")
+        check("changed while recording" in operators.state.last_take, "a setting changed while recording is "
+              "reported with the take", operators.state.last_take)
+        options.neck_split = 0.4
+
         # Import Take: the same frames from a file, posed with today's options and fresh smoothing.
         check_import(check, live, operators, take, rec, scene, settings, blocks, neck, head)
         return result
