@@ -23,7 +23,9 @@ Key), and nothing is written when no value moved.
 
 import collections
 import copy
+import functools
 import json
+import math
 import operator
 
 from . import apply, mapping, neutral, protocol, smoothing
@@ -239,6 +241,33 @@ def rest_rotation(pose_bone):
     return tuple(pose_bone.bone.matrix_local.to_quaternion())
 
 
+@functools.lru_cache(maxsize=64)
+def rest_map(q_rest):
+    """apply.bone_local_rotation(., q_rest) as a linear map: its 4 columns, the images of the basis.
+
+    Conjugation by a fixed unit quaternion is linear, so a bone's rest
+    correction is built once (cached per rest rotation) and then costs 16
+    products a frame: `to_rest_frame` per frame (live apply, the plain bake)
+    or one matrix product over a whole take (the numpy bake).
+    """
+    basis = ((1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0), (0.0, 0.0, 0.0, 1.0))
+    return tuple(apply.bone_local_rotation(e, q_rest) for e in basis)
+
+
+def to_rest_frame(q, columns):
+    """The pose-bone rotation turning a bone by `q` (armature space); `columns` = rest_map(rest).
+
+    A zero or non-finite q gives the identity, as apply.quat_normalized does.
+    """
+    (a0, a1, a2, a3), (b0, b1, b2, b3), (c0, c1, c2, c3), (d0, d1, d2, d3) = columns
+    w, x, y, z = q
+    n = math.sqrt(w * w + x * x + y * y + z * z)
+    if not math.isfinite(n) or n < 1e-9:
+        return neutral.IDENTITY
+    return ((a0 * w + b0 * x + c0 * y + d0 * z) / n, (a1 * w + b1 * x + c1 * y + d1 * z) / n,
+            (a2 * w + b2 * x + c2 * y + d2 * z) / n, (a3 * w + b3 * x + c3 * y + d3 * z) / n)
+
+
 def bone_location(position, scale, q_rest):
     """Pose location that moves a bone by `position` * `scale` (armature space).
 
@@ -313,8 +342,8 @@ class Rig:
     def pose(self, quat, position, transform):
         """(neck rotation, head rotation, location of `moved`) as pose-bone values; None where not driven."""
         q_neck, q_head = self.split(quat, transform)
-        neck = apply.bone_local_rotation(q_neck, self.neck_rest) if q_neck is not None else None
-        head = apply.bone_local_rotation(q_head, self.head_rest) if q_head is not None else None
+        neck = to_rest_frame(q_neck, rest_map(self.neck_rest)) if q_neck is not None else None
+        head = to_rest_frame(q_head, rest_map(self.head_rest)) if q_head is not None else None
         location = bone_location(position, transform.location_scale, self.moved_rest) if transform.move else None
         return neck, head, location
 
@@ -326,8 +355,9 @@ def _set_rotation(pose_bone, q_local):
         pose_bone.rotation_mode = 'QUATERNION'
         changed = True
     # q and -q are the same rotation: compare as rotations.
-    current = pose_bone.rotation_quaternion
-    if changed or 1.0 - abs(sum(a * b for a, b in zip(current, q_local))) > apply.QUAT_EPSILON:
+    w, x, y, z = pose_bone.rotation_quaternion
+    if changed or 1.0 - abs(w * q_local[0] + x * q_local[1] + y * q_local[2] + z * q_local[3]) \
+            > apply.QUAT_EPSILON:
         pose_bone.rotation_quaternion = q_local
         changed = True
     return changed

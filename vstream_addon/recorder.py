@@ -156,26 +156,15 @@ def hemisphere_consistent(quats):
 
 
 def bone_local_rotations(quats, q_rest):
-    """apply.bone_local_rotation for many quaternions at once; (n, 4) array or list of tuples.
+    """The rest correction live apply makes (live.to_rest_frame), for many quaternions at once.
 
-    Conjugation by a fixed unit quaternion is a linear map, so it is built
-    once as a 4x4 matrix (its columns are the images of the basis) and the
-    whole take is one matrix product. Zero or non-finite quaternions become
-    the identity, as in apply.quat_normalized.
+    (n, 4) array or list of tuples. With numpy the whole take is one matrix
+    product with live.rest_map's columns. Zero or non-finite quaternions
+    become the identity, as in apply.quat_normalized.
     """
-    basis = ((1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0), (0.0, 0.0, 0.0, 1.0))
-    cols = [apply.bone_local_rotation(e, q_rest) for e in basis]
+    cols = live.rest_map(tuple(q_rest))
     if np is None:
-        (a0, a1, a2, a3), (b0, b1, b2, b3), (c0, c1, c2, c3), (d0, d1, d2, d3) = cols
-        out = []
-        for w, x, y, z in quats:
-            n = math.sqrt(w * w + x * x + y * y + z * z)
-            if not math.isfinite(n) or n < 1e-9:
-                out.append((1.0, 0.0, 0.0, 0.0))
-                continue
-            out.append(((a0 * w + b0 * x + c0 * y + d0 * z) / n, (a1 * w + b1 * x + c1 * y + d1 * z) / n,
-                        (a2 * w + b2 * x + c2 * y + d2 * z) / n, (a3 * w + b3 * x + c3 * y + d3 * z) / n))
-        return out
+        return [live.to_rest_frame(q, cols) for q in quats]
     conj = np.array(cols).T
     q = np.asarray(quats, dtype=np.float64).reshape(-1, 4)
     with np.errstate(invalid="ignore", over="ignore"):
