@@ -175,3 +175,17 @@ def test_transform_from_options_and_key():
     Options.neck_split = 0.5
     assert a.key() != live.FaceTransform.from_options(Options, [0.1] * 52).key()
     assert live.FaceTransform.from_options(None).key() == live.FaceTransform().key()
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_posed_values_head_only_take_skips_the_weights(plain, monkeypatch):
+    # No face mesh: the weights are not smoothed at all, the head comes out the same.
+    frames = random_frames(random.Random(10), 120)
+    if plain:
+        monkeypatch.setattr(recorder, "np", None)
+    samples = list(range(len(frames)))
+    both = recorder._posed_values(frames, samples, full_transform(), live.Filters(),
+                                  recorder.Recorder()._weight_matrix(frames))
+    head_only = recorder._posed_values(frames, samples, full_transform(), live.Filters(), need_weights=False)
+    assert head_only[0] is None and both[0] is not None
+    assert head_only[1] == both[1] and head_only[2] == both[2]

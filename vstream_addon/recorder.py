@@ -271,7 +271,7 @@ def face_action_name(take_name, mesh_obj, several):
     return take_name + FACE_SUFFIX + ("_" + mesh_obj.name if several else "")
 
 
-def _posed_values(with_face, samples, transform, filters, matrix=None):
+def _posed_values(with_face, samples, transform, filters, matrix=None, need_weights=True):
     """(weights or None, head rotations, positions) of the kept frames, as live apply posed them.
 
     The same stages as live.FaceTransform.values, frame by frame in
@@ -281,7 +281,8 @@ def _posed_values(with_face, samples, transform, filters, matrix=None):
     With numpy the neutral stage runs on the whole (frames x 52) `matrix`
     at once and the weights are smoothed as one array a frame. Weights come
     back as None when the transform leaves them untouched (the bake then reads
-    the recorded matrix directly), else as a numpy array or a list of rows.
+    the recorded matrix directly) or nothing needs them (no face mesh), else
+    as a numpy array or a list of rows.
     """
     if not transform.changes_weights and not transform.has_q0 and not transform.move:
         kept = [with_face[i] for i in samples]
@@ -292,18 +293,19 @@ def _posed_values(with_face, samples, transform, filters, matrix=None):
     else:
         todo = samples
     use_np = np is not None and matrix is not None
-    if use_np:
+    if not need_weights:
+        weights = {i: () for i in todo}  # an empty vector: smoothing has nothing to do
+    elif use_np:
         weights = transform.weights_from_neutral(matrix)
     else:
-        weights = [transform.weights_from_neutral(with_face[i].weights) for i in range(len(with_face))] \
-            if transform.smooth else {i: transform.weights_from_neutral(with_face[i].weights) for i in todo}
+        weights = {i: transform.weights_from_neutral(with_face[i].weights) for i in todo}
     posed = {}
     for i in todo:
         f = with_face[i]
         posed[i] = transform.smoothed(weights[i], *transform.head_from_neutral(f), f.t, filters)
     picked = [posed[i] for i in samples]
     rows = None
-    if transform.changes_weights:
+    if transform.changes_weights and need_weights:
         rows = np.array([p[0] for p in picked], dtype=np.float64) if use_np else [p[0] for p in picked]
     return rows, [p[1] for p in picked], [p[2] for p in picked]
 
@@ -435,7 +437,8 @@ class Recorder:
         plan = plan_keys([f.t for f in with_face], fps, t0=min(f.t for f in self.frames))
         kept = [with_face[i] for i in plan.samples]
         all_weights = self._weight_matrix(with_face, None, None) if transform.changes_weights and meshes else None
-        weights, quats, positions = _posed_values(with_face, plan.samples, transform, filters, all_weights)
+        weights, quats, positions = _posed_values(with_face, plan.samples, transform, filters, all_weights,
+                                                  need_weights=bool(meshes))
         if np is not None:
             scene_frames = frame_start + np.asarray(plan.offsets, dtype=np.float64)
         else:
