@@ -189,3 +189,17 @@ def test_posed_values_head_only_take_skips_the_weights(plain, monkeypatch):
     head_only = recorder._posed_values(frames, samples, full_transform(), live.Filters(), need_weights=False)
     assert head_only[0] is None and both[0] is not None
     assert head_only[1] == both[1] and head_only[2] == both[2]
+
+
+def test_take_import_reads_head_position():
+    from vstream_addon import take_import
+    from vstream_addon.take import TakeError
+    record = {"t": 1.0, "face": True, "weights": {"jawOpen": 0.5},
+              "head": {"quat": [1, 0, 0, 0], "position": [0.01, -0.02, 0.03]}}
+    assert take_import.frame_from_record(record, "x:2").position == (0.01, -0.02, 0.03)
+    del record["head"]["position"]
+    assert take_import.frame_from_record(record, "x:2").position == (0.0, 0.0, 0.0)
+    for bad in ([0.1, 0.2], "0,0,0", [0.0, float("nan"), 0.0]):
+        record["head"]["position"] = bad
+        with pytest.raises(TakeError, match="x:2.*position"):
+            take_import.frame_from_record(record, "x:2")
