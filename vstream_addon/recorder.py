@@ -176,7 +176,7 @@ def bone_local_rotations(quats, q_rest):
 
 
 def head_curves(quats, q_rest):
-    """The head bone's rotation_quaternion curves for a take: 4 value sequences (w, x, y, z)."""
+    """A bone's rotation_quaternion curves for a take (head or neck): 4 value sequences (w, x, y, z)."""
     local = hemisphere_consistent(bone_local_rotations(quats, q_rest))
     if np is None:
         return [list(c) for c in zip(*local)] if local else [[], [], [], []]
