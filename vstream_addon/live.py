@@ -5,7 +5,10 @@ given (no bpy import), so the pure-Python checks run anywhere.
 
 Per frame, in order: the add-on's neutral (neutral.py) when the sender does
 not calibrate, optional One Euro smoothing (smoothing.py), then the mapping
-onto each mesh and the head rotation onto the bones.
+onto each mesh and the head rotation onto the bones. Those per-frame steps
+are defined once here (`FaceTransform.values`, `Rig`) and the Record/Import
+bake (recorder.py) runs every recorded frame through the same ones, so a take
+holds the poses live apply showed.
 
 Speed (a tick must stay far below a 60 Hz frame): each mesh's resolved
 mapping is compiled once into key-block slots (`MeshPlan`) and reused while
@@ -19,7 +22,10 @@ Key), and nothing is written when no value moved.
 """
 
 import collections
+import copy
+import functools
 import json
+import math
 import operator
 
 from . import apply, mapping, neutral, protocol, smoothing
@@ -132,72 +138,238 @@ def _build_plan(obj, keys, signature):
     return MeshPlan(signature, names, reference_slot, ranges)
 
 
-# -- head ------------------------------------------------------------------------
+# -- the per-frame transforms (live apply and the bake share these) -----------------
 
-def _set_rotation(pose_bone, q_avatar):
-    """Turn a pose bone by q_avatar (armature space); True if it changed.
+class Filters:
+    """One Euro state for weights, head rotation and head position (smoothing.py)."""
 
-    Same formula as apply.bone_local_rotation (q_rest^-1 @ q @ q_rest), done
-    with the mathutils Quaternion Blender hands back (C, no import needed
-    here) because this runs every tick.
+    def __init__(self):
+        self.weights = smoothing.OneEuroVector()
+        self.quat = smoothing.OneEuroQuat()
+        self.position = smoothing.OneEuroVector()
+
+    def reset(self):
+        for filt in (self.weights, self.quat, self.position):
+            filt.reset()
+
+    def copy(self):
+        """An independent copy: Record keeps one so the bake resumes where live stood."""
+        return copy.deepcopy(self)
+
+
+class FaceTransform:
+    """The live options as plain values: what happens to a face frame before it is posed.
+
+    Live apply builds one per tick from scene.vstream.live; Record keeps the
+    one in effect when it was pressed, and the bake runs every recorded frame
+    through `values` and `Rig` as live apply did.
     """
-    q_rest = pose_bone.bone.matrix_local.to_quaternion()
-    q_local = q_rest.conjugated() @ type(q_rest)(apply.quat_normalized(q_avatar)) @ q_rest
-    q_local.normalize()
-    changed = False
-    if pose_bone.rotation_mode != 'QUATERNION':
-        pose_bone.rotation_mode = 'QUATERNION'
-        changed = True
-    # q and -q are the same rotation: compare as rotations.
-    if changed or 1.0 - abs(q_local.dot(pose_bone.rotation_quaternion)) > apply.QUAT_EPSILON:
-        pose_bone.rotation_quaternion = q_local
-        changed = True
-    return changed
+
+    __slots__ = ("neutral", "q0", "has_q0", "p0", "smooth", "min_cutoff", "beta", "move", "location_scale",
+                 "neck_bone", "neck_split")
+
+    def __init__(self, neutral_weights=None, q0=neutral.IDENTITY, p0=(0.0, 0.0, 0.0), smooth=False,
+                 min_cutoff=1.0, beta=0.5, move=False, location_scale=1.0, neck_bone="", neck_split=0.0):
+        self.neutral = list(neutral_weights) if neutral_weights else None
+        self.q0 = tuple(float(c) for c in q0)
+        # Identity (or unset) neutral rotation: skip the product, values stay bit for bit.
+        self.has_q0 = abs(self.q0[0]) < 1.0 - 1e-9 or any(self.q0[1:])
+        self.p0 = tuple(float(c) for c in p0)
+        self.smooth = bool(smooth)
+        self.min_cutoff = float(min_cutoff)
+        self.beta = float(beta)
+        self.move = bool(move)
+        self.location_scale = float(location_scale)
+        self.neck_bone = neck_bone or ""
+        self.neck_split = float(neck_split)
+
+    @classmethod
+    def from_options(cls, options, neutral_weights=None):
+        """From scene.vstream.live (None: no options, frames pass unchanged); the neutral already parsed."""
+        if options is None:
+            return cls()
+        return cls(neutral_weights, tuple(options.neutral_rotation), tuple(options.neutral_position),
+                   options.smooth, options.smooth_min_cutoff, options.smooth_beta, options.head_location,
+                   options.location_scale, getattr(options, "neck_bone", ""), options.neck_split)
+
+    def key(self):
+        """Every value as one tuple, to tell whether the options changed."""
+        return tuple(getattr(self, name) if name != "neutral" else tuple(self.neutral or ())
+                     for name in self.__slots__)
+
+    @property
+    def changes_weights(self):
+        """False when `values` hands the weights back untouched (no neutral, no smoothing)."""
+        return bool(self.neutral) or self.smooth
+
+    def values(self, frame, filters):
+        """(weights, quat, position) live apply poses for `frame`; advances `filters` when smoothing.
+
+        The neutral comes out first (weights rescaled, rotation and position
+        measured from the neutral pose), then smoothing, in the sender's time.
+        """
+        return self.smoothed(self.weights_from_neutral(frame.weights), *self.head_from_neutral(frame),
+                             frame.t, filters)
+
+    # The stages of `values`, apart so the bake can run the stateless one on a whole take at once.
+
+    def weights_from_neutral(self, weights):
+        """One frame's weights, or (numpy) a take's frames x channels matrix, measured from the neutral."""
+        return neutral.rescale(weights, self.neutral) if self.neutral else weights
+
+    def head_from_neutral(self, frame):
+        """(rotation, position) of a frame measured from the neutral pose."""
+        quat = neutral.relative_rotation(frame.quat, self.q0) if self.has_q0 else frame.quat
+        position = neutral.relative_position(frame.position, self.p0) if self.move else frame.position
+        return quat, position
+
+    def smoothed(self, weights, quat, position, t, filters):
+        """One Euro on every value when Smooth is on (position only when it moves the head)."""
+        if not self.smooth:
+            return weights, quat, position
+        for filt in (filters.weights, filters.quat, filters.position):
+            filt.min_cutoff, filt.beta = self.min_cutoff, self.beta
+        weights = filters.weights(weights, t)
+        quat = filters.quat(quat, t)
+        if self.move:
+            position = filters.position(position, t)
+        return weights, quat, position
 
 
-def _set_location(pose_bone, position, scale):
-    """Move a pose bone by `position` (armature space, scaled); True if it changed."""
-    q_rest = tuple(pose_bone.bone.matrix_local.to_quaternion())
-    # Pose location is in the bone's rest axes: rotate the armature-space offset into them.
-    local = apply.quat_rotate(apply.quat_conjugate(apply.quat_normalized(q_rest)),
-                              tuple(c * scale for c in position))
-    current = tuple(pose_bone.location)
-    if max(abs(a - b) for a, b in zip(current, local)) > 1e-6:
-        pose_bone.location = local
-        return True
-    return False
+def rest_rotation(pose_bone):
+    """The bone's rest orientation in armature space, (w, x, y, z)."""
+    return tuple(pose_bone.bone.matrix_local.to_quaternion())
+
+
+@functools.lru_cache(maxsize=64)
+def rest_map(q_rest):
+    """apply.bone_local_rotation(., q_rest) as a linear map: its 4 columns, the images of the basis.
+
+    Conjugation by a fixed unit quaternion is linear, so a bone's rest
+    correction is built once (cached per rest rotation) and then costs 16
+    products a frame: `to_rest_frame` per frame (live apply, the plain bake)
+    or one matrix product over a whole take (the numpy bake).
+    """
+    basis = ((1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0), (0.0, 0.0, 0.0, 1.0))
+    return tuple(apply.bone_local_rotation(e, q_rest) for e in basis)
+
+
+def to_rest_frame(q, columns):
+    """The pose-bone rotation turning a bone by `q` (armature space); `columns` = rest_map(rest).
+
+    A zero or non-finite q gives the identity, as apply.quat_normalized does.
+    """
+    (a0, a1, a2, a3), (b0, b1, b2, b3), (c0, c1, c2, c3), (d0, d1, d2, d3) = columns
+    w, x, y, z = q
+    n = math.sqrt(w * w + x * x + y * y + z * z)
+    if not math.isfinite(n) or n < 1e-9:
+        return neutral.IDENTITY
+    return ((a0 * w + b0 * x + c0 * y + d0 * z) / n, (a1 * w + b1 * x + c1 * y + d1 * z) / n,
+            (a2 * w + b2 * x + c2 * y + d2 * z) / n, (a3 * w + b3 * x + c3 * y + d3 * z) / n)
+
+
+def bone_location(position, scale, q_rest):
+    """Pose location that moves a bone by `position` * `scale` (armature space).
+
+    Pose location is in the bone's rest axes: the armature-space offset is
+    rotated into them.
+    """
+    return apply.quat_rotate(apply.quat_conjugate(apply.quat_normalized(q_rest)),
+                             tuple(float(c) * scale for c in position))
 
 
 def head_bones(settings, options):
     """(neck pose bone or None, head pose bone or None) named in the settings."""
-    arm = getattr(settings, "armature", None)
-    if arm is None or getattr(arm, "type", None) != 'ARMATURE':
-        return None, None
-    bones = arm.pose.bones
-    head = bones.get(settings.head_bone) if settings.head_bone else None
     neck_name = getattr(options, "neck_bone", "") if options is not None else ""
+    return find_bones(getattr(settings, "armature", None), settings.head_bone, neck_name)
+
+
+def find_bones(armature_obj, head_name, neck_name):
+    """(neck pose bone or None, head pose bone or None) of an armature object by name."""
+    if armature_obj is None or getattr(armature_obj, "type", None) != 'ARMATURE':
+        return None, None
+    bones = armature_obj.pose.bones
+    head = bones.get(head_name) if head_name else None
     neck = bones.get(neck_name) if neck_name else None
     if neck is not None and head is not None and neck.name == head.name:
         neck = None
     return neck, head
 
 
-def split_rotation(q, neck, head, fraction):
+def split_rotation(q, fraction, has_neck, has_head, neck_is_parent):
     """(neck turn, head turn), both armature space, that together turn the head by q.
 
     The head inherits the neck's turn when the neck is one of its parents, so
     the head's own turn is the rest of q: q^(1 - f) after the neck's q^f (the
-    same axis, so the two powers multiply back to q).
+    same axis, so the two powers multiply back to q). A neck without a head
+    takes the whole turn.
     """
-    if neck is None:
+    if not has_neck:
         return None, q
+    if not has_head:
+        return q, None
     f = min(1.0, max(0.0, float(fraction)))
     q_neck = neutral.quat_power(q, f)
-    if head is None:
-        return q, None
-    if neck.bone in head.bone.parent_recursive:
+    if neck_is_parent:
         return q_neck, neutral.quat_power(q, 1.0 - f)
     return q_neck, q
+
+
+class Rig:
+    """The neck and head pose bones a head rotation drives, resolved once (per tick, or per bake)."""
+
+    def __init__(self, neck, head):
+        self.neck = neck
+        self.head = head
+        self.neck_rest = rest_rotation(neck) if neck is not None else None
+        self.head_rest = rest_rotation(head) if head is not None else None
+        self.neck_is_parent = neck is not None and head is not None and neck.bone in head.bone.parent_recursive
+        # The topmost driven bone carries a move, so neck and head move together.
+        self.moved = neck if neck is not None else head
+        self.moved_rest = self.neck_rest if neck is not None else self.head_rest
+
+    @classmethod
+    def of(cls, armature_obj, head_bone_name, neck_bone_name):
+        """The Rig of an armature object and bone names; None if neither bone exists."""
+        neck, head = find_bones(armature_obj, head_bone_name, neck_bone_name)
+        return cls(neck, head) if neck is not None or head is not None else None
+
+    def split(self, quat, transform):
+        """Armature-space (neck turn or None, head turn or None) for a head rotation."""
+        return split_rotation(quat, transform.neck_split, self.neck is not None, self.head is not None,
+                              self.neck_is_parent)
+
+    def pose(self, quat, position, transform):
+        """(neck rotation, head rotation, location of `moved`) as pose-bone values; None where not driven."""
+        q_neck, q_head = self.split(quat, transform)
+        neck = to_rest_frame(q_neck, rest_map(self.neck_rest)) if q_neck is not None else None
+        head = to_rest_frame(q_head, rest_map(self.head_rest)) if q_head is not None else None
+        location = bone_location(position, transform.location_scale, self.moved_rest) if transform.move else None
+        return neck, head, location
+
+
+def _set_rotation(pose_bone, q_local):
+    """Set a pose bone's quaternion rotation; True if it changed."""
+    changed = False
+    if pose_bone.rotation_mode != 'QUATERNION':
+        pose_bone.rotation_mode = 'QUATERNION'
+        changed = True
+    # q and -q are the same rotation: compare as rotations.
+    w, x, y, z = pose_bone.rotation_quaternion
+    if changed or 1.0 - abs(w * q_local[0] + x * q_local[1] + y * q_local[2] + z * q_local[3]) \
+            > apply.QUAT_EPSILON:
+        pose_bone.rotation_quaternion = q_local
+        changed = True
+    return changed
+
+
+def _set_location(pose_bone, local):
+    """Set a pose bone's location; True if it changed."""
+    current = tuple(pose_bone.location)
+    if max(abs(a - b) for a, b in zip(current, local)) > 1e-6:
+        pose_bone.location = local
+        return True
+    return False
 
 
 # -- the driver ----------------------------------------------------------------------
@@ -209,9 +381,7 @@ class LiveDriver:
         self.session = None
         self.plans = {}
         self.recent = collections.deque(maxlen=NEUTRAL_FRAMES)
-        self.weight_filter = smoothing.OneEuroVector()
-        self.quat_filter = smoothing.OneEuroQuat()
-        self.position_filter = smoothing.OneEuroVector()
+        self.filters = Filters()
         self._neutral_text = None
         self._neutral = None
 
@@ -219,9 +389,7 @@ class LiveDriver:
         self.session = session
         self.plans.clear()
         self.recent.clear()
-        self.weight_filter.reset()
-        self.quat_filter.reset()
-        self.position_filter.reset()
+        self.filters.reset()
 
     def forget_plans(self):
         """Drop every compiled mesh plan (undo, redo, file load: Blender data was replaced)."""
@@ -256,34 +424,28 @@ class LiveDriver:
             return False
         self.recent.extend(faces)
         options = getattr(settings, "live", None)
-        weights, quat, position = self._values(faces, options)
+        transform = self.transform(options)
+        if not transform.smooth:
+            faces = faces[-1:]  # nothing carries over between frames: the newest is enough
+        for f in faces:
+            weights, quat, position = transform.values(f, self.filters)
         changed = False
         for obj in target_meshes(settings):
             changed = self.apply_mesh(obj, weights) or changed
-        return self.apply_head(settings, options, quat, position) or changed
+        return self.apply_head(settings, options, quat, position, transform) or changed
 
-    def _values(self, faces, options):
-        base = self.neutral_weights(options)
-        q0 = tuple(options.neutral_rotation) if options is not None else neutral.IDENTITY
-        p0 = tuple(options.neutral_position) if options is not None else (0.0, 0.0, 0.0)
-        has_q0 = abs(q0[0]) < 1.0 - 1e-9 or any(q0[1:])
-        smooth = options is not None and options.smooth
-        moves = options is not None and options.head_location
-        if smooth:
-            for filt in (self.weight_filter, self.quat_filter, self.position_filter):
-                filt.min_cutoff, filt.beta = options.smooth_min_cutoff, options.smooth_beta
-        else:
-            faces = faces[-1:]
-        for f in faces:
-            weights = neutral.rescale(f.weights, base) if base else f.weights
-            quat = neutral.relative_rotation(f.quat, q0) if has_q0 else f.quat
-            position = neutral.relative_position(f.position, p0) if moves else f.position
-            if smooth:
-                weights = self.weight_filter(weights, f.t)
-                quat = self.quat_filter(quat, f.t)
-                if moves:
-                    position = self.position_filter(position, f.t)
-        return weights, quat, position
+    def transform(self, options):
+        """The FaceTransform for the current options (what this tick applies)."""
+        return FaceTransform.from_options(options, self.neutral_weights(options))
+
+    def snapshot(self, session, options):
+        """(FaceTransform, copy of the smoothing state) as they stand now: what Record keeps.
+
+        The filters are those live apply continues from on the next tick,
+        or fresh ones if this session has not driven a frame yet.
+        """
+        filters = self.filters.copy() if session is self.session else Filters()
+        return self.transform(options), filters
 
     def apply_mesh(self, obj, weights):
         keys = obj.data.shape_keys
@@ -312,20 +474,20 @@ class LiveDriver:
         obj.update_tag(refresh={'DATA'})
         return True
 
-    def apply_head(self, settings, options, quat, position):
+    def apply_head(self, settings, options, quat, position, transform=None):
         neck, head = head_bones(settings, options)
         if neck is None and head is None:
             return False
-        fraction = options.neck_split if options is not None else 0.0
-        q_neck, q_head = split_rotation(quat, neck, head, fraction)
+        if transform is None:
+            transform = self.transform(options)
+        q_neck, q_head, location = Rig(neck, head).pose(quat, position, transform)
         changed = False
-        if neck is not None:
+        if q_neck is not None:
             changed = _set_rotation(neck, q_neck) or changed
-        if head is not None:
+        if q_head is not None:
             changed = _set_rotation(head, q_head) or changed
-        if options is not None and options.head_location:
-            # The topmost driven bone carries the move, so neck and head move together.
-            changed = _set_location(neck or head, position, options.location_scale) or changed
+        if location is not None:
+            changed = _set_location(neck or head, location) or changed
         return changed
 
     # -- neutral capture ---------------------------------------------------------

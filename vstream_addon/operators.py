@@ -160,9 +160,17 @@ def _app_timer_tick():
 # -- recording ---------------------------------------------------------------
 
 def start_recording(context):
-    """Record on: remember the current frame (the take starts there) and maybe start playback."""
+    """Record on: remember the current frame (the take starts there) and maybe start playback.
+
+    The live options (neutral, neutral pose, neck share, Move Head, smoothing)
+    and the smoothing filters' state are kept as they are now: the bake puts
+    every recorded frame through them, so the take continues exactly the
+    poses live apply shows from here on.
+    """
     scene = context.scene
     state.session.start_recording()
+    recorder = state.session.recorder
+    recorder.transform, recorder.filters = live.driver.snapshot(state.session, scene.vstream.live)
     state.record_frame = scene.frame_current
     state.started_playback = False
     if scene.vstream.recording.start_playback:
@@ -205,6 +213,9 @@ def _bake(context, session):
         state.error = str(e)
         state.last_take = ""
         raise
+    # The take keeps the options of Record start; say so if live moved on.
+    kept = recorder.transform
+    report["settings_changed"] = kept is not None and kept.key() != live.driver.transform(settings.live).key()
     state.error = ""
     state.last_take = describe_bake(report)
     return report
@@ -226,6 +237,9 @@ def describe_bake(report):
         text += " (%s: keys not reduced)" % report["reduce_skipped"]
     if report["not_assigned"]:
         text += " (kept existing action on %s)" % ", ".join(report["not_assigned"])
+    if report.get("settings_changed"):
+        text += " (head, neutral or smoothing settings changed while recording: the take uses those " \
+                "in effect when Record was pressed)"
     return text
 
 
@@ -394,6 +408,8 @@ class VSTREAM_OT_import_take(bpy.types.Operator, ImportHelper):
                 bpy.path.abspath(self.filepath), [a.name for a in bpy.data.actions],
                 progress=(lambda f: wm.progress_update(int(f * steps))) if show else None,
                 frame_start=context.scene.frame_current,
+                # As if the file were streamed now: today's neutral, head and smoothing options.
+                transform=live.driver.transform(settings.live),
                 **recording_settings.bake_options(settings.recording))
         except (TakeError, BakeError, OSError, UnicodeDecodeError) as e:
             state.error = "Import take: %s" % e

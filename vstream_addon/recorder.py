@@ -3,6 +3,15 @@
 `Recorder` and `plan_keys` are pure Python (plus numpy, which Blender
 bundles). `Recorder.bake` needs Blender (it imports .actions, which uses bpy,
 only when called).
+
+A take holds what live apply showed: the bake runs every recorded face frame
+through live.py's FaceTransform (add-on neutral, neutral pose, One Euro
+smoothing continued from the filters' state at Record start, in capture-time
+order) and live.Rig (neck/head split, rest orientation, head location), the
+same code live apply calls each tick. Only the per-curve parts are batched
+here: the rest correction and the location are linear maps, applied to the
+whole take at once (`bone_local_rotations`, `bone_locations`), built from
+the per-frame definitions.
 """
 
 import math
@@ -18,7 +27,7 @@ except ImportError:
     # and Reduce Keys is skipped.
     np = None
 
-from . import apply
+from . import apply, live
 
 TAKE_PREFIX = "vstream_take_"
 _TAKE_RE = re.compile(r"^%s(\d+)" % re.escape(TAKE_PREFIX))
@@ -147,26 +156,15 @@ def hemisphere_consistent(quats):
 
 
 def bone_local_rotations(quats, q_rest):
-    """apply.bone_local_rotation for many quaternions at once; (n, 4) array or list of tuples.
+    """The rest correction live apply makes (live.to_rest_frame), for many quaternions at once.
 
-    Conjugation by a fixed unit quaternion is a linear map, so it is built
-    once as a 4x4 matrix (its columns are the images of the basis) and the
-    whole take is one matrix product. Zero or non-finite quaternions become
-    the identity, as in apply.quat_normalized.
+    (n, 4) array or list of tuples. With numpy the whole take is one matrix
+    product with live.rest_map's columns. Zero or non-finite quaternions
+    become the identity, as in apply.quat_normalized.
     """
-    basis = ((1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0), (0.0, 0.0, 0.0, 1.0))
-    cols = [apply.bone_local_rotation(e, q_rest) for e in basis]
+    cols = live.rest_map(tuple(q_rest))
     if np is None:
-        (a0, a1, a2, a3), (b0, b1, b2, b3), (c0, c1, c2, c3), (d0, d1, d2, d3) = cols
-        out = []
-        for w, x, y, z in quats:
-            n = math.sqrt(w * w + x * x + y * y + z * z)
-            if not math.isfinite(n) or n < 1e-9:
-                out.append((1.0, 0.0, 0.0, 0.0))
-                continue
-            out.append(((a0 * w + b0 * x + c0 * y + d0 * z) / n, (a1 * w + b1 * x + c1 * y + d1 * z) / n,
-                        (a2 * w + b2 * x + c2 * y + d2 * z) / n, (a3 * w + b3 * x + c3 * y + d3 * z) / n))
-        return out
+        return [live.to_rest_frame(q, cols) for q in quats]
     conj = np.array(cols).T
     q = np.asarray(quats, dtype=np.float64).reshape(-1, 4)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -178,11 +176,32 @@ def bone_local_rotations(quats, q_rest):
 
 
 def head_curves(quats, q_rest):
-    """The head bone's rotation_quaternion curves for a take: 4 value sequences (w, x, y, z)."""
+    """A bone's rotation_quaternion curves for a take (head or neck): 4 value sequences (w, x, y, z)."""
     local = hemisphere_consistent(bone_local_rotations(quats, q_rest))
     if np is None:
         return [list(c) for c in zip(*local)] if local else [[], [], [], []]
     return [np.ascontiguousarray(local[:, axis]) for axis in range(4)]
+
+
+def bone_locations(positions, scale, q_rest):
+    """live.bone_location for many positions at once: 3 value sequences (x, y, z).
+
+    The map is linear, so its matrix is built from live.bone_location on the
+    basis vectors and the take is one matrix product (numpy) or three dot
+    products a frame (plain Python).
+    """
+    cols = [live.bone_location(e, scale, q_rest) for e in ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))]
+    if np is None:
+        (a0, a1, a2), (b0, b1, b2), (c0, c1, c2) = cols
+        out = [[], [], []]
+        for x, y, z in positions:
+            out[0].append(a0 * x + b0 * y + c0 * z)
+            out[1].append(a1 * x + b1 * y + c1 * z)
+            out[2].append(a2 * x + b2 * y + c2 * z)
+        return out
+    p = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
+    local = p @ np.array(cols)
+    return [np.ascontiguousarray(local[:, axis]) for axis in range(3)]
 
 
 def _clamp(values, lo, hi):
@@ -252,11 +271,77 @@ def face_action_name(take_name, mesh_obj, several):
     return take_name + FACE_SUFFIX + ("_" + mesh_obj.name if several else "")
 
 
+def _posed_values(with_face, samples, transform, filters, matrix=None, need_weights=True):
+    """(weights or None, head rotations, positions) of the kept frames, as live apply posed them.
+
+    The same stages as live.FaceTransform.values, frame by frame in
+    capture-time order (the order plan_keys keys them), so smoothing sees the
+    sequence live did; `filters` is copied, not advanced. Without smoothing
+    nothing carries over between frames and only the kept ones are computed.
+    With numpy the neutral stage runs on the whole (frames x 52) `matrix`
+    at once and the weights are smoothed as one array a frame. Weights come
+    back as None when the transform leaves them untouched (the bake then reads
+    the recorded matrix directly) or nothing needs them (no face mesh), else
+    as a numpy array or a list of rows.
+    """
+    if not transform.changes_weights and not transform.has_q0 and not transform.move:
+        kept = [with_face[i] for i in samples]
+        return None, [f.quat for f in kept], [f.position for f in kept]
+    filters = filters.copy()
+    if transform.smooth:
+        todo = sorted(range(len(with_face)), key=lambda i: with_face[i].t)  # stable, as plan_keys
+    else:
+        todo = samples
+    use_np = np is not None and matrix is not None
+    if not need_weights:
+        weights = {i: () for i in todo}  # an empty vector: smoothing has nothing to do
+    elif use_np:
+        weights = transform.weights_from_neutral(matrix)
+    else:
+        weights = {i: transform.weights_from_neutral(with_face[i].weights) for i in todo}
+    posed = {}
+    for i in todo:
+        f = with_face[i]
+        posed[i] = transform.smoothed(weights[i], *transform.head_from_neutral(f), f.t, filters)
+    picked = [posed[i] for i in samples]
+    rows = None
+    if transform.changes_weights and need_weights:
+        rows = np.array([p[0] for p in picked], dtype=np.float64) if use_np else [p[0] for p in picked]
+    return rows, [p[1] for p in picked], [p[2] for p in picked]
+
+
+def _bone_curves(rig, transform, quats, positions):
+    """[(pose bone, property, value sequences)] for the neck, the head and the moved bone's location.
+
+    The neck/head split is live.Rig.split per frame; the rest correction and
+    the location are linear and done for the whole take (bone_local_rotations,
+    bone_locations), as live.Rig.pose does per frame.
+    """
+    out = []
+    if rig.neck is not None:
+        split = [rig.split(q, transform) for q in quats]
+        if rig.head is not None:
+            out.append((rig.neck, "rotation_quaternion", head_curves([s[0] for s in split], rig.neck_rest)))
+            out.append((rig.head, "rotation_quaternion", head_curves([s[1] for s in split], rig.head_rest)))
+        else:
+            out.append((rig.neck, "rotation_quaternion", head_curves(quats, rig.neck_rest)))
+    else:
+        out.append((rig.head, "rotation_quaternion", head_curves(quats, rig.head_rest)))
+    if transform.move:
+        out.append((rig.moved, "location", bone_locations(positions, transform.location_scale, rig.moved_rest)))
+    return out
+
+
 class Recorder:
     """Buffers frames while recording; `bake` turns them into Actions."""
 
     def __init__(self):
         self.frames = []
+        # What live apply did to each frame when Record was pressed (a
+        # live.FaceTransform and the smoothing filters' state then); None:
+        # frames are baked as they came (operators.start_recording sets them).
+        self.transform = None
+        self.filters = None
         # The face frames' weights, appended as they arrive (well under a
         # microsecond a frame), so the bake gets its (frames x 52) matrix
         # without converting every float of the take at the end.
@@ -267,21 +352,24 @@ class Recorder:
         if frame is not None and frame.face:
             self._face_weights.extend(frame.weights)
 
-    def _weight_matrix(self, with_face, samples, rows):
-        """(kept frames x channels) numpy array of weights, or None without numpy."""
+    def _weight_matrix(self, with_face, samples=None, rows=None):
+        """(frames x channels) numpy array of weights (only `samples` rows if given), or None without numpy."""
         if np is None:
             return None
         buffered = self._face_weights
         if with_face and len(buffered) == len(with_face) * len(with_face[0].weights):
-            return np.frombuffer(buffered, dtype=np.float64).reshape(len(with_face), -1)[samples]
+            matrix = np.frombuffer(buffered, dtype=np.float64).reshape(len(with_face), -1)
+            return matrix[samples] if samples is not None else matrix
         # Frames were assigned, not added (Import Take): convert them now.
+        if rows is None:
+            rows = [with_face[i].weights for i in samples] if samples is not None else [f.weights for f in with_face]
         return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
 
     def __len__(self):
         return len(self.frames)
 
     def bake(self, scene, mesh_objs, armature_obj, head_bone_name, take_name, frame_start=None,
-             progress=None, reduce_tolerance=None, push_to_nla=False):
+             progress=None, reduce_tolerance=None, push_to_nla=False, transform=None, filters=None):
         """Write the take as Actions and assign (or push) them; return a report dict.
 
         One Action per target ID: for each mesh in `mesh_objs` (a list; one
@@ -289,7 +377,12 @@ class Recorder:
         (`<take>_face_<object>` when there are several) with a key on every
         shape key the mapping drives (apply.mapping_targets, valued exactly
         as live apply values it), and `<take>_head` on the armature object
-        (the head bone's rotation_quaternion). Meshes sharing one shape-key
+        (rotation_quaternion of the head bone and of the neck bone when one is
+        set, and location of the topmost of them when Move Head is on).
+        Every frame first goes through `transform` (a live.FaceTransform;
+        default: the one kept at Record start, else none) with smoothing
+        continued from `filters` (default: the ones kept at Record start,
+        else fresh), exactly as live apply does. Meshes sharing one shape-key
         datablock are baked once. Each Action has a fake user and carries
         keyed/merged counts as custom properties. Frames without a face are
         not keyed (the pose holds) and are counted. A frame captured at t is
@@ -303,7 +396,7 @@ class Recorder:
         track named after the take instead of making it the active action.
 
         Report keys: take, actions, keyed, merged, received, no_face,
-        frame_start, frame_end, fps, shape_key_curves, head, not_assigned,
+        frame_start, frame_end, fps, shape_key_curves, head, neck, location, not_assigned,
         nla_tracks, keys_written, keys_removed, reduce_skipped (why Reduce
         Keys could not run, or "").
         `progress(fraction)`, if given, is called as curves are written.
@@ -326,12 +419,16 @@ class Recorder:
                 continue
             seen_keys.add(key_id.as_pointer())
             meshes.append((mesh_obj, key_id, targets))
-        pose_bone = apply.head_pose_bone(armature_obj, head_bone_name)
+        if transform is None:
+            transform = self.transform if self.transform is not None else live.FaceTransform()
+        if filters is None:
+            filters = self.filters if self.filters is not None else live.Filters()
+        rig = live.Rig.of(armature_obj, head_bone_name, transform.neck_bone)
         if not self.frames:
             raise BakeError("Nothing was recorded: no frames arrived while Record was on")
         if not with_face:
             raise BakeError("Nothing to bake: none of the %d recorded frames had a face" % len(self.frames))
-        if not meshes and pose_bone is None:
+        if not meshes and rig is None:
             raise BakeError("Nothing to bake onto: no face mesh has shape keys the mapping drives "
                             "(ARKit or VRM names, or mapping entries) and no head bone is set")
 
@@ -339,6 +436,9 @@ class Recorder:
         # that starts with the face out of view keeps its timing.
         plan = plan_keys([f.t for f in with_face], fps, t0=min(f.t for f in self.frames))
         kept = [with_face[i] for i in plan.samples]
+        all_weights = self._weight_matrix(with_face, None, None) if transform.changes_weights and meshes else None
+        weights, quats, positions = _posed_values(with_face, plan.samples, transform, filters, all_weights,
+                                                  need_weights=bool(meshes))
         if np is not None:
             scene_frames = frame_start + np.asarray(plan.offsets, dtype=np.float64)
         else:
@@ -355,7 +455,7 @@ class Recorder:
             "take": take_name, "actions": [], "keyed": len(kept), "merged": plan.merged,
             "received": len(self.frames), "no_face": counts[PROP_NO_FACE],
             "frame_start": int(scene_frames[0]), "frame_end": int(scene_frames[-1]), "fps": fps,
-            "shape_key_curves": 0, "head": False, "not_assigned": [], "nla_tracks": [],
+            "shape_key_curves": 0, "head": False, "neck": False, "location": False, "not_assigned": [], "nla_tracks": [],
             "keys_written": 0, "keys_removed": 0, "reduce_skipped": "",
         }
         tolerance = reduce_tolerance if reduce_tolerance and reduce_tolerance > 0.0 else None
@@ -365,11 +465,17 @@ class Recorder:
         if tolerance is not None:
             counts[PROP_REDUCE_TOLERANCE] = tolerance
 
-        rows = [f.weights for f in kept]
-        matrix = self._weight_matrix(with_face, plan.samples, rows) if meshes else None
+        if weights is None:
+            rows = [f.weights for f in kept]
+            matrix = self._weight_matrix(with_face, plan.samples, rows) if meshes else None
+        elif np is not None and isinstance(weights, np.ndarray):
+            rows, matrix = weights, weights
+        else:
+            rows, matrix = weights, None
         mesh_curves = [(mesh_obj, key_id, shape_key_curves(targets, rows, matrix))
                        for mesh_obj, key_id, targets in meshes]
-        total_curves = sum(len(c) for _, _, c in mesh_curves) + (4 if pose_bone is not None else 0)
+        bone_curves = _bone_curves(rig, transform, quats, positions) if rig is not None else []
+        total_curves = sum(len(c) for _, _, c in mesh_curves) + sum(len(c) for _, _, c in bone_curves)
         done = 0
 
         def write(writer, data_path, index, group, values):
@@ -395,14 +501,17 @@ class Recorder:
             report["shape_key_curves"] += len(curves)
             self._finish(writer, key_id, counts, report, take_name, push_to_nla, frame_start)
 
-        if pose_bone is not None:
-            q_rest = tuple(pose_bone.bone.matrix_local.to_quaternion())
+        if bone_curves:
             writer = actions.ActionWriter(take_name + HEAD_SUFFIX, armature_obj)
-            path = 'pose.bones["%s"].rotation_quaternion' % actions.escape(pose_bone.name)
-            for axis, values in enumerate(head_curves([f.quat for f in kept], q_rest)):
-                write(writer, path, axis, pose_bone.name, values)
-            pose_bone.rotation_mode = 'QUATERNION'
-            report["head"] = True
+            for pose_bone, prop, curves in bone_curves:
+                path = 'pose.bones["%s"].%s' % (actions.escape(pose_bone.name), prop)
+                for axis, values in enumerate(curves):
+                    write(writer, path, axis, pose_bone.name, values)
+                if prop == "rotation_quaternion":
+                    pose_bone.rotation_mode = 'QUATERNION'
+            report["head"] = rig.head is not None
+            report["neck"] = rig.neck is not None
+            report["location"] = any(prop == "location" for _, prop, _ in bone_curves)
             self._finish(writer, armature_obj, counts, report, take_name, push_to_nla, frame_start)
         return report
 

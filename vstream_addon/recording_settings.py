@@ -31,7 +31,7 @@ class VStreamRecordingSettings(bpy.types.PropertyGroup):
     reduce_tolerance: bpy.props.FloatProperty(
         name="Tolerance", default=0.005, min=0.0, soft_max=0.05, precision=4, step=0.01,
         description="Largest change Reduce Keys may make to any recorded value, in the curve's own "
-                    "unit: shape-key value (0 to 1) or head quaternion component")
+                    "unit: shape-key value (0 to 1), bone quaternion component or location (scene units)")
 
 
 def bake_options(recording):

@@ -2,6 +2,9 @@
 
 For senders that do not smooth (vstream's own tracker already does, so this is
 off by default). Pure Python: the add-on must not need numpy or the tracker.
+OneEuroVector also takes a numpy array (the bake smooths a whole take's
+weights a frame at a time that way): the same step, done on every component
+at once, gives the same numbers (IEEE double either way).
 
 One Euro (Casiez, Roussel and Vogel, CHI 2012): a low-pass filter whose
 cutoff rises with the signal's speed, cutoff = min_cutoff + beta * |speed|,
@@ -11,6 +14,11 @@ radians, so one (min_cutoff, beta) pair suits both.
 """
 
 import math
+
+try:
+    import numpy as np
+except ImportError:  # see recorder.py: a system-Python Blender may lack numpy
+    np = None
 
 # Used when the sender's timestamps do not advance (a replayed or broken
 # clock): one 60 fps frame, so the filter still moves.
@@ -38,23 +46,36 @@ class OneEuroVector:
         self.t = None
 
     def __call__(self, values, t):
-        values = [float(v) for v in values]
+        """Filter one sample taken at time t (seconds); a list, or a numpy array in and out."""
+        array = np is not None and isinstance(values, np.ndarray)
+        if not array:
+            values = [float(v) for v in values]
         if self.x is None or len(values) != len(self.x):
-            self.x, self.dx, self.t = values, [0.0] * len(values), t
-            return list(values)
+            self.x, self.t = (values.astype(np.float64) if array else values), t
+            self.dx = self.x * 0.0 if array else [0.0] * len(values)
+            return self.x.copy() if array else list(values)
         dt = t - self.t
         if not dt > 0.0:
             dt = FALLBACK_DT
         self.t = t
         a_d = alpha(D_CUTOFF, dt)
         min_cutoff, beta = max(1e-3, self.min_cutoff), max(0.0, self.beta)
+        if array:
+            # State kept from list samples (live ticks before a bake) becomes arrays.
+            x, dx = np.asarray(self.x, dtype=np.float64), np.asarray(self.dx, dtype=np.float64)
+            self.x, self.dx = _step(x, dx, values, dt, a_d, min_cutoff, beta)
+            return self.x.copy()
         x, dx = self.x, self.dx
         for i, v in enumerate(values):
-            d = dx[i] + a_d * ((v - x[i]) / dt - dx[i])
-            dx[i] = d
-            a = alpha(min_cutoff + beta * abs(d), dt)
-            x[i] += a * (v - x[i])
+            x[i], dx[i] = _step(x[i], dx[i], v, dt, a_d, min_cutoff, beta)
         return list(x)
+
+
+def _step(x, dx, v, dt, a_d, min_cutoff, beta):
+    """One One Euro step of value(s) x with speed dx towards v: (new x, new dx); floats or arrays."""
+    d = dx + a_d * ((v - x) / dt - dx)
+    a = alpha(min_cutoff + beta * abs(d), dt)
+    return x + a * (v - x), d
 
 
 class OneEuroQuat:
@@ -84,9 +105,10 @@ class OneEuroQuat:
         if not dt > 0.0:
             dt = FALLBACK_DT
         self.t = t
-        dot = sum(a * b for a, b in zip(self.q, q))
+        (pw, px, py, pz), (w, x, y, z) = self.q, q
+        dot = pw * w + px * x + py * y + pz * z
         if dot < 0.0:
-            q, dot = tuple(-c for c in q), -dot
+            q, dot = (-w, -x, -y, -z), -dot
         angle = 2.0 * math.acos(min(1.0, dot))
         self.speed += alpha(D_CUTOFF, dt) * (angle / dt - self.speed)
         a = alpha(max(1e-3, self.min_cutoff) + max(0.0, self.beta) * self.speed, dt)
@@ -95,7 +117,8 @@ class OneEuroQuat:
 
 
 def _normalized(q):
-    n = math.sqrt(sum(c * c for c in q))
+    w, x, y, z = q
+    n = math.sqrt(w * w + x * x + y * y + z * z)
     if not math.isfinite(n) or n < 1e-9:
         return (1.0, 0.0, 0.0, 0.0)
-    return tuple(float(c) / n for c in q)
+    return (float(w) / n, float(x) / n, float(y) / n, float(z) / n)

@@ -41,15 +41,22 @@ def frame_from_record(record, where):
         if name in weights:
             values[i] = _number(weights[name], where, "weight %s" % name)
     quat = protocol.IDENTITY_QUAT
+    position = (0.0, 0.0, 0.0)
     head = record.get("head")
     if head is not None:
         q = head.get("quat") if isinstance(head, dict) else None
         if not isinstance(q, list) or len(q) != 4:
             raise TakeError('%s: "head.quat" must be 4 numbers (w, x, y, z)' % where)
         quat = tuple(_number(c, where, "head.quat") for c in q)
+        p = head.get("position")
+        if p is not None:
+            # Optional (Move Head uses it); metres, as on the wire.
+            if not isinstance(p, list) or len(p) != 3:
+                raise TakeError('%s: "head.position" must be 3 numbers (x, y, z)' % where)
+            position = tuple(_number(c, where, "head.position") for c in p)
     seq = record.get("frame", 0)
     return protocol.Frame(seq=seq if isinstance(seq, int) else 0, t=t, face=face,
-                          quat=quat, weights=tuple(values))
+                          quat=quat, position=position, weights=tuple(values))
 
 
 def frames_from_take(path, progress=None):
@@ -72,12 +79,13 @@ def frames_from_take(path, progress=None):
 
 
 def import_take(scene, mesh_objs, armature_obj, head_bone_name, path, existing_action_names,
-                progress=None, frame_start=None, reduce_tolerance=None, push_to_nla=False):
+                progress=None, frame_start=None, reduce_tolerance=None, push_to_nla=False, transform=None):
     """Bake the take file at `path` onto the targets; return the bake report.
 
     `mesh_objs` is a list of face meshes; `frame_start` (default: the
-    scene's current frame), `reduce_tolerance` and `push_to_nla` are
-    Recorder.bake's. `progress(fraction)` is called with 0..1 as the work
+    scene's current frame), `reduce_tolerance`, `push_to_nla` and
+    `transform` (the live options to pose frames with, a live.FaceTransform;
+    smoothing starts fresh) are Recorder.bake's. `progress(fraction)` is called with 0..1 as the work
     goes on. Raises TakeError (bad file) or recorder.BakeError (nothing to
     bake onto).
     """
@@ -93,6 +101,7 @@ def import_take(scene, mesh_objs, armature_obj, head_bone_name, path, existing_a
             progress(_CONVERT + (1.0 - _CONVERT) * fraction)
 
     report = recorder.bake(scene, mesh_objs, armature_obj, head_bone_name, take, frame_start=frame_start,
-                           progress=bake_progress, reduce_tolerance=reduce_tolerance, push_to_nla=push_to_nla)
+                           progress=bake_progress, reduce_tolerance=reduce_tolerance, push_to_nla=push_to_nla,
+                           transform=transform)
     report["source"] = path
     return report

@@ -196,6 +196,9 @@ def scenario(check, module):
     sender.sock.settimeout(2.0)
     data, _ = sender.sock.recvfrom(64)
     check(protocol.decode_control(data) == "calibrate", "tracker receives a calibrate control datagram")
+    # This sender does not calibrate, so Blender also kept a neutral (jawOpen 0.7), and a take
+    # holds what live shows (rescaled from it): drop it to check the raw values below.
+    check(bpy.ops.vstream.clear_neutral() == {'FINISHED'}, "clear the neutral kept in Blender")
 
     # -- record: one key per frame at the current frame + round((t - t0) * fps) --
     check(bpy.ops.vstream.record() == {'FINISHED'} and session.recording, "record on")
