@@ -45,37 +45,10 @@ ARGS = parse_args()
 sys.path.insert(0, ARGS.root)
 
 
-def build_mesh(name, keys):
-    mesh = bpy.data.meshes.new(name)
-    verts = [(x * 0.1, -0.1, 1.5 + z * 0.1) for z in range(3) for x in range(3)]
-    faces = [(r * 3 + c, r * 3 + c + 1, r * 3 + c + 4, r * 3 + c + 3) for r in range(2) for c in range(2)]
-    mesh.from_pydata(verts, [], faces)
-    obj = bpy.data.objects.new(name, mesh)
-    bpy.context.scene.collection.objects.link(obj)
-    obj.shape_key_add(name="Basis", from_mix=False)
-    for i, key in enumerate(keys):
-        block = obj.shape_key_add(name=key, from_mix=False)
-        block.data[i % 9].co.y -= 0.01
-        block.value = 0.0  # 5.0 creates new shape keys at 1.0
-    return obj
-
-
 def build_rig():
     """Neck and head pointing +Z (up), the head rolled and connected to the neck."""
-    arm = bpy.data.armatures.new("Rig")
-    obj = bpy.data.objects.new("Rig", arm)
-    bpy.context.scene.collection.objects.link(obj)
-    bpy.context.view_layer.objects.active = obj
-    obj.select_set(True)
-    bpy.ops.object.mode_set(mode='EDIT')
-    neck = arm.edit_bones.new("neck")
-    neck.head, neck.tail, neck.roll = (0.0, 0.0, 1.45), (0.0, 0.0, 1.6), 0.2
-    head = arm.edit_bones.new("head")
-    head.head, head.tail, head.roll = (0.0, 0.0, 1.6), (0.0, 0.0, 1.8), 0.7
-    head.parent = neck
-    head.use_connect = True
-    bpy.ops.object.mode_set(mode='OBJECT')
-    return obj
+    return common.build_armature("Rig", [("neck", (0.0, 0.0, 1.45), (0.0, 0.0, 1.6), 0.2, None),
+                                         ("head", (0.0, 0.0, 1.6), (0.0, 0.0, 1.8), 0.7, "neck", True)])
 
 
 def euler_quat(pitch, yaw, roll):
@@ -117,9 +90,9 @@ def run(check):
     scene.render.fps, scene.render.fps_base = FPS, 1.0
     settings = scene.vstream
     options = settings.live
-    face = build_mesh("Face", FACE_KEYS)
+    face = common.build_face_mesh(FACE_KEYS, name="Face")
     face.data.shape_keys.key_blocks["cheekPuff"].slider_max = 0.6  # the bake clamps as live does
-    teeth = build_mesh("Teeth", TEETH_KEYS)
+    teeth = common.build_face_mesh(TEETH_KEYS, name="Teeth")
     rig = build_rig()
     settings.mesh = face
     settings.meshes.add().object = teeth
