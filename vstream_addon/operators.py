@@ -245,6 +245,13 @@ def describe_bake(report):
 
 # -- operators -----------------------------------------------------------------
 
+class _WhileRunning:
+    """Mixin: an operator that needs a running session."""
+    @classmethod
+    def poll(cls, context):
+        return state.session is not None
+
+
 class VSTREAM_OT_start(bpy.types.Operator):
     """Listen for the tracker on the chosen UDP port and drive the avatar live (Esc stops)"""
     bl_idname = "vstream.start"
@@ -316,15 +323,11 @@ class VSTREAM_OT_start(bpy.types.Operator):
             stop_session(None, bake=False)
 
 
-class VSTREAM_OT_stop(bpy.types.Operator):
+class VSTREAM_OT_stop(_WhileRunning, bpy.types.Operator):
     """Stop receiving and close the UDP port (bakes the take if Record is on)"""
     bl_idname = "vstream.stop"
     bl_label = "Stop"
     bl_options = {'REGISTER', 'UNDO'}  # may bake a take: make that one undo step
-
-    @classmethod
-    def poll(cls, context):
-        return state.session is not None
 
     def execute(self, context):
         try:
@@ -337,15 +340,11 @@ class VSTREAM_OT_stop(bpy.types.Operator):
         return {'FINISHED'}
 
 
-class VSTREAM_OT_record(bpy.types.Operator):
+class VSTREAM_OT_record(_WhileRunning, bpy.types.Operator):
     """Record every received frame; turn off to bake the take into Actions"""
     bl_idname = "vstream.record"
     bl_label = "Record"
     bl_options = {'REGISTER', 'UNDO'}  # turning it off bakes: make that one undo step
-
-    @classmethod
-    def poll(cls, context):
-        return state.session is not None
 
     def execute(self, context):
         session = state.session
