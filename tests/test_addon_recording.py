@@ -4,7 +4,9 @@ takes from the current frame, Start with Playback, Push to NLA, Reduce Keys,
 undo of a take, and Import Take through the same path.
 """
 
-from test_addon_bpy import BLENDER34, run_in_blender, run_in_gui, zips  # noqa: F401 (zips: fixture)
+import pytest
+
+from test_addon_bpy import BLENDER34, BPY_MODULES, run_in_blender, run_in_gui, zips  # noqa: F401 (zips: fixture)
 
 COMMON_CHECKS = (
     "sub-panel under the VStream panel, closed by default",
@@ -53,8 +55,10 @@ REDUCE_CHECKS = (
 )
 
 
-def test_recording_in_blender5_module_slotted_actions(zips, tmp_path):  # noqa: F811
-    result, _ = run_in_blender("bpy5.0", "scenario_recording.py", ["--zip", zips["legacy"]], tmp_path)
+@pytest.mark.parametrize("target", BPY_MODULES)
+def test_recording_in_blender_module_slotted_actions(target, zips, tmp_path):  # noqa: F811
+    """5.0 and 4.5 LTS as Python modules: slotted Actions (4.4 and later)."""
+    result, _ = run_in_blender(target, "scenario_recording.py", ["--zip", zips["legacy"]], tmp_path)
     assert result["slotted"] and result["numpy"]
     for name in COMMON_CHECKS + REDUCE_CHECKS + ("the strip uses the take's slot (slotted Actions)",):
         assert name in result["passed"], name

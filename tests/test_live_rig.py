@@ -9,7 +9,7 @@ import os
 import pytest
 
 from conftest import free_udp_port
-from test_addon_bpy import BLENDER34, ROOT, build_addon, run_in_blender, run_in_gui
+from test_addon_bpy import BLENDER34, BPY_MODULES, ROOT, build_addon, run_in_blender, run_in_gui
 
 AVATAR = os.path.join(ROOT, "blend", "avatar.blend")
 
@@ -41,9 +41,9 @@ KEY_CHECKS = (
 )
 
 
-@pytest.mark.parametrize("target", ["bpy5.0", BLENDER34])
+@pytest.mark.parametrize("target", BPY_MODULES + (BLENDER34,))
 def test_live_rig(target, tmp_path):
-    """5.0 as the Python module, 3.4 as the executable in the background."""
+    """5.0 and 4.5 LTS as Python modules, 3.4 as the executable in the background."""
     out = tmp_path / "out"
     out.mkdir()
     result, _ = run_in_blender(target, "live_rig.py", ["--root", ROOT, "--avatar", AVATAR, "--out", str(out)],
