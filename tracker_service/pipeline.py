@@ -78,7 +78,7 @@ class FaceTracker:
         solved = self.pose.solve(points)
         if solved is None:
             return self._no_face(dt)
-        r_head, position, _ = solved
+        r_head, position = solved
         if self._calibrate_pose or self.neutral_position is None:
             if self._calibrate_pose:
                 self.neutral_rotation = r_head
