@@ -167,9 +167,37 @@ class LandmarkTracker:
                               int(r.right() / up) + x0, int(r.bottom() / up) + y0)
 
     # -- per frame ---------------------------------------------------------------
-    def track(self, gray):
-        """Landmarks (68, 2) for this frame, or None when no face is found."""
+    def region(self, shape):
+        """(x0, y0, x1, y1): the part of the next frame (of this shape) that track()
+        reads while it follows the face, or None when it will search the whole frame.
+        The predicted box, and the last one, grown by half their size: the shape
+        predictor samples pixels around its box, the pupils and the thumbnail
+        inside the landmarks. track() asks for the whole frame (its `full`) before
+        anything else: a detection or a confirmation."""
         if self.points is None:
+            return None
+        boxes = [self._box_from_extent(*self.extent, shape)]
+        if self.box is not None:
+            boxes.append(self.box)
+        h, w = shape[:2]
+        x0, y0, x1, y1 = w, h, 0, 0
+        for b in boxes:
+            m = 0.5 * max(b.width(), b.height()) + 4
+            x0, y0 = min(x0, b.left() - m), min(y0, b.top() - m)
+            x1, y1 = max(x1, b.right() + m), max(y1, b.bottom() + m)
+        x0, y0 = max(0, int(x0)), max(0, int(y0))
+        x1, y1 = min(w, int(math.ceil(x1))), min(h, int(math.ceil(y1)))
+        return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+    def track(self, gray, full=None):
+        """Landmarks (68, 2) for this frame, or None when no face is found.
+
+        full: None when `gray` is the whole grayscale frame; else `gray` is only
+        valid inside region() and full() completes it (and returns it).
+        """
+        if self.points is None:
+            if full is not None:
+                gray = full()
             rect = self._detect(gray)
             if rect is None:
                 return None
@@ -196,7 +224,7 @@ class LandmarkTracker:
         new_centre, new_size = _extent_of(lo, hi)
         if not _plausible(points, self.points, new_size):
             self.reset()
-            return self.track(gray)
+            return self.track(gray, full)
 
         # The predictor always returns a face-shaped fit, even on a wall: a face
         # region that no longer looks like the last confirmed one (the person left,
@@ -207,7 +235,7 @@ class LandmarkTracker:
         self.frames_since_check += 1
         if changed or self.frames_since_check >= self.recheck_every:
             self.frames_since_check = 0
-            found = self._confirm(gray)
+            found = self._confirm(gray if full is None else full())
             if found is None:
                 self.misses += 1
                 if similarity < GONE_CORRELATION or self.misses >= MISSES_TO_LOSE:
