@@ -65,16 +65,14 @@ def _geometry(eye_points):
     """Eye frame: origin at the lid centre, unit vector along the corners, width.
 
     Plain floats: on six points numpy's per-call overhead would dominate.
-    Returns (points as a list of (x, y), centre, ex, ey, width, aspect ratio),
-    vectors as (x, y) tuples.
     """
-    p = np.asarray(eye_points, dtype=np.float64).reshape(6, 2).tolist()
-    (x0, y0), (x1, y1), (x2, y2), (x3, y3), (x4, y4), (x5, y5) = p
+    p = np.asarray(eye_points, dtype=np.float64).reshape(6, 2)
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3), (x4, y4), (x5, y5) = p.tolist()
     width = math.hypot(x3 - x0, y3 - y0)
     w = max(width, 1e-9)
-    ex = ((x3 - x0) / w, (y3 - y0) / w)
-    ey = (-ex[1], ex[0])          # image-down when the eye is level
-    centre = ((x1 + x2 + x4 + x5) / 4.0, (y1 + y2 + y4 + y5) / 4.0)
+    ex = np.array([(x3 - x0) / w, (y3 - y0) / w])
+    ey = np.array([-ex[1], ex[0]])          # image-down when the eye is level
+    centre = np.array([(x1 + x2 + x4 + x5) / 4.0, (y1 + y2 + y4 + y5) / 4.0])
     # Lid gap over width: the eye aspect ratio of Soukupova and Cech.
     gap = 0.5 * (math.hypot(x1 - x5, y1 - y5) + math.hypot(x2 - x4, y2 - y4))
     return p, centre, ex, ey, width, gap / w
@@ -109,24 +107,23 @@ _OPEN_HIGHLIGHT = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (HIGHLIGHT, HIGHL
 
 
 def _crop(gray, centre, ex, ey, width):
-    """The eye resampled into CROP_W x CROP_H, and the crop -> image affine map
-    (a 2x3 nested list: image = a[:, :2] @ (u, v) + a[:, 2])."""
+    """The eye resampled into CROP_W x CROP_H, and the crop -> image affine map."""
     s = width / EYE_SPAN                     # image px per crop px
     # crop (u, v) -> image: centre + s * ((u - u0) ex + (v - v0) ey)
     u0, v0 = (CROP_W - 1) / 2.0, (CROP_H - 1) / 2.0
-    a00, a01, a10, a11 = s * ex[0], s * ey[0], s * ex[1], s * ey[1]
-    a = [[a00, a01, centre[0] - (a00 * u0 + a01 * v0)],
-         [a10, a11, centre[1] - (a10 * u0 + a11 * v0)]]
+    a = np.array([[s * ex[0], s * ey[0], 0.0], [s * ex[1], s * ey[1], 0.0]])
+    a[:, 2] = centre - a[:, :2] @ np.array([u0, v0])
     src, warp = gray, a
     if s > 1.5:
         # Shrinking a large eye: blur first so the resampling does not alias;
         # only the eye's neighbourhood, to keep the cost independent of the frame.
-        r = int(math.ceil(0.75 * CROP_W * s)) + 2
+        r = int(np.ceil(0.75 * CROP_W * s)) + 2
         x0, y0 = int(max(0, centre[0] - r)), int(max(0, centre[1] - r))
         x1, y1 = int(min(gray.shape[1], centre[0] + r)), int(min(gray.shape[0], centre[1] + r))
         src = cv2.GaussianBlur(gray[y0:y1, x0:x1], (0, 0), 0.5 * s)
-        warp = [[a00, a01, a[0][2] - x0], [a10, a11, a[1][2] - y0]]
-    crop = cv2.warpAffine(src, np.array(warp), (CROP_W, CROP_H), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        warp = a.copy()
+        warp[:, 2] -= (x0, y0)
+    crop = cv2.warpAffine(src, warp, (CROP_W, CROP_H), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
     return crop, a
 
@@ -247,28 +244,27 @@ def locate(gray, eye_points):
 
 def _examine(gray, eye_points, geometry=None):
     """locate()'s (x, y, confidence), then the eye's aspect ratio and
-    eye_closure.appearance() (NaN when the eye is too small to see)."""
+    eye_closure.appearance() (NaN when the eye is too small to see).
+    geometry: _geometry(eye_points), when the caller has it already."""
     p, centre, ex, ey, width, openness = geometry or _geometry(eye_points)
     if width < MIN_EYE_WIDTH:
         return float(centre[0]), float(centre[1]), 0.0, openness, float("nan"), float("nan")
     crop, a = _crop(gray, centre, ex, ey, width)
     s = width / EYE_SPAN
     u0, v0 = (CROP_W - 1) / 2.0, (CROP_H - 1) / 2.0
-    cx, cy = centre
-    poly = [((x - cx) * ex[0] + (y - cy) * ex[1]) / s + u0 for x, y in p] + \
-        [((x - cx) * ey[0] + (y - cy) * ey[1]) / s + v0 for x, y in p]
-    poly = np.round(np.array(poly).reshape(2, 6).T).astype(np.int32)
+    rel = p - centre
+    poly = np.stack([rel @ ex / s + u0, rel @ ey / s + v0], 1)
     lids = np.zeros(crop.shape, np.uint8)
-    cv2.fillPoly(lids, [poly], 1)
+    cv2.fillPoly(lids, [np.round(poly).astype(np.int32)], 1)
     contrast, column = eye_closure.appearance(crop, lids)
     found = _score(crop, lids)
     if found is None:
         return float(centre[0]), float(centre[1]), 0.0, openness, contrast, column
     (u, v), sharp = found
-    x = a[0][0] * u + a[0][1] * v + a[0][2]
-    y = a[1][0] * u + a[1][1] * v + a[1][2]
+    xy = a[:, :2] @ np.array([u, v]) + a[:, 2]
     lid_factor = min(1.0, max(0.0, (openness - CLOSED) / (OPEN - CLOSED)))
-    return x, y, min(1.0, max(0.0, sharp)) * lid_factor, openness, contrast, column
+    return (float(xy[0]), float(xy[1]), float(np.clip(sharp, 0.0, 1.0) * lid_factor),
+            openness, contrast, column)
 
 
 def eye_offset(pupil, eye_points, geometry=None):
@@ -279,12 +275,13 @@ def eye_offset(pupil, eye_points, geometry=None):
     -1 / +1 put the pupil on a corner. vertical: across the corners from the lid
     centre (mean of the four lid points), + up. Both clipped to [-1, 1].
     """
-    p, lid_centre, ex, ey, width, _ = geometry or _geometry(eye_points)
+    p, lid_centre, ex, ey, width, _ = geometry or _geometry(eye_points)   # its centre: the lids' mean
     half = max(width / 2.0, 1e-9)
-    dx, dy = float(pupil[0]), float(pupil[1])
-    h = ((dx - (p[0][0] + p[3][0]) / 2.0) * ex[0] + (dy - (p[0][1] + p[3][1]) / 2.0) * ex[1]) / half
-    v = -((dx - lid_centre[0]) * ey[0] + (dy - lid_centre[1]) * ey[1]) / half
-    return min(1.0, max(-1.0, h)), min(1.0, max(-1.0, v))
+    mid = (p[0] + p[3]) / 2.0
+    d = np.asarray(pupil, dtype=np.float64)[:2]
+    h = float((d - mid) @ ex) / half
+    v = -float((d - lid_centre) @ ey) / half
+    return float(np.clip(h, -1, 1)), float(np.clip(v, -1, 1))
 
 
 def gaze_offsets(gray, points):
