@@ -3,6 +3,8 @@
 Decode excluded: the tracker's own work (landmarks, filter, pose, features, weights).
 Decode included: plus reading the frame from the file (and resizing, for the 640x480 row). Also how often the full
 detector ran (it costs 15-90 ms; tracking from the previous landmarks costs ~2).
+Then where the time goes, stage by stage, on the 640x480 row (timers wrapped around
+each stage of FaceTracker.process; the wrappers add about a microsecond each).
 Run: .venv/bin/python benchmarks/tracker_speed.py
 """
 
@@ -14,6 +16,7 @@ import cv2
 
 from common import DATA, one_core
 
+from tracker_service import pipeline
 from tracker_service.pipeline import FaceTracker
 # (clip, size to resize to or None): 640x480 is the common webcam size; cap12 is 4:3.
 CLIPS = (("webcam_cap12.mp4", None), ("webcam_cap12.mp4", (640, 480)), ("talk_s18_720p.mp4", None))
@@ -44,6 +47,104 @@ def measure(path, size=None):
             "detections": tracker.landmarks.detections, "checks": tracker.landmarks.checks}
 
 
+class _Stages:
+    """Per-frame time of each wrapped stage (seconds, summed over its calls in the frame)."""
+
+    def __init__(self):
+        self.frame = {}
+        self.frames = []
+
+    def wrap(self, name, fn):
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.frame[name] = self.frame.get(name, 0.0) + time.perf_counter() - t0
+        return timed
+
+    def end_frame(self, total):
+        self.frame["total"] = total
+        self.frames.append(self.frame)
+        self.frame = {}
+
+
+class _Proxy:
+    """Stands in for an object: `method` timed, everything else passed through."""
+
+    def __init__(self, obj, method, timed):
+        self._obj = obj
+        setattr(self, method, timed)
+
+    def __getattr__(self, name):
+        return getattr(self._obj, name)
+
+
+STAGES = (("gray", "grayscale of the face region"), ("predictor", "landmarks: dlib shape predictor"),
+          ("detector", "landmarks: dlib detector (detections, confirmations)"),
+          ("track_rest", "landmarks: box, shape to array, thumbnail check"),
+          ("filter", "landmark filter"), ("pose", "head pose (solvePnP)"),
+          ("pupils", "pupils and eye looks (both eyes)"), ("features", "features"),
+          ("neutral", "neutral estimate"), ("weights", "weights"), ("rest", "the rest (gaze filter, result)"))
+
+
+def stages(path, size):
+    """Median and mean ms per stage on the frames of one clip."""
+    cap = cv2.VideoCapture(path)
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    tracker = FaceTracker(size[0], size[1], fps)
+    st = _Stages()
+    lt = tracker.landmarks
+    tracker._gray = st.wrap("gray", tracker._gray)
+    lt.predictor = st.wrap("predictor", lt.predictor)
+    lt.detector = _Proxy(lt.detector, "run", st.wrap("detector", lt.detector.run))
+    lt.track = st.wrap("track", lt.track)
+    tracker.filter = _Callable(tracker.filter, st.wrap("filter", tracker.filter.__call__))
+    tracker.pose.solve = st.wrap("pose", tracker.pose.solve)
+    tracker.neutral.update = st.wrap("neutral", tracker.neutral.update)
+    originals = pipeline.pupils.gaze_offsets, pipeline.features.measure, pipeline.expressions.weights
+    pipeline.pupils.gaze_offsets = st.wrap("pupils", originals[0])
+    pipeline.features.measure = st.wrap("features", originals[1])
+    pipeline.expressions.weights = st.wrap("weights", originals[2])
+    try:
+        index = 0
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            frame = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
+            t0 = time.perf_counter()
+            tracker.process(frame, index / fps)
+            st.end_frame(time.perf_counter() - t0)
+            index += 1
+    finally:
+        pipeline.pupils.gaze_offsets, pipeline.features.measure, pipeline.expressions.weights = originals
+    for f in st.frames:
+        f["track_rest"] = f.get("track", 0.0) - f.get("predictor", 0.0) - f.get("detector", 0.0)
+        f["rest"] = f["total"] - sum(f.get(k, 0.0) for k in ("gray", "track", "filter", "pose", "pupils",
+                                                            "features", "neutral", "weights"))
+    plain = [f for f in st.frames if "detector" not in f]   # the typical frame: tracking only
+    rows = []
+    for key, label in STAGES + (("total", "total"),):
+        rows.append((label, statistics.median(f.get(key, 0.0) for f in plain) * 1e3,
+                     statistics.mean(f.get(key, 0.0) for f in st.frames) * 1e3))
+    return rows, len(plain), len(st.frames)
+
+
+class _Callable:
+    """A callable stand-in for a filter object: calls timed, reset() passed through."""
+
+    def __init__(self, obj, timed):
+        self._obj = obj
+        self._timed = timed
+
+    def __call__(self, *args, **kwargs):
+        return self._timed(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._obj, name)
+
+
 def main():
     one_core()
     rows = [measure(os.path.join(DATA, "video", c), size) for c, size in CLIPS]
@@ -54,6 +155,16 @@ def main():
         print("| %s | %s | %d | %.2f | %.0f | %.2f | %d | %d |" % (
             r["clip"], r["size"], r["frames"], r["work_ms"], 1000.0 / r["work_ms"], r["total_ms"],
             r["detections"], r["checks"]))
+    clip, size = CLIPS[1]
+    per_stage, plain, frames = stages(os.path.join(DATA, "video", clip), size)
+    print()
+    print("Where the time goes, %s at %dx%d: median over the %d of %d frames where no detector ran, "
+          "and mean over all frames (detector runs amortised)." % (clip, size[0], size[1], plain, frames))
+    print()
+    print("| stage | median ms | mean ms |")
+    print("|---|---|---|")
+    for label, median, mean in per_stage:
+        print("| %s | %.2f | %.2f |" % (label, median, mean))
 
 
 if __name__ == "__main__":

@@ -48,7 +48,9 @@ def _clip(v):
 
 def weights(f, n):
     """{ARKit name: 0..1} from features `f` and neutral `n` (arrays by features.INDEX)."""
-    d = f - n
+    # Python floats: some sixty scalar reads, where numpy scalars cost several times more.
+    f, n = np.asarray(f, dtype=np.float64).tolist(), np.asarray(n, dtype=np.float64).tolist()
+    d = [a - b for a, b in zip(f, n)]
     g = lambda name: d[INDEX[name]]
     rest = lambda name: max(n[INDEX[name]], 1e-6)
     w = dict.fromkeys(ARKIT_NAMES, 0.0)

@@ -17,6 +17,9 @@ None is a threshold on intensity: lighting and skin tone cancel in the ratio
 to the user's own neutral.
 """
 
+import math
+
+import cv2
 import numpy as np
 
 # Band through the eye centre, in crop pixels of pupils.CROP_W x CROP_H (where the
@@ -28,6 +31,17 @@ BAND_COLS = slice(8, 40)
 def appearance(crop, lid_mask):
     """(contrast, iris column) of one eye crop; lid_mask: crop-sized, nonzero inside the lids."""
     inside = crop[lid_mask > 0]
-    contrast = float(inside.std()) if inside.size > 1 else float("nan")
-    columns = crop[BAND_ROWS, BAND_COLS].mean(axis=0)
-    return contrast, float(columns.max() - columns.min())
+    contrast = _std(inside) if inside.size > 1 else float("nan")
+    # Column sums of whole pixels are exact in float64, so this equals the column means' range.
+    sums = cv2.reduce(crop[BAND_ROWS, BAND_COLS], 0, cv2.REDUCE_SUM, dtype=cv2.CV_64F)
+    low, high, _, _ = cv2.minMaxLoc(sums)
+    rows = BAND_ROWS.stop - BAND_ROWS.start
+    return contrast, high / rows - low / rows
+
+
+def _std(values):
+    """values.std() of a uint8 array, computed as numpy does (float64 sums, two
+    passes) without its generic reduction's per-call overhead."""
+    x = values - values.sum(dtype=np.float64) / values.size
+    x *= x
+    return math.sqrt(x.sum() / values.size)

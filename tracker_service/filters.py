@@ -30,6 +30,8 @@ class OneEuro:
         """Filter sample `x` at time `t` (seconds). `scale` is the signal's unit
         (e.g. the face size in pixels): speeds are measured in it, so the same
         parameters work for a near and a far face."""
+        # Element by element on Python floats: the samples are a few numbers, where
+        # numpy's per-call overhead would cost more than the arithmetic (same results).
         x = np.asarray(x, dtype=np.float64)
         if self.x is None:
             self.x, self.dx, self.t = x.copy(), np.zeros_like(x), t
@@ -38,11 +40,16 @@ class OneEuro:
         if dt <= 0:
             return self.x.copy()
         self.t = t
-        dx = (x - self.x) / dt
-        self.dx = self.dx + _alpha(self.d_cutoff, dt) * (dx - self.dx)
-        cutoff = self.min_cutoff + self.beta * np.abs(self.dx) / scale
-        a = _alpha(cutoff, dt)
-        self.x = self.x + a * (x - self.x)
+        shape = x.shape
+        a_d = _alpha(self.d_cutoff, dt)
+        new_x, new_dx = [], []
+        for xi, pi, dpi in zip(x.ravel().tolist(), self.x.ravel().tolist(), self.dx.ravel().tolist()):
+            dxi = dpi + a_d * ((xi - pi) / dt - dpi)
+            a = _alpha(self.min_cutoff + self.beta * abs(dxi) / scale, dt)
+            new_dx.append(dxi)
+            new_x.append(pi + a * (xi - pi))
+        self.dx = np.array(new_dx).reshape(shape)
+        self.x = np.array(new_x).reshape(shape)
         return self.x.copy()
 
 
@@ -79,8 +86,10 @@ class LandmarkFilter:
         if dt <= 0:
             return self.x.copy()
         self.t = t
-        innovation = np.linalg.norm(points - self.x, axis=1, keepdims=True) / scale
+        step = points - self.x
+        squared = step * step
+        innovation = np.sqrt(squared[:, :1] + squared[:, 1:]) / scale   # per point, as a column
         cutoff = self.min_cutoff + self.beta * np.maximum(0.0, innovation - self.dead_zone) / dt
         a = _alpha(cutoff, dt)
-        self.x = self.x + a * (points - self.x)
+        self.x = self.x + a * step
         return self.x.copy()

@@ -9,7 +9,6 @@ Model frame = OpenCV camera frame of a face looking into the camera:
 origin between the inner eye corners.
 """
 
-import math
 
 import cv2
 import numpy as np
@@ -48,14 +47,15 @@ class HeadPose:
         self.dist = np.zeros(4)
         self.rvec = None
         self.tvec = None
+        self.r_cam = None       # rotation matrix of rvec
         self.rejects = 0
 
     def reset(self):
-        self.rvec = self.tvec = None
+        self.rvec = self.tvec = self.r_cam = None
         self.rejects = 0
 
     def solve(self, points):
-        """Return (R_avatar 3x3, position in metres (avatar frame), reprojection error px)."""
+        """Return (R_avatar 3x3, position in metres (avatar frame)), or None before any fit."""
         image = np.ascontiguousarray(points[MODEL_INDICES], dtype=np.float64)
         if self.rvec is None:
             ok, rvec, tvec = cv2.solvePnP(MODEL, image, self.k, self.dist, flags=cv2.SOLVEPNP_SQPNP)
@@ -66,20 +66,20 @@ class HeadPose:
             ok, rvec, tvec = cv2.solvePnP(MODEL, image, self.k, self.dist, self.rvec.copy(),
                                           self.tvec.copy(), useExtrinsicGuess=True,
                                           flags=cv2.SOLVEPNP_ITERATIVE)
+        r_new = None
         if ok and tvec[2, 0] <= 0:
             ok = False  # a solution behind the camera is the mirror ambiguity, not a head
         if ok and self.rvec is not None:
-            jump = rotation.angle_between_deg(cv2.Rodrigues(self.rvec)[0], cv2.Rodrigues(rvec)[0])
+            r_new = cv2.Rodrigues(rvec)[0]
+            jump = rotation.angle_between_deg(self.r_cam, r_new)
             if jump > MAX_JUMP_DEG and self.rejects < MAX_REJECTS_IN_A_ROW:
                 self.rejects += 1
                 ok = False
         if ok:
             self.rejects = 0
             self.rvec, self.tvec = rvec, tvec
+            self.r_cam = r_new if r_new is not None else cv2.Rodrigues(rvec)[0]
         if self.rvec is None:
             return None
-        r_cam = cv2.Rodrigues(self.rvec)[0]
-        projected, _ = cv2.projectPoints(MODEL, self.rvec, self.tvec, self.k, self.dist)
-        error = float(np.sqrt(np.mean(np.sum((projected.reshape(-1, 2) - image) ** 2, axis=1))))
         position = rotation.CAMERA_TO_AVATAR @ (self.tvec.reshape(3) / 1000.0)
-        return rotation.camera_to_avatar(r_cam), position, error
+        return rotation.camera_to_avatar(self.r_cam), position

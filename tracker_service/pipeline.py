@@ -26,6 +26,7 @@ GAZE_MIN_CUTOFF = 1.5
 GAZE_BETA = 2.0
 HOLD_GAZE_ABOVE_BLINK = 0.3  # a closing lid hides the pupil: keep the last gaze
 NO_FACE_EASE_SECONDS = 0.3  # weights and head return to neutral with this time constant
+REGION_WORTH_IT = 3         # gray only around the face when that is under 1/3 of the frame
 
 
 @dataclass
@@ -55,6 +56,7 @@ class FaceTracker:
         self.rotation = np.eye(3)
         self.position = np.zeros(3)
         self.t = None
+        self._gray_buffer = None
 
     def calibrate(self):
         """Take the coming frames as the neutral face, and the current head pose as straight."""
@@ -62,9 +64,9 @@ class FaceTracker:
         self._calibrate_pose = True
 
     def process(self, bgr, t):
-        gray = bgr if bgr.ndim == 2 else cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        gray, full = (bgr, None) if bgr.ndim == 2 else self._gray(bgr)
         detections_before = self.landmarks.detections
-        raw = self.landmarks.track(gray)
+        raw = self.landmarks.track(gray, full)
         detected = self.landmarks.detections != detections_before
         dt = 0.0 if self.t is None else max(0.0, t - self.t)
         self.t = t
@@ -78,7 +80,7 @@ class FaceTracker:
         solved = self.pose.solve(points)
         if solved is None:
             return self._no_face(dt)
-        r_head, position, _ = solved
+        r_head, position = solved
         if self._calibrate_pose or self.neutral_position is None:
             if self._calibrate_pose:
                 self.neutral_rotation = r_head
@@ -93,6 +95,32 @@ class FaceTracker:
         measured = features.measure(points, self._gaze(eyes, t), looks)
         self.weights = expressions.weights(measured, self.neutral.update(measured))
         return self._result(True, raw, points, detected)
+
+    def _gray(self, bgr):
+        """(gray, full) for landmarks.track: while a face is followed and small in the
+        frame only the region around it is converted (a 1280x720 talking head: 0.35
+        instead of 0.42 ms); full() converts the rest when the tracker needs the whole frame.
+        One buffer for all frames: outside the region it holds older pixels that
+        nothing reads."""
+        h, w = bgr.shape[:2]
+        if self._gray_buffer is None or self._gray_buffer.shape != (h, w):
+            self._gray_buffer = np.empty((h, w), np.uint8)
+        buffer = self._gray_buffer
+        done = []
+
+        def full():
+            if not done:
+                cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY, dst=buffer)
+                done.append(True)
+            return buffer
+        roi = self.landmarks.region(buffer.shape)
+        # A region is converted row by row, about 2.6 times slower per pixel than the
+        # whole (contiguous) frame: only worth it below a third of the frame.
+        if roi is None or (roi[2] - roi[0]) * (roi[3] - roi[1]) * REGION_WORTH_IT > h * w:
+            return full(), None
+        x0, y0, x1, y1 = roi
+        cv2.cvtColor(bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY, dst=buffer[y0:y1, x0:x1])
+        return buffer, full
 
     def _gaze(self, found, t):
         """Pupil offsets (from pupils.gaze_offsets); while an eye is closing or its pupil

@@ -176,46 +176,56 @@ def _score(crop, lids):
     # The iris centre is darker than the average of the visible eye (iris plus
     # sclera), so the brighter half of the candidates need not be scored: the
     # darkness weight would sink them anyway.
-    ci = ci[dark[ci] >= dark[ci].mean()]
+    dci = dark[ci]
+    ci = ci[dci >= _mean(dci)]
     on_grid = ci[t.coarse[ci]]
     ci = on_grid if on_grid.size else ci
     sub = t.sparse[gi]
     if np.count_nonzero(sub) < 8:
         sub[:] = True
     coarse = _objective(ci, gi[sub], g[sub]) * dark[ci]
-    best = int(ci[np.argmax(coarse)])
-    peak_coarse = float(coarse.max())
+    k = int(np.argmax(coarse))
+    best = int(ci[k])
+    peak_coarse = float(coarse[k])
 
-    # Refine on every pixel around the coarse peak (inside the lids).
+    # Refine on every pixel around the coarse peak (inside the lids). The window
+    # is at most 5 x 5: plain Python lists beat numpy's per-call cost here.
     by, bx = divmod(best, CROP_W)
     r = COARSE
     y0, y1 = max(0, by - r), min(CROP_H, by + r + 1)
     x0, x1 = max(0, bx - r), min(CROP_W, bx + r + 1)
-    win = (np.arange(y0, y1)[:, None] * CROP_W + np.arange(x0, x1)[None, :]).ravel()
+    win = np.array([y * CROP_W + x for y in range(y0, y1) for x in range(x0, x1)])
     win = win[cmask[win]]
     fine = _objective(win, gi, g) * dark[win]
-    local = np.full((y1 - y0, x1 - x0), -1.0, np.float32)
-    local.ravel()[(win // CROP_W - y0) * (x1 - x0) + (win % CROP_W - x0)] = fine
-    ly, lx = np.unravel_index(int(np.argmax(local)), local.shape)
-    u, v = _subpixel(local, ly, lx)
+    k = int(np.argmax(fine))        # win is in raster order: the first best, as argmax on the window
+    scores = dict(zip(win.tolist(), fine.tolist()))
+    top = int(win[k])
+    ly, lx = divmod(top, CROP_W)
+    u, v = _subpixel(scores, top, lx - x0, ly - y0, x1 - x0, y1 - y0)
 
     # Sharpness: a clear iris gives a peak well above the typical candidate.
-    conf = 0.0 if peak_coarse <= 0 else 1.0 - float(coarse.mean()) / peak_coarse
+    conf = 0.0 if peak_coarse <= 0 else 1.0 - float(_mean(coarse)) / peak_coarse
     return (u + x0, v + y0), conf
 
 
-def _subpixel(score, y, x):
-    """Parabola through the peak and its neighbours, per axis (negative = not scored)."""
-    s = score.tolist()
-    h, w = len(s), len(s[0])
+def _mean(a):
+    """a.mean() without the generic reduction's overhead (same sum, same rounding)."""
+    total = a.sum()
+    return total.dtype.type(total / a.size)
 
+
+def _subpixel(scores, top, x, y, w, h):
+    """Parabola through the peak and its neighbours, per axis. scores: {crop index:
+    score} of the window's scored pixels; top: the peak's index, at (x, y) in the
+    w x h window. Neighbours outside the window or not scored leave the axis as is."""
     def offset(a, b, c):
         d = a - 2 * b + c
         if a < 0 or c < 0 or d >= 0:
             return 0.0
         return min(0.5, max(-0.5, 0.5 * (a - c) / d))
-    dx = offset(s[y][x - 1], s[y][x], s[y][x + 1]) if 0 < x < w - 1 else 0.0
-    dy = offset(s[y - 1][x], s[y][x], s[y + 1][x]) if 0 < y < h - 1 else 0.0
+    b = scores[top]
+    dx = offset(scores.get(top - 1, -1.0), b, scores.get(top + 1, -1.0)) if 0 < x < w - 1 else 0.0
+    dy = offset(scores.get(top - CROP_W, -1.0), b, scores.get(top + CROP_W, -1.0)) if 0 < y < h - 1 else 0.0
     return x + dx, y + dy
 
 
@@ -232,10 +242,11 @@ def locate(gray, eye_points):
     return _examine(gray, eye_points)[:3]
 
 
-def _examine(gray, eye_points):
+def _examine(gray, eye_points, geometry=None):
     """locate()'s (x, y, confidence), then the eye's aspect ratio and
-    eye_closure.appearance() (NaN when the eye is too small to see)."""
-    p, centre, ex, ey, width, openness = _geometry(eye_points)
+    eye_closure.appearance() (NaN when the eye is too small to see).
+    geometry: _geometry(eye_points), when the caller has it already."""
+    p, centre, ex, ey, width, openness = geometry or _geometry(eye_points)
     if width < MIN_EYE_WIDTH:
         return float(centre[0]), float(centre[1]), 0.0, openness, float("nan"), float("nan")
     crop, a = _crop(gray, centre, ex, ey, width)
@@ -256,7 +267,7 @@ def _examine(gray, eye_points):
             openness, contrast, column)
 
 
-def eye_offset(pupil, eye_points):
+def eye_offset(pupil, eye_points, geometry=None):
     """Pupil position in the eye's frame, in half eye widths: (horizontal, vertical).
 
     horizontal: along the corners from their midpoint, + toward the image-right
@@ -264,10 +275,9 @@ def eye_offset(pupil, eye_points):
     -1 / +1 put the pupil on a corner. vertical: across the corners from the lid
     centre (mean of the four lid points), + up. Both clipped to [-1, 1].
     """
-    p, _, ex, ey, width, _ = _geometry(eye_points)
+    p, lid_centre, ex, ey, width, _ = geometry or _geometry(eye_points)   # its centre: the lids' mean
     half = max(width / 2.0, 1e-9)
     mid = (p[0] + p[3]) / 2.0
-    lid_centre = p[[1, 2, 4, 5]].mean(axis=0)
     d = np.asarray(pupil, dtype=np.float64)[:2]
     h = float((d - mid) @ ex) / half
     v = -float((d - lid_centre) @ ey) / half
@@ -306,8 +316,9 @@ def gaze_offsets(gray, points):
     out = {}
     for name, sl in (("right", RIGHT_EYE), ("left", LEFT_EYE)):
         eye = points[sl]
-        x, y, c, aspect, contrast, column = _examine(gray, eye)
-        h, v = eye_offset((x, y), eye)
+        geometry = _geometry(eye)   # once per eye: locating and offsetting share it
+        x, y, c, aspect, contrast, column = _examine(gray, eye, geometry)
+        h, v = eye_offset((x, y), eye, geometry)
         out[name] = {"x": x, "y": y, "horizontal": h, "vertical": v, "confidence": c,
                      "aspect": aspect, "contrast": contrast, "iris_column": column}
     wr, wl = out["right"]["confidence"], out["left"]["confidence"]
