@@ -27,7 +27,8 @@ def test_head_pose_on_aflw2000():
     found, mae = summary["ours"]
     plain_found, plain_mae = summary["plain"]
     assert found >= 14
-    assert mae[0] < 9.5 and mae[1] < 10.0 and mae[2] < 4.0, mae
+    # Measured 5.3 / 6.4 / 2.1 (docs/BENCHMARKS.md); most of the yaw is one detector box on a chin.
+    assert mae[0] < 6.5 and mae[1] < 7.5 and mae[2] < 3.0, mae
     assert found >= plain_found and np.all(mae[1:] < plain_mae[1:]), (mae, plain_mae)
 
 

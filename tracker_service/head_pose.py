@@ -2,8 +2,15 @@
 
 The 3D model is a mean adult face (anthropometric averages, millimetres) on
 landmarks that barely move with expressions: eye corners, nose bridge, nose
-tip and nostrils, and the upper face contour. Lips, brows, lids and chin are
-left out so a smile or an open jaw does not tilt the head.
+tip and nostrils. Lips, brows, lids and chin are left out so a smile or an open
+jaw does not tilt the head. The face contour is left out too: its points are a
+silhouette that slides over the cheek as the head turns or tilts, and they are
+the least accurate part of dlib's fit, which pulls them toward a frontal face
+(mean error 5.0% of the eye distance against 2.4% for these points on
+landmarks68/, 18.7% against 3.6% on the turned and tilted headpose/ faces).
+With the contour the pitch of faces tilted 30-35 degrees was under-read by
+7-14 degrees; without it the mean error on headpose/ fell from 7.9 / 8.5 / 2.2
+to 5.3 / 6.4 / 2.1 degrees (docs/BENCHMARKS.md), with no more angle jitter.
 Model frame = OpenCV camera frame of a face looking into the camera:
 +x image right (subject's left), +y down, +z away from the camera;
 origin between the inner eye corners.
@@ -16,9 +23,6 @@ import numpy as np
 from . import rotation
 
 MODEL_POINTS = {
-    # face contour at eye level: dlib puts these near the ears, far behind the eyes
-    0: (-70.0, 4.0, 75.0), 1: (-69.0, 24.0, 71.0),
-    15: (69.0, 24.0, 71.0), 16: (70.0, 4.0, 75.0),
     # nose bridge and tip
     27: (0.0, -8.0, -9.0), 28: (0.0, 5.0, -15.0), 29: (0.0, 17.0, -22.0), 30: (0.0, 29.0, -29.0),
     # nostrils and nose base
