@@ -252,3 +252,25 @@ def test_eye_look_channels_follow_labelled_gaze(tmp_path, clip):
             assert right > 0.5 and left < 0.1, (seg, left, right)
         elif seg["look"] == "center":
             assert left < 0.3 and right < 0.3, (seg, left, right)
+
+
+
+def test_a_fit_that_slid_off_the_face_is_put_back_by_the_detector():
+    # Seen on real clips (expr_d6, expr_d12): during an extreme expression or a fast
+    # move the fit shrank onto one eye, each smaller fit giving a smaller box for the
+    # next. Here the tracker is handed such a fit (the face at half size, centred on
+    # the right eye); the detector's confirmation must put the points back on the face.
+    path = STILLS[0]
+    image = cv2.imread(path)
+    truth = np.loadtxt(os.path.splitext(path)[0] + ".pts", skiprows=3, comments="}") - 1.0
+    iod = np.linalg.norm(truth[45] - truth[36])
+    error = lambda points: np.mean(np.linalg.norm(points - truth, axis=1)) / iod
+    tracker = FaceTracker(image.shape[1], image.shape[0])
+    assert error(tracker.process(image, 0.0).landmarks) < 0.08
+    lt = tracker.landmarks
+    lt.points = lt.points[36:42].mean(axis=0) + (lt.points - lt.points.mean(axis=0)) / 2.0
+    lo, hi = lt.points.min(axis=0), lt.points.max(axis=0)
+    lt.extent = (tuple((lo + hi) / 2.0), float(np.mean(hi - lo)))
+    assert error(lt.points) > 0.3  # the handed-over fit really is off the face
+    errors = [error(tracker.process(image, i / 30).landmarks) for i in range(1, 1 + lt.recheck_every)]
+    assert max(errors[1:]) < 0.08 and lt.restarts == 2, (errors, lt.restarts)

@@ -32,6 +32,9 @@ FALLBACK_THRESHOLD = -0.6
 RECHECK_EVERY = 15          # frames between confirmations on a crop around the face
 MISSES_TO_LOSE = 2          # failed confirmations in a row before the face counts as lost
 THUMB = 12                  # side of the face thumbnail compared between frames
+# A confirmation whose box overlaps the tracked one less than this (intersection over
+# union) means the fit has drifted: on the test clips the same face gave 0.6-1.0.
+REANCHOR_OVERLAP = 0.5
 SAME_FACE_CORRELATION = 0.6  # below this the face region changed too much: confirm at once
 GONE_CORRELATION = 0.3       # ...and below this, with no face confirmed, it is gone
 
@@ -94,6 +97,7 @@ class LandmarkTracker:
         self.misses = 0
         self.thumb = None           # face thumbnail at the last confirmation
         self.detections = 0         # how often the full detector ran (benchmarks report it)
+        self.restarts = 0           # fits from a detector's box: detections and re-anchorings
         self.checks = 0
 
     def reset(self):
@@ -162,9 +166,23 @@ class LandmarkTracker:
         rects, _, _ = self.detector.run(crop, 0, FALLBACK_THRESHOLD)
         if len(rects) == 0:
             return None
-        r = max(rects, key=lambda r: r.width() * r.height())
-        return dlib.rectangle(int(r.left() / up) + x0, int(r.top() / up) + y0,
-                              int(r.right() / up) + x0, int(r.bottom() / up) + y0)
+        found = [dlib.rectangle(int(r.left() / up) + x0, int(r.top() / up) + y0,
+                                int(r.right() / up) + x0, int(r.bottom() / up) + y0) for r in rects]
+        # The face being followed: the one overlapping the tracked box most (then the largest).
+        return max(found, key=lambda r: (_overlap(r, self.box), r.area()))
+
+    def _start(self, gray, rect):
+        """Landmarks fitted in a detector's box, from which tracking starts afresh."""
+        self.restarts += 1
+        points = shape_to_array(self.predictor(gray, rect))
+        self._learn_box(rect, points)
+        self.frames_since_check = 0
+        self.velocity = (0.0, 0.0)
+        self.points = points
+        self.extent = _extent(points)
+        self.thumb = _thumbnail(gray, points)
+        self.box = None
+        return points
 
     # -- per frame ---------------------------------------------------------------
     def region(self, shape):
@@ -202,15 +220,7 @@ class LandmarkTracker:
             if rect is None:
                 return None
             self.detections += 1
-            points = shape_to_array(self.predictor(gray, rect))
-            self._learn_box(rect, points)
-            self.frames_since_check = 0
-            self.velocity = (0.0, 0.0)
-            self.points = points
-            self.extent = _extent(points)
-            self.thumb = _thumbnail(gray, points)
-            self.box = None
-            return points
+            return self._start(gray, rect)
 
         old_centre, old_size = self.extent
         rect = self._box_from_extent(old_centre, old_size, gray.shape)
@@ -243,10 +253,16 @@ class LandmarkTracker:
                     return None
             else:
                 self.misses = 0
+                overlap = _overlap(found, self.box)
+                if overlap < REANCHOR_OVERLAP:
+                    # The fit has slid off the face the detector sees. Seen on real clips:
+                    # during an extreme expression the fit shrank onto one eye, each smaller
+                    # fit giving a smaller box for the next. Start again from the detector's box.
+                    return self._start(gray if full is None else full(), found)
                 self.thumb = thumb
                 # Learn only from a detection of this same face: a box that jumps makes
                 # the predictor jump with it.
-                if _overlap(found, self.box) > 0.6:
+                if overlap > 0.6:
                     self._learn_box(found, points)
         self.velocity = (0.5 * self.velocity[0] + 0.5 * (new_centre[0] - old_centre[0]),
                          0.5 * self.velocity[1] + 0.5 * (new_centre[1] - old_centre[1]))

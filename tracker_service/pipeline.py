@@ -65,16 +65,16 @@ class FaceTracker:
 
     def process(self, bgr, t):
         gray, full = (bgr, None) if bgr.ndim == 2 else self._gray(bgr)
-        detections_before = self.landmarks.detections
+        restarts_before = self.landmarks.restarts
         raw = self.landmarks.track(gray, full)
-        detected = self.landmarks.detections != detections_before
+        detected = self.landmarks.restarts != restarts_before
         dt = 0.0 if self.t is None else max(0.0, t - self.t)
         self.t = t
         if raw is None:
             return self._no_face(dt)
 
         if detected:
-            self.filter.reset()  # a fresh detection may be a different place or face
+            self.filter.reset()  # a fresh detection (or re-anchoring) may be a different place or face
         points = self.filter(raw, t, scale=max(inter_ocular(raw), 1e-6))
 
         solved = self.pose.solve(points)
