@@ -35,8 +35,21 @@ import bpy  # noqa: E402
 AVATAR = os.path.join(ROOT, "blend", "avatar.blend")
 
 
+def _open_quietly(path):
+    """open_mainfile, without Blender's "Read blend" line on stdout: stdout is the table."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 1)
+        try:
+            bpy.ops.wm.open_mainfile(filepath=path)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
 def setup():
-    bpy.ops.wm.open_mainfile(filepath=AVATAR)
+    _open_quietly(AVATAR)
     import vstream_addon
     vstream_addon.register()
     settings = bpy.context.scene.vstream
