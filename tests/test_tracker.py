@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from conftest import TRACKER, data, free_udp_port, run_tracker
-from tracker_service import landmarks
 from tracker_service.pipeline import FaceTracker
 from vstream_addon import protocol, take
 from vstream_addon.arkit import ARKIT_NAMES
@@ -270,7 +269,8 @@ def test_a_fit_that_slid_off_the_face_is_put_back_by_the_detector():
     assert error(tracker.process(image, 0.0).landmarks) < 0.08
     lt = tracker.landmarks
     lt.points = lt.points[36:42].mean(axis=0) + (lt.points - lt.points.mean(axis=0)) / 2.0
-    lt.extent, lt.anchor = landmarks._extent(lt.points), landmarks._anchor(lt.points)
+    lo, hi = lt.points.min(axis=0), lt.points.max(axis=0)
+    lt.extent = (tuple((lo + hi) / 2.0), float(np.mean(hi - lo)))
     assert error(lt.points) > 0.3  # the handed-over fit really is off the face
     errors = [error(tracker.process(image, i / 30).landmarks) for i in range(1, 1 + lt.recheck_every)]
     assert max(errors[1:]) < 0.08 and lt.restarts == 2, (errors, lt.restarts)

@@ -32,9 +32,12 @@ FALLBACK_THRESHOLD = -0.6
 RECHECK_EVERY = 15          # frames between confirmations on a crop around the face
 MISSES_TO_LOSE = 2          # failed confirmations in a row before the face counts as lost
 THUMB = 12                  # side of the face thumbnail compared between frames
-# A confirmation whose box overlaps the tracked one less than this (intersection over
-# union) means the fit has drifted: on the test clips the same face gave 0.6-1.0.
-REANCHOR_OVERLAP = 0.5
+# A confirmation whose box is this far (in its sizes) from the tracked box, or this many
+# times larger or smaller, means the fit has drifted off the face. Not an overlap
+# threshold: the detector's boxes come in scale steps of 6/5, and two steps apart
+# (1.44x) the same face overlaps its tracked box by under a half.
+REANCHOR_SHIFT = 0.3
+REANCHOR_SCALE = 1.7
 SAME_FACE_CORRELATION = 0.6  # below this the face region changed too much: confirm at once
 GONE_CORRELATION = 0.3       # ...and below this, with no face confirmed, it is gone
 
@@ -88,9 +91,8 @@ class LandmarkTracker:
         self.points = None          # last landmarks, (68, 2) float
         self.box = None             # the box the last fit used
         self.extent = None          # (centre (x, y), size) of self.points: see _extent
-        self.anchor = None          # the same for the points the next box comes from: see _anchor
-        self.velocity = (0.0, 0.0)  # anchor motion per frame, for predicting the box
-        # Box = anchor centre + offset * size, box size = box_scale * anchor size.
+        self.velocity = (0.0, 0.0)  # landmark-centre motion per frame, for predicting the box
+        # Box = landmark centre + offset * size, size = box_scale * landmark extent.
         # Learnt at each detection so tracked boxes match what the predictor was trained on.
         self.box_offset = np.zeros(2)
         self.box_scale = 1.0
@@ -105,7 +107,6 @@ class LandmarkTracker:
         self.points = None
         self.box = None
         self.extent = None
-        self.anchor = None
         self.velocity = (0.0, 0.0)
         self.misses = 0
 
@@ -128,7 +129,7 @@ class LandmarkTracker:
                               int(r.right() / scale), int(r.bottom() / scale))
 
     def _learn_box(self, rect, points):
-        centre, size = _anchor(points)
+        centre, size = _extent(points)
         centre = np.array(centre)
         box_centre = np.array([(rect.left() + rect.right()) / 2.0, (rect.top() + rect.bottom()) / 2.0])
         box_size = (rect.width() + rect.height()) / 2.0
@@ -137,8 +138,8 @@ class LandmarkTracker:
         self.box_offset = (1 - a) * self.box_offset + a * (box_centre - centre) / size
         self.box_scale = (1 - a) * self.box_scale + a * box_size / size
 
-    def _box_from_anchor(self, centre, size, shape):
-        """The predictor's box for a face whose last landmarks had this anchor (_anchor).
+    def _box_from_extent(self, centre, size, shape):
+        """The predictor's box for a face whose last landmarks had this extent.
         Plain floats: this runs every frame on two numbers."""
         ox, oy = self.box_offset.tolist()
         cx = centre[0] + self.velocity[0] + ox * size
@@ -182,7 +183,6 @@ class LandmarkTracker:
         self.velocity = (0.0, 0.0)
         self.points = points
         self.extent = _extent(points)
-        self.anchor = _anchor(points)
         self.thumb = _thumbnail(gray, points)
         self.box = None
         return points
@@ -197,7 +197,7 @@ class LandmarkTracker:
         anything else: a detection or a confirmation."""
         if self.points is None:
             return None
-        boxes = [self._box_from_anchor(*self.anchor, shape)]
+        boxes = [self._box_from_extent(*self.extent, shape)]
         if self.box is not None:
             boxes.append(self.box)
         h, w = shape[:2]
@@ -225,8 +225,8 @@ class LandmarkTracker:
             self.detections += 1
             return self._start(gray, rect)
 
-        old_centre, old_size = self.anchor
-        rect = self._box_from_anchor(old_centre, old_size, gray.shape)
+        old_centre, old_size = self.extent
+        rect = self._box_from_extent(old_centre, old_size, gray.shape)
         # Keep the box still while the face is: a box that follows every jittering
         # landmark feeds the jitter back into the next fit.
         if self.box is not None and _same_box(rect, self.box):
@@ -234,9 +234,8 @@ class LandmarkTracker:
         self.box = rect
         points = shape_to_array(self.predictor(gray, rect))
         lo, hi = _bounds(points)
-        extent = _extent_of(lo, hi)
-        new_centre, new_size = _anchor(points)
-        if not _plausible(points, self.points, extent[1]):
+        new_centre, new_size = _extent_of(lo, hi)
+        if not _plausible(points, self.points, new_size):
             self.reset()
             return self.track(gray, full)
 
@@ -258,7 +257,7 @@ class LandmarkTracker:
             else:
                 self.misses = 0
                 overlap = _overlap(found, self.box)
-                if overlap < REANCHOR_OVERLAP:
+                if _drifted(found, self.box):
                     # The fit has slid off the face the detector sees. Seen on real clips:
                     # during an extreme expression the fit shrank onto one eye, each smaller
                     # fit giving a smaller box for the next. Start again from the detector's box.
@@ -271,12 +270,10 @@ class LandmarkTracker:
         self.velocity = (0.5 * self.velocity[0] + 0.5 * (new_centre[0] - old_centre[0]),
                          0.5 * self.velocity[1] + 0.5 * (new_centre[1] - old_centre[1]))
         self.points = points
-        self.extent = extent
-        self.anchor = (new_centre, new_size)
+        self.extent = (new_centre, new_size)
         return points
 
 
-ANCHOR_POINTS = [27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45]
 BOX_DEAD_ZONE = 0.04  # box moves smaller than this fraction of its size are ignored
 
 
@@ -287,6 +284,14 @@ def _overlap(a, b):
     inter = a.intersect(b)
     i = max(0, inter.width()) * max(0, inter.height()) if not inter.is_empty() else 0
     return i / float(a.area() + b.area() - i)
+
+
+def _drifted(found, box):
+    """True when the detector's box `found` shows the tracked `box` is off the face."""
+    fs, bs = (found.width() + found.height()) / 2.0, (box.width() + box.height()) / 2.0
+    shift = math.hypot((found.left() + found.right()) / 2.0 - (box.left() + box.right()) / 2.0,
+                       (found.top() + found.bottom()) / 2.0 - (box.top() + box.bottom()) / 2.0)
+    return shift > REANCHOR_SHIFT * fs or max(fs, bs) > REANCHOR_SCALE * min(fs, bs)
 
 
 def _same_box(a, b):
@@ -308,24 +313,6 @@ def _extent_of(lo, hi):
 def _extent(points):
     """Centre (x, y) and size (mean of width and height) of the landmarks' bounding box."""
     return _extent_of(*_bounds(points))
-
-
-def _anchor(points):
-    """Centre (x, y) and size of the eye corners and nose, where the next frame's
-    box comes from: their mean, and their RMS distance from it.
-
-    Not the bounding box of all 68 points: the jaw line and brows are dlib's least
-    stable points, and a box sized from their extremes fed their errors back into
-    the next fit. On expr_d6 the fit shrank onto one eye during an extreme
-    expression, each smaller fit giving a smaller box for the next (5 re-anchorings
-    in 1008 frames; from these points, none), and on noisy stills it ran away in
-    two or three frames (worst jitter, einstein.jpg + noise: 14% of the eye
-    distance; now 9%). Averaging 13 points keeps one point's noise out of the box.
-    """
-    xs, ys = points[ANCHOR_POINTS].T.tolist()   # plain floats: 13 points, every frame
-    n = len(xs)
-    cx, cy = sum(xs) / n, sum(ys) / n
-    return (cx, cy), math.sqrt(sum((x - cx) ** 2 + (y - cy) ** 2 for x, y in zip(xs, ys)) / n)
 
 
 def _thumbnail(gray, points, lo=None, hi=None):
