@@ -6,6 +6,7 @@ wrong, and now and then on a crop around the face to confirm it is still there.
 """
 
 import importlib.util
+import json
 import math
 import os
 
@@ -51,22 +52,23 @@ def model_path():
     return path
 
 
-_POINT_PUNCTUATION = str.maketrans("()", "  ")
-
-
 def shape_to_array(shape):
     """(n, 2) float64 array of a dlib full_object_detection's points.
 
-    Parsed from the points' text form, "points[(x, y), (x, y), ...]": one C call
-    instead of 136 Python attribute reads (0.03 ms instead of 0.1 ms a frame).
+    Parsed from the points' text form, "points[(x, y), (x, y), ...]", with the
+    brackets dropped, as a JSON list: three C calls instead of 136 Python
+    attribute reads (0.05 ms instead of 0.2 ms a frame; np.array of the strings
+    or np.fromstring take twice as long as json.loads).
     """
     parts = shape.parts()
     text = str(parts)
     if text.startswith("points[") and text.endswith("]"):
-        values = np.array(text[7:-1].translate(_POINT_PUNCTUATION).split(","), dtype=np.float64) \
-            if len(text) > 8 else np.zeros(0)
-        if values.size == 2 * len(parts):
-            return values.reshape(-1, 2)
+        try:
+            values = json.loads(text[6:].replace("(", "").replace(")", ""))
+        except ValueError:
+            values = None
+        if values is not None and len(values) == 2 * len(parts):
+            return np.array(values, dtype=np.float64).reshape(-1, 2)
     return np.array([(p.x, p.y) for p in parts], dtype=np.float64).reshape(-1, 2)
 
 
@@ -297,14 +299,20 @@ def _thumbnail(gray, points, lo=None, hi=None):
     patch = gray[y0:y1, x0:x1]
     if patch.size < 16:
         return np.zeros(THUMB * THUMB)
-    t = cv2.resize(patch, (THUMB, THUMB), interpolation=cv2.INTER_AREA).astype(np.float64).ravel()
-    t -= t.mean()
-    n = np.linalg.norm(t)
-    return t / n if n > 1e-6 else t
+    small = cv2.resize(patch, (THUMB, THUMB), interpolation=cv2.INTER_AREA)
+    # Zero mean and unit norm with one OpenCV call instead of numpy's mean and norm:
+    # the norm of the centred pixels is their standard deviation times
+    # sqrt(THUMB * THUMB) = THUMB.
+    mean, std = cv2.meanStdDev(small)
+    norm = std.item() * THUMB
+    t = small.reshape(-1) - mean.item()        # float64
+    return t / norm if norm > 1e-6 else t
 
 
 def _correlation(a, b):
-    return float(np.dot(a, b)) if b is not None else 1.0
+    """Normalised correlation of two _thumbnail()s: 1 for the same picture, ~0 for
+    unrelated ones; 1 when there is nothing to compare with (b None)."""
+    return float(a.dot(b)) if b is not None else 1.0
 
 
 def _plausible(points, previous, size):
