@@ -131,7 +131,7 @@ class FaceTracker:
             closing = self.weights["eyeBlink" + Side] > HOLD_GAZE_ABOVE_BLINK
             if eye["confidence"] > 0 and not (closing and self.gaze is not None):
                 gaze[2 * i:2 * i + 2] = eye["horizontal"], eye["vertical"]
-        self.gaze = self.gaze_filter(gaze, t)
+        self.gaze = self.gaze_filter.filter_values(gaze, t)
         return tuple(self.gaze)
 
     def _no_face(self, dt):
@@ -148,7 +148,7 @@ class FaceTracker:
     def _result(self, face, raw, smoothed, detected):
         return Result(face=face, weights=dict(self.weights), quat=rotation.to_quat(self.rotation),
                       euler_deg=rotation.to_euler_deg(self.rotation),
-                      position=tuple(float(v) for v in self.position),
+                      position=tuple(self.position.tolist()),
                       landmarks=raw, smoothed=smoothed, detected=detected)
 
 
