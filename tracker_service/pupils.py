@@ -262,10 +262,15 @@ def _examine(gray, eye_points, geometry=None):
     """locate()'s (x, y, confidence), then the eye's aspect ratio and
     eye_closure.appearance() (NaN when the eye is too small to see).
     geometry: _geometry(eye_points), when the caller has it already."""
-    p, (cx, cy), ex, ey, width, openness = geometry or _geometry(eye_points)
+    return _finish(_prepare(gray, geometry or _geometry(eye_points)))
+
+
+def _prepare(gray, geometry):
+    """The first half of _examine: the eye's crop, lid mask and looks."""
+    p, (cx, cy), ex, ey, width, openness = geometry
     if width < MIN_EYE_WIDTH:
-        return cx, cy, 0.0, openness, float("nan"), float("nan")
-    crop, (a00, a01, a02, a10, a11, a12) = _crop(gray, (cx, cy), ex, ey, width)
+        return cx, cy, openness, None, None, None, float("nan"), float("nan")
+    crop, a = _crop(gray, (cx, cy), ex, ey, width)
     s = width / EYE_SPAN
     # The lid outline in crop pixels (rounded to the nearest, as np.round).
     poly = [(round(((x - cx) * ex[0] + (y - cy) * ex[1]) / s + _U0),
@@ -273,10 +278,17 @@ def _examine(gray, eye_points, geometry=None):
     lids = np.zeros((CROP_H, CROP_W), np.uint8)
     cv2.fillPoly(lids, [np.array(poly, np.int32)], 1)
     contrast, column = eye_closure.appearance(crop, lids)
-    found = _score(crop, lids)
+    return cx, cy, openness, crop, lids, a, contrast, column
+
+
+def _finish(prepared):
+    """The second half of _examine: the pupil search on a _prepare()d eye."""
+    cx, cy, openness, crop, lids, a, contrast, column = prepared
+    found = None if crop is None else _score(crop, lids)
     if found is None:
         return cx, cy, 0.0, openness, contrast, column
     (u, v), sharp = found
+    a00, a01, a02, a10, a11, a12 = a
     lid_factor = min(1.0, max(0.0, (openness - CLOSED) / (OPEN - CLOSED)))
     return (a00 * u + a01 * v + a02, a10 * u + a11 * v + a12, min(1.0, max(0.0, sharp)) * lid_factor,
             openness, contrast, column)
@@ -328,11 +340,15 @@ def gaze_offsets(gray, points):
     larger of the two.
     """
     points = np.asarray(points, dtype=np.float64).tolist()
+    eyes = [points[RIGHT_EYE], points[LEFT_EYE]]
+    geometries = [_geometry(eye) for eye in eyes]   # once per eye: locating and offsetting share it
+    # Stage by stage for both eyes rather than eye by eye: each OpenCV and numpy
+    # routine then runs twice in a row, the second time with its code and data in
+    # the cache (the shape predictor has just evicted them).
+    prepared = [_prepare(gray, geometry) for geometry in geometries]
+    found = [_finish(eye) for eye in prepared]
     out = {}
-    for name, sl in (("right", RIGHT_EYE), ("left", LEFT_EYE)):
-        eye = points[sl]
-        geometry = _geometry(eye)   # once per eye: locating and offsetting share it
-        x, y, c, aspect, contrast, column = _examine(gray, eye, geometry)
+    for name, eye, geometry, (x, y, c, aspect, contrast, column) in zip(("right", "left"), eyes, geometries, found):
         h, v = eye_offset((x, y), eye, geometry)
         out[name] = {"x": x, "y": y, "horizontal": h, "vertical": v, "confidence": c,
                      "aspect": aspect, "contrast": contrast, "iris_column": column}
