@@ -19,7 +19,12 @@ candidate (RING), and the darkness weight ignores the corneal reflection
 Speed: the eye is resampled into a small fixed crop aligned with its corners,
 so the cost does not depend on the face size (and head roll does not matter);
 only candidates inside the lid polygon are scored, first on a coarse grid and
-then around the best one; the scoring is plain float32 broadcasting.
+then around the best one; the scoring is plain float32 broadcasting. On arrays
+this small each numpy or OpenCV call costs more than its arithmetic (and more
+again right after the shape predictor has flushed the caches), so the code
+keeps the number of calls down: plain floats for the geometry, flat pixel
+indices, one table lookup for all candidate-gradient pairs, and both eyes
+taken stage by stage (gaze_offsets).
 
 Conventions (unmirrored camera, as in landmarks.py): the eye landmark order is
 the iBUG one for both eyes: p0 image-left corner, p1 p2 upper lid, p3
