@@ -114,10 +114,13 @@ class NeutralEstimator:
 
 def _percentiles(history, percentiles):
     """Per column, the given percentile of the non-NaN values (NaN if there are none).
-    Nearest rank, and sorting once: np.nanpercentile costs several times more."""
-    ranked = np.sort(history, axis=0)          # NaN sorts last
+    Nearest rank, and one partial sort: np.nanpercentile costs several times more.
+    np.partition puts every requested rank where a full sort would (NaN last, as
+    np.sort) and costs about half as much (1.2 -> 0.7 ms for 20 s of history at
+    30 fps, once every UPDATE_EVERY frames)."""
     valid = np.count_nonzero(~np.isnan(history), axis=0)
     rows = np.rint(percentiles / 100.0 * np.maximum(valid - 1, 0)).astype(int)
+    ranked = np.partition(history, np.unique(rows), axis=0)
     own = ranked[rows, np.arange(ranked.shape[1])]
     own[valid == 0] = np.nan
     return own

@@ -11,7 +11,7 @@ import numpy as np
 
 from vstream_addon.arkit import ARKIT_NAMES
 
-from .features import INDEX
+from .features import FEATURE_NAMES, INDEX
 
 # Eye closure (eye_closure.py): the mean relative drop of the eye's aspect, contrast
 # and iris column from the user's neutral. Looking down or squinting drops them by
@@ -43,15 +43,18 @@ WINK_DIFFERENCE = 0.5    # eyes closing this differently are a wink, not a blink
 
 
 def _clip(v):
-    return float(min(1.0, max(0.0, v)))
+    """v clipped to [0, 1] as a float; NaN gives 0. (Comparisons, not min/max: this runs
+    some sixty times a frame.)"""
+    if v > 0.0:
+        return float(v) if v < 1.0 else 1.0
+    return 0.0
 
 
 def weights(f, n):
     """{ARKit name: 0..1} from features `f` and neutral `n` (arrays by features.INDEX)."""
     # Python floats: some sixty scalar reads, where numpy scalars cost several times more.
     f, n = np.asarray(f, dtype=np.float64).tolist(), np.asarray(n, dtype=np.float64).tolist()
-    d = [a - b for a, b in zip(f, n)]
-    g = lambda name: d[INDEX[name]]
+    g = dict(zip(FEATURE_NAMES, [a - b for a, b in zip(f, n)])).__getitem__   # change from neutral
     rest = lambda name: max(n[INDEX[name]], 1e-6)
     w = dict.fromkeys(ARKIT_NAMES, 0.0)
 

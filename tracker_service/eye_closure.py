@@ -17,10 +17,7 @@ None is a threshold on intensity: lighting and skin tone cancel in the ratio
 to the user's own neutral.
 """
 
-import math
-
 import cv2
-import numpy as np
 
 # Band through the eye centre, in crop pixels of pupils.CROP_W x CROP_H (where the
 # corners are pupils.EYE_SPAN apart): about one eye width wide and a third of it tall.
@@ -29,19 +26,13 @@ BAND_COLS = slice(8, 40)
 
 
 def appearance(crop, lid_mask):
-    """(contrast, iris column) of one eye crop; lid_mask: crop-sized, nonzero inside the lids."""
-    inside = crop[lid_mask > 0]
-    contrast = _std(inside) if inside.size > 1 else float("nan")
+    """(contrast, iris column) of one eye crop (uint8); lid_mask: crop-sized uint8,
+    nonzero inside the lids."""
+    # OpenCV's masked standard deviation: one call (numpy's masked std takes five,
+    # each costing more than the arithmetic on these ~250 pixels).
+    contrast = cv2.meanStdDev(crop, mask=lid_mask)[1].item() if cv2.countNonZero(lid_mask) > 1 else float("nan")
     # Column sums of whole pixels are exact in float64, so this equals the column means' range.
     sums = cv2.reduce(crop[BAND_ROWS, BAND_COLS], 0, cv2.REDUCE_SUM, dtype=cv2.CV_64F)
     low, high, _, _ = cv2.minMaxLoc(sums)
     rows = BAND_ROWS.stop - BAND_ROWS.start
     return contrast, high / rows - low / rows
-
-
-def _std(values):
-    """values.std() of a uint8 array, computed as numpy does (float64 sums, two
-    passes) without its generic reduction's per-call overhead."""
-    x = values - values.sum(dtype=np.float64) / values.size
-    x *= x
-    return math.sqrt(x.sum() / values.size)

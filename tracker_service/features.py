@@ -40,22 +40,38 @@ INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 def level(points):
     """Points with the outer-eye-corner line made horizontal, origin between the eyes."""
-    right_outer, left_outer = points[36], points[45]
-    d = left_outer - right_outer
-    roll = math.atan2(d[1], d[0])
+    pts = np.asarray(points, dtype=np.float64).tolist()
+    x, y = _level(pts, range(len(pts)))
+    return np.array([[x[i], y[i]] for i in range(len(pts))])
+
+
+# The landmarks measure() reads.
+USED = (8, 17, 21, 22, 26, 27, 28, 31, 33, 35, *range(36, 49), 51, 54, 57, 62, 66)
+
+
+def _level(pts, indices):
+    """level() of the points `indices` of a list of (x, y) pairs, as {index: x} and
+    {index: y}. Plain floats: the same operations as on numpy arrays (so the same
+    numbers), without numpy's per-call overhead, and only where they are needed."""
+    (rx, ry), (lx, ly) = pts[36], pts[45]
+    roll = math.atan2(ly - ry, lx - rx)
     c, s = math.cos(-roll), math.sin(-roll)
-    centre = (points[36] + points[39] + points[42] + points[45]) / 4.0
-    p = points - centre
-    return np.stack([c * p[:, 0] - s * p[:, 1], s * p[:, 0] + c * p[:, 1]], axis=1)
+    cx = (pts[36][0] + pts[39][0] + pts[42][0] + pts[45][0]) / 4.0
+    cy = (pts[36][1] + pts[39][1] + pts[42][1] + pts[45][1]) / 4.0
+    x, y = {}, {}
+    for i in indices:
+        px, py = pts[i][0] - cx, pts[i][1] - cy
+        x[i] = c * px - s * py
+        y[i] = s * px + c * py
+    return x, y
 
 
 def measure(points, gaze=(0.0, 0.0, 0.0, 0.0), eyes=NO_EYES):
     """Array of FEATURE_NAMES values for one face's (68, 2) landmarks, its pupil
     offsets (right h, right v, left h, left v) and its eye looks (aspect r, l,
     contrast r, l, iris column r, l: pupils.gaze_offsets)."""
-    p = level(points)
     # Python floats: about a hundred scalar reads, where numpy scalars cost several times more.
-    x, y = p[:, 0].tolist(), p[:, 1].tolist()
+    x, y = _level(np.asarray(points, dtype=np.float64).tolist(), USED)
     mid = (x[27] + x[28] + x[33]) / 3.0
     half_r = max(mid - x[36], 1e-6)          # subject's right side width
     half_l = max(x[45] - mid, 1e-6)

@@ -30,27 +30,29 @@ class OneEuro:
         """Filter sample `x` at time `t` (seconds). `scale` is the signal's unit
         (e.g. the face size in pixels): speeds are measured in it, so the same
         parameters work for a near and a far face."""
-        # Element by element on Python floats: the samples are a few numbers, where
-        # numpy's per-call overhead would cost more than the arithmetic (same results).
         x = np.asarray(x, dtype=np.float64)
+        return np.array(self.filter_values(x.ravel().tolist(), t, scale)).reshape(x.shape)
+
+    def filter_values(self, values, t, scale=1.0):
+        """__call__ on a list of floats, returning a new list (the same numbers)."""
+        # Element by element on Python floats: the samples are a few numbers, where
+        # numpy's per-call overhead would cost more than the arithmetic.
         if self.x is None:
-            self.x, self.dx, self.t = x.copy(), np.zeros_like(x), t
-            return self.x.copy()
+            self.x, self.dx, self.t = list(values), [0.0] * len(values), t
+            return list(self.x)
         dt = t - self.t
         if dt <= 0:
-            return self.x.copy()
+            return list(self.x)
         self.t = t
-        shape = x.shape
         a_d = _alpha(self.d_cutoff, dt)
         new_x, new_dx = [], []
-        for xi, pi, dpi in zip(x.ravel().tolist(), self.x.ravel().tolist(), self.dx.ravel().tolist()):
+        for xi, pi, dpi in zip(values, self.x, self.dx):
             dxi = dpi + a_d * ((xi - pi) / dt - dpi)
             a = _alpha(self.min_cutoff + self.beta * abs(dxi) / scale, dt)
             new_dx.append(dxi)
             new_x.append(pi + a * (xi - pi))
-        self.dx = np.array(new_dx).reshape(shape)
-        self.x = np.array(new_x).reshape(shape)
-        return self.x.copy()
+        self.x, self.dx = new_x, new_dx
+        return list(new_x)
 
 
 class LandmarkFilter:

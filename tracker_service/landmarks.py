@@ -316,22 +316,42 @@ def _extent(points):
 
 
 def _thumbnail(gray, points, lo=None, hi=None):
-    """A tiny zero-mean, unit-norm picture of the face box, for cheap appearance checks."""
+    """A tiny picture of the face box, for cheap appearance checks (_correlation):
+    (THUMB * THUMB pixel values as float64, their mean, their standard deviation)."""
     if lo is None:
         lo, hi = _bounds(points)
     x0, y0 = max(int(lo[0]), 0), max(int(lo[1]), 0)
     x1, y1 = int(hi[0]) + 1, int(hi[1]) + 1
     patch = gray[y0:y1, x0:x1]
     if patch.size < 16:
-        return np.zeros(THUMB * THUMB)
-    t = cv2.resize(patch, (THUMB, THUMB), interpolation=cv2.INTER_AREA).astype(np.float64).ravel()
-    t -= t.mean()
-    n = np.linalg.norm(t)
-    return t / n if n > 1e-6 else t
+        return np.zeros(THUMB * THUMB), 0.0, 0.0
+    # The area average straight from a large box takes OpenCV's fractional-scale path,
+    # about 0.1 ms for a 170 px face; halving first (the exact 2x2-mean path, several
+    # times faster per pixel) leaves it a quarter of the pixels. The result differs
+    # only by where the cell borders fall (snapped to even pixels, the odd last
+    # row/column dropped): on webcam_cap12 the correlation moved by 0.002 on average.
+    h, w = patch.shape
+    while h >= 8 * THUMB and w >= 8 * THUMB:
+        h, w = h // 2, w // 2
+        patch = cv2.resize(patch[:2 * h, :2 * w], (w, h), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(patch, (THUMB, THUMB), interpolation=cv2.INTER_AREA)
+    mean, std = cv2.meanStdDev(small)
+    return small.reshape(-1).astype(np.float64), mean.item(), std.item()
 
 
 def _correlation(a, b):
-    return float(np.dot(a, b)) if b is not None else 1.0
+    """Normalised correlation of two _thumbnail()s: 1 for the same picture, about 0
+    for unrelated ones or a flat one; 1 when there is nothing to compare with (b None).
+
+    From the raw pixels, their means and standard deviations (the covariance is
+    mean(a b) - mean(a) mean(b)), so a thumbnail need not be normalised on every
+    frame: each numpy call costs more than its arithmetic on 144 values."""
+    if b is None:
+        return 1.0
+    (va, ma, sa), (vb, mb, sb) = a, b
+    if sa * THUMB <= 1e-6 or sb * THUMB <= 1e-6:   # a flat picture (as a zero vector)
+        return 0.0
+    return (float(va.dot(vb)) / va.size - ma * mb) / (sa * sb)
 
 
 def _plausible(points, previous, size):

@@ -26,7 +26,7 @@ GAZE_MIN_CUTOFF = 1.5
 GAZE_BETA = 2.0
 HOLD_GAZE_ABOVE_BLINK = 0.3  # a closing lid hides the pupil: keep the last gaze
 NO_FACE_EASE_SECONDS = 0.3  # weights and head return to neutral with this time constant
-REGION_WORTH_IT = 3         # gray only around the face when that is under 1/3 of the frame
+REGION_WORTH_IT = 3         # gray of the face region alone when under 1/3 of the frame's width, else of its rows
 
 
 @dataclass
@@ -97,11 +97,11 @@ class FaceTracker:
         return self._result(True, raw, points, detected)
 
     def _gray(self, bgr):
-        """(gray, full) for landmarks.track: while a face is followed and small in the
-        frame only the region around it is converted (a 1280x720 talking head: 0.35
-        instead of 0.42 ms); full() converts the rest when the tracker needs the whole frame.
-        One buffer for all frames: outside the region it holds older pixels that
-        nothing reads."""
+        """(gray, full) for landmarks.track: while a face is followed only the rows
+        around it are converted (or, when it is narrow in the frame, only the region
+        around it); full() converts the rest when the tracker needs the whole frame.
+        One buffer for all frames: outside the converted part it holds older pixels
+        that nothing reads."""
         h, w = bgr.shape[:2]
         if self._gray_buffer is None or self._gray_buffer.shape != (h, w):
             self._gray_buffer = np.empty((h, w), np.uint8)
@@ -114,12 +114,18 @@ class FaceTracker:
                 done.append(True)
             return buffer
         roi = self.landmarks.region(buffer.shape)
-        # A region is converted row by row, about 2.6 times slower per pixel than the
-        # whole (contiguous) frame: only worth it below a third of the frame.
-        if roi is None or (roi[2] - roi[0]) * (roi[3] - roi[1]) * REGION_WORTH_IT > h * w:
+        if roi is None or (roi[1] == 0 and roi[3] == h):
             return full(), None
         x0, y0, x1, y1 = roi
-        cv2.cvtColor(bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY, dst=buffer[y0:y1, x0:x1])
+        # A region is converted row by row, about 2.6 times slower per pixel than
+        # whole rows (one contiguous block, at the full-frame speed per pixel):
+        # only worth it when it is under a third of the frame's width. (At 640x480
+        # a webcam face's rows are ~0.8 of the frame and its region ~0.45 of it,
+        # which used to mean converting the whole frame.)
+        if (x1 - x0) * REGION_WORTH_IT < w:
+            cv2.cvtColor(bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY, dst=buffer[y0:y1, x0:x1])
+        else:
+            cv2.cvtColor(bgr[y0:y1], cv2.COLOR_BGR2GRAY, dst=buffer[y0:y1])
         return buffer, full
 
     def _gaze(self, found, t):
@@ -131,7 +137,7 @@ class FaceTracker:
             closing = self.weights["eyeBlink" + Side] > HOLD_GAZE_ABOVE_BLINK
             if eye["confidence"] > 0 and not (closing and self.gaze is not None):
                 gaze[2 * i:2 * i + 2] = eye["horizontal"], eye["vertical"]
-        self.gaze = self.gaze_filter(gaze, t)
+        self.gaze = self.gaze_filter.filter_values(gaze, t)
         return tuple(self.gaze)
 
     def _no_face(self, dt):
@@ -148,7 +154,7 @@ class FaceTracker:
     def _result(self, face, raw, smoothed, detected):
         return Result(face=face, weights=dict(self.weights), quat=rotation.to_quat(self.rotation),
                       euler_deg=rotation.to_euler_deg(self.rotation),
-                      position=tuple(float(v) for v in self.position),
+                      position=tuple(self.position.tolist()),
                       landmarks=raw, smoothed=smoothed, detected=detected)
 
 

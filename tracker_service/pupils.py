@@ -19,7 +19,12 @@ candidate (RING), and the darkness weight ignores the corneal reflection
 Speed: the eye is resampled into a small fixed crop aligned with its corners,
 so the cost does not depend on the face size (and head roll does not matter);
 only candidates inside the lid polygon are scored, first on a coarse grid and
-then around the best one; the scoring is plain float32 broadcasting.
+then around the best one; the scoring is plain float32 broadcasting. On arrays
+this small each numpy or OpenCV call costs more than its arithmetic (and more
+again right after the shape predictor has flushed the caches), so the code
+keeps the number of calls down: plain floats for the geometry, flat pixel
+indices, one table lookup for all candidate-gradient pairs, and both eyes
+taken stage by stage (gaze_offsets).
 
 Conventions (unmirrored camera, as in landmarks.py): the eye landmark order is
 the iBUG one for both eyes: p0 image-left corner, p1 p2 upper lid, p3
@@ -62,17 +67,20 @@ COARSE_GRADIENTS = 2      # the first pass also uses every n-th strong gradient 
 
 
 def _geometry(eye_points):
-    """Eye frame: origin at the lid centre, unit vector along the corners, width.
+    """Eye frame: (points, lid centre, unit vector along the corners, the unit
+    vector across them, width, lid gap / width), all plain Python floats:
+    points is the six (x, y) pairs, the vectors (x, y) tuples.
 
     Plain floats: on six points numpy's per-call overhead would dominate.
     """
-    p = np.asarray(eye_points, dtype=np.float64).reshape(6, 2)
-    (x0, y0), (x1, y1), (x2, y2), (x3, y3), (x4, y4), (x5, y5) = p.tolist()
+    p = eye_points if isinstance(eye_points, list) else \
+        np.asarray(eye_points, dtype=np.float64).reshape(6, 2).tolist()
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3), (x4, y4), (x5, y5) = p
     width = math.hypot(x3 - x0, y3 - y0)
     w = max(width, 1e-9)
-    ex = np.array([(x3 - x0) / w, (y3 - y0) / w])
-    ey = np.array([-ex[1], ex[0]])          # image-down when the eye is level
-    centre = np.array([(x1 + x2 + x4 + x5) / 4.0, (y1 + y2 + y4 + y5) / 4.0])
+    ex = ((x3 - x0) / w, (y3 - y0) / w)
+    ey = (-ex[1], ex[0])                    # image-down when the eye is level
+    centre = ((x1 + x2 + x4 + x5) / 4.0, (y1 + y2 + y4 + y5) / 4.0)
     # Lid gap over width: the eye aspect ratio of Soukupova and Cech.
     gap = 0.5 * (math.hypot(x1 - x5, y1 - y5) + math.hypot(x2 - x4, y2 - y4))
     return p, centre, ex, ey, width, gap / w
@@ -86,105 +94,117 @@ class _Tables:
         self.coarse = ((xs % COARSE == 0) & (ys % COARSE == 0)).ravel()
         self.sparse = ((xs + ys) % COARSE_GRADIENTS == 0).ravel()
         # Every displacement between two crop pixels, (dx, dy) in (-w, w) x (-h, h),
-        # has a slot in a (2h - 1) x (2w - 1) table; the slot of x_i - c is
-        # pos[i] - pos[c] + zero, so one subtraction indexes all pairs at once.
+        # has a slot in a (2h - 1) x (2w - 1) table: pos[c] - pos[i] + zero for the
+        # displacement x_i - c (the table is stored mirrored, so that one
+        # np.subtract.outer of (pos + zero)[c] and pos[i] indexes all pairs at once).
         stride = 2 * w - 1
         self.pos = (ys * stride + xs).ravel().astype(np.intp)
-        self.zero = (h - 1) * stride + (w - 1)
+        zero = (h - 1) * stride + (w - 1)
+        self.pos_zero = self.pos + zero
         dy, dx = np.mgrid[1 - h:h, 1 - w:w].astype(np.float64)
         r2 = dx * dx + dy * dy
         r = np.sqrt(np.maximum(r2, 1e-12))
         ring = (r2 > RING[0] ** 2) & (r2 < RING[1] ** 2)
         # The unit displacement as a complex number, 0 outside the ring: then
         # Re(unit * conj(g)) is d . g, computed in one pass.
-        self.unit = np.where(ring, (dx + 1j * dy) / r, 0).astype(np.complex64).ravel()
+        unit = np.where(ring, (dx + 1j * dy) / r, 0).astype(np.complex64).ravel()
+        self.unit = np.ascontiguousarray(unit[::-1])   # slot zero - k holds displacement k
 
 
 _TABLES = _Tables(CROP_W, CROP_H)
 _DILATE_G = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * GRADIENT_MARGIN + 1,) * 2)
 _DILATE_C = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * CANDIDATE_MARGIN + 1,) * 2)
 _OPEN_HIGHLIGHT = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (HIGHLIGHT, HIGHLIGHT))
+# cv2.GaussianBlur(src, (0, 0), DARK_SIGMA) on float32 is this separable filter (the same
+# numbers); calling sepFilter2D with it skips building the kernel on every call, and it
+# reads the uint8 crop directly (the same numbers as converting it to float32 first).
+_DARK_KERNEL = cv2.getGaussianKernel(round(8 * DARK_SIGMA + 1) | 1, DARK_SIGMA, cv2.CV_32F)
+_U0, _V0 = (CROP_W - 1) / 2.0, (CROP_H - 1) / 2.0   # the crop's centre
 
 
 def _crop(gray, centre, ex, ey, width):
-    """The eye resampled into CROP_W x CROP_H, and the crop -> image affine map."""
+    """The eye resampled into CROP_W x CROP_H, and the crop -> image affine map
+    (a00, a01, a02, a10, a11, a12): x = a00 u + a01 v + a02, y = a10 u + a11 v + a12."""
     s = width / EYE_SPAN                     # image px per crop px
     # crop (u, v) -> image: centre + s * ((u - u0) ex + (v - v0) ey)
-    u0, v0 = (CROP_W - 1) / 2.0, (CROP_H - 1) / 2.0
-    a = np.array([[s * ex[0], s * ey[0], 0.0], [s * ex[1], s * ey[1], 0.0]])
-    a[:, 2] = centre - a[:, :2] @ np.array([u0, v0])
-    src, warp = gray, a
+    a00, a01, a10, a11 = s * ex[0], s * ey[0], s * ex[1], s * ey[1]
+    a02 = centre[0] - (a00 * _U0 + a01 * _V0)
+    a12 = centre[1] - (a10 * _U0 + a11 * _V0)
+    src, x0, y0 = gray, 0, 0
     if s > 1.5:
         # Shrinking a large eye: blur first so the resampling does not alias;
         # only the eye's neighbourhood, to keep the cost independent of the frame.
-        r = int(np.ceil(0.75 * CROP_W * s)) + 2
+        r = math.ceil(0.75 * CROP_W * s) + 2
         x0, y0 = int(max(0, centre[0] - r)), int(max(0, centre[1] - r))
         x1, y1 = int(min(gray.shape[1], centre[0] + r)), int(min(gray.shape[0], centre[1] + r))
         src = cv2.GaussianBlur(gray[y0:y1, x0:x1], (0, 0), 0.5 * s)
-        warp = a.copy()
-        warp[:, 2] -= (x0, y0)
+    warp = np.array(((a00, a01, a02 - x0), (a10, a11, a12 - y0)))
     crop = cv2.warpAffine(src, warp, (CROP_W, CROP_H), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
-    return crop, a
+    return crop, (a00, a01, a02, a10, a11, a12)
 
 
-def _objective(ci, gi, g):
+def _objective(ci, pg, g):
     """mean_i max(0, d_i . g_i)^2 over the ring, for candidates ci and gradients gi.
 
-    ci, gi: flat crop indices; g: conj(unit gradient) at gi as complex64. All
-    displacements come from the table, so this is a handful of numpy passes:
-    on such small arrays the number of calls, not the arithmetic, is the cost.
+    ci: flat crop indices; pg: _TABLES.pos of the gradients; g: conj(unit
+    gradient) there, complex64. All displacements come from the table, so this
+    is a handful of numpy passes: on such small arrays the number of calls, not
+    the arithmetic, is the cost.
     """
     t = _TABLES
-    idx = t.pos[gi][None, :] - (t.pos[ci] - t.zero)[:, None]
-    dot = (t.unit.take(idx) * g).real
+    dot = (t.unit.take(np.subtract.outer(t.pos_zero.take(ci), pg)) * g).real
     dot = np.maximum(dot, 0)
     dot *= dot
-    return dot.sum(axis=1) / gi.size
+    return dot.sum(axis=1) / pg.size
 
 
 def _score(crop, lids):
     """Timm-Barth scores, coarse then fine: (peak (u, v), confidence) or None.
-    lids: crop-sized uint8 mask, 1 inside the lid outline."""
-    f = crop.astype(np.float32)
-    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3).ravel()
-    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3).ravel()
-    mag = np.sqrt(gx * gx + gy * gy)
+    lids: crop-sized uint8 mask, 1 inside the lid outline.
 
-    gmask = cv2.dilate(lids, _DILATE_G).ravel().view(bool)
-    cmask = cv2.dilate(lids, _DILATE_C).ravel().view(bool)
+    Every call here costs a few microseconds whatever its size (the arrays are
+    a few hundred values): the steps are written with as few numpy and OpenCV
+    calls as they need, and the crop is indexed by flat pixel index throughout.
+    """
     t = _TABLES
+    # 3x3 Sobel gradients (spatialGradient: both in one call, as integers).
+    gx, gy = cv2.spatialGradient(crop)
+    gx, gy = gx.astype(np.float32), gy.astype(np.float32)
+    mag = np.sqrt(gx * gx + gy * gy)
+    gmask = cv2.dilate(lids, _DILATE_G)
 
     # Strong gradients: relative to this eye's own statistics, not a fixed level.
-    gi = np.flatnonzero(gmask)
+    mean, std = cv2.meanStdDev(mag, mask=gmask)
+    gi = ((mag > max(mean.item() + GRADIENT_K * std.item(), 1e-3)) & gmask).ravel().nonzero()[0]
     if gi.size == 0:
         return None
-    mean, std = cv2.meanStdDev(mag.reshape(crop.shape), mask=gmask.view(np.uint8).reshape(crop.shape))
-    gi = gi[mag[gi] > max(float(mean[0, 0]) + GRADIENT_K * float(std[0, 0]), 1e-3)]
-    if gi.size == 0:
-        return None
-    g = ((gx[gi] - 1j * gy[gi]) / mag[gi]).astype(np.complex64)
+    g = (gx.take(gi) - 1j * gy.take(gi)) / mag.take(gi)    # conj(unit gradient), complex64
+    pg = t.pos.take(gi)
     # Darkness without the corneal reflection: the catchlight often sits in the
     # pupil, and left in it lowered the weight right at the centre and pushed
     # the peak off it (worst hand-marked error 0.13 -> 0.105 eye widths).
-    dark = 255.0 - cv2.GaussianBlur(cv2.morphologyEx(f, cv2.MORPH_OPEN, _OPEN_HIGHLIGHT),
-                                    (0, 0), DARK_SIGMA).ravel()
+    dark = 255.0 - cv2.sepFilter2D(cv2.morphologyEx(crop, cv2.MORPH_OPEN, _OPEN_HIGHLIGHT), cv2.CV_32F,
+                                   _DARK_KERNEL, _DARK_KERNEL)
 
-    ci = np.flatnonzero(cmask)
+    cmask = cv2.dilate(lids, _DILATE_C).view(bool)
+    ci = cmask.ravel().nonzero()[0]
     if ci.size == 0:
         return None
     # The iris centre is darker than the average of the visible eye (iris plus
     # sclera), so the brighter half of the candidates need not be scored: the
     # darkness weight would sink them anyway.
-    dci = dark[ci]
+    dci = dark.take(ci)
     ci = ci[dci >= _mean(dci)]
-    on_grid = ci[t.coarse[ci]]
+    on_grid = ci[t.coarse.take(ci)]
     ci = on_grid if on_grid.size else ci
-    sub = t.sparse[gi]
-    if np.count_nonzero(sub) < 8:
-        sub[:] = True
-    coarse = _objective(ci, gi[sub], g[sub]) * dark[ci]
-    k = int(np.argmax(coarse))
+    sub = t.sparse.take(gi)
+    if np.count_nonzero(sub) >= 8:
+        coarse = _objective(ci, pg[sub], g[sub])
+    else:
+        coarse = _objective(ci, pg, g)
+    coarse *= dark.take(ci)
+    k = int(coarse.argmax())
     best = int(ci[k])
     peak_coarse = float(coarse[k])
 
@@ -195,9 +215,10 @@ def _score(crop, lids):
     y0, y1 = max(0, by - r), min(CROP_H, by + r + 1)
     x0, x1 = max(0, bx - r), min(CROP_W, bx + r + 1)
     win = np.array([y * CROP_W + x for y in range(y0, y1) for x in range(x0, x1)])
-    win = win[cmask[win]]
-    fine = _objective(win, gi, g) * dark[win]
-    k = int(np.argmax(fine))        # win is in raster order: the first best, as argmax on the window
+    win = win[cmask.take(win)]
+    fine = _objective(win, pg, g)
+    fine *= dark.take(win)
+    k = int(fine.argmax())          # win is in raster order: the first best, as argmax on the window
     scores = dict(zip(win.tolist(), fine.tolist()))
     top = int(win[k])
     ly, lx = divmod(top, CROP_W)
@@ -209,9 +230,9 @@ def _score(crop, lids):
 
 
 def _mean(a):
-    """a.mean() without the generic reduction's overhead (same sum, same rounding)."""
-    total = a.sum()
-    return total.dtype.type(total / a.size)
+    """a.mean() of a float32 array (same sum, same rounding) without numpy's
+    per-call overhead: the division on Python floats, not numpy scalars."""
+    return np.float32(float(a.sum()) / a.size)
 
 
 def _subpixel(scores, top, x, y, w, h):
@@ -246,24 +267,35 @@ def _examine(gray, eye_points, geometry=None):
     """locate()'s (x, y, confidence), then the eye's aspect ratio and
     eye_closure.appearance() (NaN when the eye is too small to see).
     geometry: _geometry(eye_points), when the caller has it already."""
-    p, centre, ex, ey, width, openness = geometry or _geometry(eye_points)
+    return _finish(_prepare(gray, geometry or _geometry(eye_points)))
+
+
+def _prepare(gray, geometry):
+    """The first half of _examine: the eye's crop, lid mask and looks."""
+    p, (cx, cy), ex, ey, width, openness = geometry
     if width < MIN_EYE_WIDTH:
-        return float(centre[0]), float(centre[1]), 0.0, openness, float("nan"), float("nan")
-    crop, a = _crop(gray, centre, ex, ey, width)
+        return cx, cy, openness, None, None, None, float("nan"), float("nan")
+    crop, a = _crop(gray, (cx, cy), ex, ey, width)
     s = width / EYE_SPAN
-    u0, v0 = (CROP_W - 1) / 2.0, (CROP_H - 1) / 2.0
-    rel = p - centre
-    poly = np.stack([rel @ ex / s + u0, rel @ ey / s + v0], 1)
-    lids = np.zeros(crop.shape, np.uint8)
-    cv2.fillPoly(lids, [np.round(poly).astype(np.int32)], 1)
+    # The lid outline in crop pixels (rounded to the nearest, as np.round).
+    poly = [(round(((x - cx) * ex[0] + (y - cy) * ex[1]) / s + _U0),
+             round(((x - cx) * ey[0] + (y - cy) * ey[1]) / s + _V0)) for x, y in p]
+    lids = np.zeros((CROP_H, CROP_W), np.uint8)
+    cv2.fillPoly(lids, [np.array(poly, np.int32)], 1)
     contrast, column = eye_closure.appearance(crop, lids)
-    found = _score(crop, lids)
+    return cx, cy, openness, crop, lids, a, contrast, column
+
+
+def _finish(prepared):
+    """The second half of _examine: the pupil search on a _prepare()d eye."""
+    cx, cy, openness, crop, lids, a, contrast, column = prepared
+    found = None if crop is None else _score(crop, lids)
     if found is None:
-        return float(centre[0]), float(centre[1]), 0.0, openness, contrast, column
+        return cx, cy, 0.0, openness, contrast, column
     (u, v), sharp = found
-    xy = a[:, :2] @ np.array([u, v]) + a[:, 2]
+    a00, a01, a02, a10, a11, a12 = a
     lid_factor = min(1.0, max(0.0, (openness - CLOSED) / (OPEN - CLOSED)))
-    return (float(xy[0]), float(xy[1]), float(np.clip(sharp, 0.0, 1.0) * lid_factor),
+    return (a00 * u + a01 * v + a02, a10 * u + a11 * v + a12, min(1.0, max(0.0, sharp)) * lid_factor,
             openness, contrast, column)
 
 
@@ -277,11 +309,11 @@ def eye_offset(pupil, eye_points, geometry=None):
     """
     p, lid_centre, ex, ey, width, _ = geometry or _geometry(eye_points)   # its centre: the lids' mean
     half = max(width / 2.0, 1e-9)
-    mid = (p[0] + p[3]) / 2.0
-    d = np.asarray(pupil, dtype=np.float64)[:2]
-    h = float((d - mid) @ ex) / half
-    v = -float((d - lid_centre) @ ey) / half
-    return float(np.clip(h, -1, 1)), float(np.clip(v, -1, 1))
+    x, y = float(pupil[0]), float(pupil[1])
+    mx, my = (p[0][0] + p[3][0]) / 2.0, (p[0][1] + p[3][1]) / 2.0
+    h = ((x - mx) * ex[0] + (y - my) * ex[1]) / half
+    v = -((x - lid_centre[0]) * ey[0] + (y - lid_centre[1]) * ey[1]) / half
+    return min(1.0, max(-1.0, h)), min(1.0, max(-1.0, v))
 
 
 def gaze_offsets(gray, points):
@@ -312,12 +344,16 @@ def gaze_offsets(gray, points):
     the two eyes (0 when both confidences are 0); the face confidence is the
     larger of the two.
     """
-    points = np.asarray(points, dtype=np.float64)
+    points = np.asarray(points, dtype=np.float64).tolist()
+    eyes = [points[RIGHT_EYE], points[LEFT_EYE]]
+    geometries = [_geometry(eye) for eye in eyes]   # once per eye: locating and offsetting share it
+    # Stage by stage for both eyes rather than eye by eye: each OpenCV and numpy
+    # routine then runs twice in a row, the second time with its code and data in
+    # the cache (the shape predictor has just evicted them).
+    prepared = [_prepare(gray, geometry) for geometry in geometries]
+    found = [_finish(eye) for eye in prepared]
     out = {}
-    for name, sl in (("right", RIGHT_EYE), ("left", LEFT_EYE)):
-        eye = points[sl]
-        geometry = _geometry(eye)   # once per eye: locating and offsetting share it
-        x, y, c, aspect, contrast, column = _examine(gray, eye, geometry)
+    for name, eye, geometry, (x, y, c, aspect, contrast, column) in zip(("right", "left"), eyes, geometries, found):
         h, v = eye_offset((x, y), eye, geometry)
         out[name] = {"x": x, "y": y, "horizontal": h, "vertical": v, "confidence": c,
                      "aspect": aspect, "contrast": contrast, "iris_column": column}

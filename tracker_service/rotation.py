@@ -43,36 +43,43 @@ def from_euler_deg(pitch, yaw, roll):
 
 
 def to_euler_deg(r):
-    """Inverse of from_euler_deg: (pitch, yaw, roll) in degrees."""
-    forward = r @ np.array([0.0, -1.0, 0.0])
+    """Inverse of from_euler_deg: (pitch, yaw, roll) in degrees.
+
+    On plain floats (runs every frame; numpy's per-call overhead on 3x3 matrices
+    cost more than the arithmetic)."""
+    (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = r.tolist()
+    forward = (0.0 - r01, 0.0 - r11, 0.0 - r21)   # r @ (0, -1, 0), zeros signed as numpy's
     yaw = math.atan2(forward[0], -forward[1])
     pitch = math.asin(max(-1.0, min(1.0, forward[2])))
-    rest = _rx(pitch) @ _rz(-yaw) @ r
-    roll = math.atan2(rest[0, 2], rest[0, 0])
+    # Row 0 of _rx(pitch) @ _rz(-yaw) @ r: _rx leaves row 0 alone, _rz(-yaw)'s row 0 is (c, -s, 0).
+    c, s = math.cos(-yaw), math.sin(-yaw)
+    roll = math.atan2(c * r02 + -s * r12 + 0.0 * r22, c * r00 + -s * r10 + 0.0 * r20)
     return math.degrees(pitch), math.degrees(yaw), math.degrees(roll)
 
 
 def to_quat(r):
-    """Unit quaternion (w, x, y, z) of a rotation matrix, w >= 0."""
-    m = r
-    tr = m[0, 0] + m[1, 1] + m[2, 2]
+    """Unit quaternion (w, x, y, z) of a rotation matrix, w >= 0 (on plain floats, as to_euler_deg)."""
+    (m00, m01, m02), (m10, m11, m12), (m20, m21, m22) = r.tolist()
+    tr = m00 + m11 + m22
     if tr > 0:
         s = math.sqrt(tr + 1.0) * 2
-        q = (0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s)
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        s = math.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2]) * 2
-        q = ((m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s)
-    elif m[1, 1] > m[2, 2]:
-        s = math.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2]) * 2
-        q = ((m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s)
+        q = (0.25 * s, (m21 - m12) / s, (m02 - m20) / s, (m10 - m01) / s)
+    elif m00 > m11 and m00 > m22:
+        s = math.sqrt(1.0 + m00 - m11 - m22) * 2
+        q = ((m21 - m12) / s, 0.25 * s, (m01 + m10) / s, (m02 + m20) / s)
+    elif m11 > m22:
+        s = math.sqrt(1.0 + m11 - m00 - m22) * 2
+        q = ((m02 - m20) / s, (m01 + m10) / s, 0.25 * s, (m12 + m21) / s)
     else:
-        s = math.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1]) * 2
-        q = ((m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s)
-    q = np.array(q)
-    q /= np.linalg.norm(q)
-    return tuple(float(v) for v in (q if q[0] >= 0 else -q))
+        s = math.sqrt(1.0 + m22 - m00 - m11) * 2
+        q = ((m10 - m01) / s, (m02 + m20) / s, (m12 + m21) / s, 0.25 * s)
+    n = math.sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3])
+    if q[0] < 0:
+        n = -n
+    return tuple(v / n for v in q)
 
 
 def angle_between_deg(r1, r2):
-    c = (np.trace(r1.T @ r2) - 1.0) / 2.0
+    # trace(r1.T @ r2) is the sum of the elementwise products: one numpy pass.
+    c = (float((r1 * r2).sum()) - 1.0) / 2.0
     return math.degrees(math.acos(max(-1.0, min(1.0, c))))
