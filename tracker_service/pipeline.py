@@ -7,10 +7,11 @@ import cv2
 import numpy as np
 
 from vstream_addon.arkit import ARKIT_NAMES
+from vstream_addon.smoothing import OneEuroVector
 
 from . import expressions, features, pupils, rotation
 from .calibration import NeutralEstimator
-from .filters import LandmarkFilter, OneEuro
+from .filters import LandmarkFilter
 from .head_pose import HeadPose
 from .landmarks import LandmarkTracker, inter_ocular
 
@@ -47,7 +48,7 @@ class FaceTracker:
         self.pose = HeadPose(width, height)
         self.neutral = NeutralEstimator(fps)
         self.filter = LandmarkFilter(LANDMARK_MIN_CUTOFF, LANDMARK_BETA, LANDMARK_DEAD_ZONE)
-        self.gaze_filter = OneEuro(GAZE_MIN_CUTOFF, GAZE_BETA)
+        self.gaze_filter = OneEuroVector(GAZE_MIN_CUTOFF, GAZE_BETA)
         self.gaze = None    # last trusted (right h, right v, left h, left v)
         self.neutral_rotation = np.eye(3)
         self.neutral_position = None
@@ -137,7 +138,7 @@ class FaceTracker:
             closing = self.weights["eyeBlink" + Side] > HOLD_GAZE_ABOVE_BLINK
             if eye["confidence"] > 0 and not (closing and self.gaze is not None):
                 gaze[2 * i:2 * i + 2] = eye["horizontal"], eye["vertical"]
-        self.gaze = self.gaze_filter.filter_values(gaze, t)
+        self.gaze = self.gaze_filter(gaze, t)
         return tuple(self.gaze)
 
     def _no_face(self, dt):
