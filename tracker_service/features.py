@@ -38,21 +38,15 @@ NO_EYES = (float("nan"),) * 6
 INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 
-def level(points):
-    """Points with the outer-eye-corner line made horizontal, origin between the eyes."""
-    pts = np.asarray(points, dtype=np.float64).tolist()
-    x, y = _level(pts, range(len(pts)))
-    return np.array([[x[i], y[i]] for i in range(len(pts))])
-
-
 # The landmarks measure() reads.
 USED = (8, 17, 21, 22, 26, 27, 28, 31, 33, 35, *range(36, 49), 51, 54, 57, 62, 66)
 
 
 def _level(pts, indices):
-    """level() of the points `indices` of a list of (x, y) pairs, as {index: x} and
-    {index: y}. Plain floats: the same operations as on numpy arrays (so the same
-    numbers), without numpy's per-call overhead, and only where they are needed."""
+    """The points `indices` of a list of (x, y) pairs with the outer-eye-corner line
+    made horizontal and the origin between the eyes, as {index: x} and {index: y}.
+    Plain floats, and only the points measure() needs: numpy's per-call overhead
+    would cost more than the arithmetic."""
     (rx, ry), (lx, ly) = pts[36], pts[45]
     roll = math.atan2(ly - ry, lx - rx)
     c, s = math.cos(-roll), math.sin(-roll)

@@ -16,7 +16,6 @@ Model frame = OpenCV camera frame of a face looking into the camera:
 origin between the inner eye corners.
 """
 
-
 import cv2
 import numpy as np
 

@@ -256,7 +256,6 @@ class LandmarkTracker:
                     return None
             else:
                 self.misses = 0
-                overlap = _overlap(found, self.box)
                 if _drifted(found, self.box):
                     # The fit has slid off the face the detector sees. Seen on real clips:
                     # during an extreme expression the fit shrank onto one eye, each smaller
@@ -265,7 +264,7 @@ class LandmarkTracker:
                 self.thumb = thumb
                 # Learn only from a detection of this same face: a box that jumps makes
                 # the predictor jump with it.
-                if overlap > 0.6:
+                if _overlap(found, self.box) > 0.6:
                     self._learn_box(found, points)
         self.velocity = (0.5 * self.velocity[0] + 0.5 * (new_centre[0] - old_centre[0]),
                          0.5 * self.velocity[1] + 0.5 * (new_centre[1] - old_centre[1]))
