@@ -150,3 +150,14 @@ def test_live_modules_import_without_bpy():
             "assert vstream_addon.live.target_meshes(object()) == []\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_key_held_at_its_slider_limit_is_not_rewritten_every_tick():
+    from vstream_addon import live
+    plan = live.MeshPlan((0, 0, 2, ""), ["Basis", "jawOpen"], 0, {1: (0.0, 0.5)})
+    weights = [0.0] * len(arkit.ARKIT_NAMES)
+    weights[arkit.INDEX["jawOpen"]] = 0.8
+    assert plan.new_values(weights) and plan.values == [0.0, 0.5]
+    assert not plan.new_values(weights) and plan.values == [0.0, 0.5]
+    weights[arkit.INDEX["jawOpen"]] = 0.3
+    assert plan.new_values(weights) and plan.values == [0.0, 0.3]

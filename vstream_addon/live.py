@@ -98,12 +98,18 @@ class MeshPlan:
     def new_values(self, weights):
         """Write this frame's values into self.values; return True if any moved."""
         values = self.values
+        ranges = self.ranges
         moved = False
         for slot, v in zip(self.direct_slots, self.pick(weights)):
             if not v > 0.0:
                 v = 0.0
             elif v > 1.0:
                 v = 1.0
+            if ranges and slot in ranges:
+                # Clamped before the comparison: a weight beyond the slider stays
+                # "unchanged" once the key sits at its limit.
+                lo, hi = ranges[slot]
+                v = min(hi, max(lo, v))
             if abs(values[slot] - v) > VALUE_EPSILON:
                 values[slot] = v
                 moved = True
@@ -118,11 +124,12 @@ class MeshPlan:
                 else:
                     x = weights[mapping.arkit.INDEX[b.channel]]
                 v = mapping.apply_entry(b.entry, x) if b.entry is not None else mapping._clamp01(x)
+                if ranges and slot in ranges:
+                    lo, hi = ranges[slot]
+                    v = min(hi, max(lo, v))
                 if abs(values[slot] - v) > VALUE_EPSILON:
                     values[slot] = v
                     moved = True
-        for slot, (lo, hi) in self.ranges.items():
-            values[slot] = min(hi, max(lo, values[slot]))
         return moved
 
 
