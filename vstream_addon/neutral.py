@@ -21,6 +21,7 @@ try:
 except ImportError:  # see recorder.py: a system-Python Blender may lack numpy
     np = None
 
+from .apply import quat_mul
 from .arkit import NUM_CHANNELS
 
 # A channel already near 1 at rest leaves no range to stretch: cap the
@@ -55,15 +56,6 @@ def rescale(weights, neutral):
             w = (w - n) / (1.0 - n)
         out.append(0.0 if not w > 0.0 else (1.0 if w > 1.0 else w))
     return out
-
-
-def quat_mul(a, b):
-    aw, ax, ay, az = a
-    bw, bx, by, bz = b
-    return (aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw)
 
 
 def normalized(q):

@@ -15,6 +15,8 @@ radians, so one (min_cutoff, beta) pair suits both.
 
 import math
 
+from .neutral import normalized as _normalized
+
 try:
     import numpy as np
 except ImportError:  # see recorder.py: a system-Python Blender may lack numpy
@@ -114,11 +116,3 @@ class OneEuroQuat:
         a = alpha(max(1e-3, self.min_cutoff) + max(0.0, self.beta) * self.speed, dt)
         self.q = _normalized(tuple(p + a * (n - p) for p, n in zip(self.q, q)))
         return self.q
-
-
-def _normalized(q):
-    w, x, y, z = q
-    n = math.sqrt(w * w + x * x + y * y + z * z)
-    if not math.isfinite(n) or n < 1e-9:
-        return (1.0, 0.0, 0.0, 0.0)
-    return (float(w) / n, float(x) / n, float(y) / n, float(z) / n)
