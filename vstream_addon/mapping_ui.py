@@ -80,12 +80,17 @@ def write_rows(obj):
         seen.add(entry.shape_key)
         if not _is_automatic(entry):
             entries.append(entry)
+    store_entries(obj, entries)
+    problems[obj.name] = found
+    return entries
+
+
+def store_entries(obj, entries):
+    """Save a mesh's mapping entries on it; none removes the stored mapping (all automatic)."""
     if entries:
         obj[mapping.PROP_MAPPING] = mapping.entries_to_json(entries)
     elif mapping.PROP_MAPPING in obj:
         del obj[mapping.PROP_MAPPING]
-    problems[obj.name] = found
-    return entries
 
 
 def _driven_names(obj):
@@ -187,8 +192,7 @@ class VSTREAM_OT_mapping_reset(_MappingOperator, bpy.types.Operator):
 
     def execute(self, context):
         obj = mapping_object(context)
-        if mapping.PROP_MAPPING in obj:
-            del obj[mapping.PROP_MAPPING]
+        store_entries(obj, [])
         fill_rows(obj)
         return {'FINISHED'}
 
@@ -273,11 +277,9 @@ class VSTREAM_OT_mapping_load(_MappingOperator, bpy.types.Operator, ImportHelper
             state.error = "Load mapping: %s" % e
             self.report({'ERROR'}, state.error)
             return {'CANCELLED'}
-        missing = sorted(e.shape_key for e in entries if e.shape_key not in set(_driven_names(obj)))
-        if entries:
-            obj[mapping.PROP_MAPPING] = mapping.entries_to_json(entries)
-        elif mapping.PROP_MAPPING in obj:
-            del obj[mapping.PROP_MAPPING]
+        present = set(_driven_names(obj))
+        missing = sorted(e.shape_key for e in entries if e.shape_key not in present)
+        store_entries(obj, entries)
         fill_rows(obj)
         text = "Loaded %d mapping entries onto %s" % (len(entries), obj.name)
         if missing:
