@@ -191,14 +191,18 @@ def head_pose_bone(armature_obj, head_bone_name):
 def apply_head(frame, pose_bone):
     """Turn the head pose bone by frame.quat; return True if it changed."""
     q_rest = tuple(pose_bone.bone.matrix_local.to_quaternion())
-    q_local = bone_local_rotation(frame.quat, q_rest)
+    return set_rotation(pose_bone, bone_local_rotation(frame.quat, q_rest))
+
+
+def set_rotation(pose_bone, q_local):
+    """Set a pose bone's quaternion rotation; True if it changed."""
     changed = False
     if pose_bone.rotation_mode != 'QUATERNION':
         pose_bone.rotation_mode = 'QUATERNION'
         changed = True
-    current = tuple(pose_bone.rotation_quaternion)
     # q and -q are the same rotation: compare as rotations.
-    if changed or 1.0 - abs(sum(a * b for a, b in zip(current, q_local))) > QUAT_EPSILON:
+    w, x, y, z = pose_bone.rotation_quaternion
+    if changed or 1.0 - abs(w * q_local[0] + x * q_local[1] + y * q_local[2] + z * q_local[3]) > QUAT_EPSILON:
         pose_bone.rotation_quaternion = q_local
         changed = True
     return changed

@@ -355,21 +355,6 @@ class Rig:
         return neck, head, location
 
 
-def _set_rotation(pose_bone, q_local):
-    """Set a pose bone's quaternion rotation; True if it changed."""
-    changed = False
-    if pose_bone.rotation_mode != 'QUATERNION':
-        pose_bone.rotation_mode = 'QUATERNION'
-        changed = True
-    # q and -q are the same rotation: compare as rotations.
-    w, x, y, z = pose_bone.rotation_quaternion
-    if changed or 1.0 - abs(w * q_local[0] + x * q_local[1] + y * q_local[2] + z * q_local[3]) \
-            > apply.QUAT_EPSILON:
-        pose_bone.rotation_quaternion = q_local
-        changed = True
-    return changed
-
-
 def _set_location(pose_bone, local):
     """Set a pose bone's location; True if it changed."""
     current = tuple(pose_bone.location)
@@ -481,18 +466,16 @@ class LiveDriver:
         obj.update_tag(refresh={'DATA'})
         return True
 
-    def apply_head(self, settings, options, quat, position, transform=None):
+    def apply_head(self, settings, options, quat, position, transform):
         neck, head = head_bones(settings, options)
         if neck is None and head is None:
             return False
-        if transform is None:
-            transform = self.transform(options)
         q_neck, q_head, location = Rig(neck, head).pose(quat, position, transform)
         changed = False
         if q_neck is not None:
-            changed = _set_rotation(neck, q_neck) or changed
+            changed = apply.set_rotation(neck, q_neck) or changed
         if q_head is not None:
-            changed = _set_rotation(head, q_head) or changed
+            changed = apply.set_rotation(head, q_head) or changed
         if location is not None:
             changed = _set_location(neck or head, location) or changed
         return changed
