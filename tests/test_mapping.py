@@ -1,13 +1,12 @@
 """Shape-key mapping without Blender: name detection, VRM formulas, entries, presets."""
 
 import json
-import math
 import subprocess
 import sys
 
 import pytest
 
-from vstream_addon import apply, arkit, protocol
+from vstream_addon import apply, arkit, live, protocol
 from vstream_addon.mapping import (
     MappingEntry, MappingError, SOURCE_ARKIT, SOURCE_EXPLICIT, SOURCE_VRM, VRM_NAMES, VRM0_TO_VRM1,
     apply_entry, detect_arkit, detect_vrm, entries_from_json, entries_to_json, evaluate,
@@ -306,7 +305,8 @@ def test_arkit_index_only_for_unshaped_arkit_bindings():
     assert [x.arkit_index for x in b] == [arkit.INDEX["jawOpen"], None, arkit.INDEX["jawOpen"], None]
 
 
-# -- apply.py on stand-in key blocks (the bpy test uses real ones) -------------------------
+# -- the live plan (live.MeshPlan) and the bake's targets on stand-in key blocks ---------------
+# (tests/blender_scripts/mapping_apply.py runs LiveDriver.drive on real ones)
 
 class Block:
     def __init__(self, name, value=0.0):
@@ -333,30 +333,45 @@ class MeshObj(dict):
         self.data = Data(names)
 
 
-def test_apply_hooks_the_mapping():
-    obj = MeshObj(["Basis", "EyeBlinkLeft", "eyeBlink_R", "aa", "Key 1", "jaw_open"])
-    pairs = apply.shape_key_targets(obj)
-    assert [(b.name, i) for b, i in pairs] == [
+def live_plan(obj):
+    """The MeshPlan LiveDriver.apply_mesh compiles for `obj` (reference key at slot 0, sliders 0..1)."""
+    names = [b.name for b in obj.data.shape_keys.key_blocks]
+    text = obj.get(apply.mapping.PROP_MAPPING)
+    return live.MeshPlan((0, 0, len(names), str(text) if text else ""), names, 0, {})
+
+
+def test_live_plan_and_bake_targets_hook_the_mapping():
+    names = ["Basis", "EyeBlinkLeft", "eyeBlink_R", "aa", "Key 1", "jaw_open"]
+    obj = MeshObj(names)
+    plan = live_plan(obj)
+    assert [(names[slot], i) for slot, i in plan.direct] == [
         ("EyeBlinkLeft", arkit.INDEX["eyeBlinkLeft"]), ("eyeBlink_R", arkit.INDEX["eyeBlinkRight"]),
         ("jaw_open", arkit.INDEX["jawOpen"])]
     assert apply.matched_names(obj) == ["eyeBlinkLeft", "eyeBlinkRight", "jawOpen"]
-    frame = protocol.Frame(seq=1, t=0.0, face=True,
-                           weights=protocol.weights_from_dict({"eyeBlinkLeft": 0.2, "jawOpen": 0.5}))
-    assert apply.apply_frame(frame, obj)
-    values = {b.name: b.value for b in obj.data.shape_keys.key_blocks}
+    weights = protocol.weights_from_dict({"eyeBlinkLeft": 0.2, "jawOpen": 0.5})
+    assert plan.new_values(weights)
+    values = dict(zip(names, plan.values))
     assert values == {"Basis": 0.0, "EyeBlinkLeft": pytest.approx(0.2), "eyeBlink_R": 0.0,
                       "aa": pytest.approx(0.5), "Key 1": 0.0, "jaw_open": pytest.approx(0.5)}
-    # Old-style cached pairs still work.
-    assert apply.apply_weights(frame, pairs) == 0
+    # The same frame again moves nothing: LiveDriver.apply_mesh then writes nothing.
+    assert not plan.new_values(weights)
+    # The bake values the keys mapping_targets lists exactly as the plan does.
+    targets = apply.mapping_targets(obj)
+    assert {t.block.name: v for t, v in zip(targets, apply.target_values(targets, weights))} == {
+        n: pytest.approx(values[n]) for n in ("EyeBlinkLeft", "eyeBlink_R", "aa", "jaw_open")}
+
     obj[apply.mapping.PROP_MAPPING] = entries_to_json([MappingEntry("Key 1", "jawOpen", gain=2.0),
                                                        MappingEntry("jaw_open", "jawOpen", mute=True)])
     assert apply.mapping_error(obj) is None
-    obj.data.shape_keys.key_blocks[5].value = 0.123
-    apply.apply_frame(frame, obj)
-    values = {b.name: b.value for b in obj.data.shape_keys.key_blocks}
+    plan = live_plan(obj)
+    plan.values[:] = [0.0, 0.2, 0.0, 0.5, 0.0, 0.123]  # as apply_mesh reads them back (jaw_open moved by hand)
+    assert plan.new_values(weights)
+    values = dict(zip(names, plan.values))
     assert values["Key 1"] == pytest.approx(1.0) and values["jaw_open"] == pytest.approx(0.123)
-    assert [b.name for b, _ in apply.shape_key_targets(obj)] == ["EyeBlinkLeft", "eyeBlink_R"]
+    assert [names[slot] for slot, _ in plan.direct] == ["EyeBlinkLeft", "eyeBlink_R"]
+    assert "jaw_open" not in [t.block.name for t in apply.mapping_targets(obj) if not t.binding.muted]
     obj[apply.mapping.PROP_MAPPING] = "{broken"
     assert "not valid JSON" in apply.mapping_error(obj)
-    assert len(apply.shape_key_targets(obj)) == 3
-    assert math.isclose(len(apply.mapping_targets(obj)), 4)
+    # A bad stored preset is ignored live (the panel reports it): auto-detection again.
+    assert len(live_plan(obj).direct) == 3
+    assert len(apply.mapping_targets(obj)) == 4

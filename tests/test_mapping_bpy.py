@@ -17,8 +17,11 @@ AVATAR = os.path.join(ROOT, "blend", "avatar.blend")
 def test_mapping_in_bpy(target, tmp_path):
     result, _ = run_in_blender(target, "mapping_apply.py", ["--root", ROOT, "--avatar", AVATAR], tmp_path)
     assert result["avatar_keys"] == 52
-    for name in ("key value after apply", "unmapped key left alone",
-                 "shape_key_targets pairs include auto-detected spellings",
+    for name in ("live apply reports a change", "key value after apply", "unmapped key left alone",
+                 "same frame again changes nothing",
+                 "live plan drives auto-detected spellings from their channel",
+                 "targets are the keys live apply drives", "a stored mapping changes what the same frame sets",
                  "explicit entry beats auto-detect", "muted entry leaves the key alone",
-                 "avatar: all 52 ARKit keys mapped, nothing else", "avatar: every key takes its channel"):
+                 "avatar: all 52 ARKit keys mapped, nothing else", "avatar: live plan drives 52 keys directly",
+                 "avatar: every key takes its channel"):
         assert name in result["passed"], name

@@ -1,8 +1,9 @@
-"""Put one tracked Frame onto an avatar: shape keys through the mapping, head bone rotation.
+"""What live apply and the bake share about an avatar: quaternion math, the head
+bone's rest correction, which shape keys the mapping drives, setting a pose bone.
 
 The math is plain Python on (w, x, y, z) tuples so it can be tested without
-Blender; only `apply_frame` and the helpers that take Blender objects touch bpy
-data, and they need no import of bpy themselves.
+Blender; the helpers that take Blender objects need no import of bpy.
+The per-tick apply itself is live.py (LiveDriver); the bake is recorder.py.
 """
 
 import functools
@@ -10,9 +11,8 @@ import math
 
 from . import mapping
 
-# Below this a shape-key value is left alone, so a still face does not tag
-# the mesh for a depsgraph update on every tick.
-VALUE_EPSILON = 1e-5
+# A rotation closer than this to the bone's current one is not written
+# (set_rotation): a still head writes nothing tick after tick.
 QUAT_EPSILON = 1e-6
 
 
@@ -139,18 +139,6 @@ def _stored_resolution(names, text):
     return tuple(mapping.resolve(names, entries))
 
 
-def shape_key_targets(mesh_obj):
-    """[(key_block, ARKit index)] for every shape key one ARKit channel drives unchanged.
-
-    Includes every spelling mapping.detect_arkit knows ("JawOpen", "eyeBlink_L")
-    and explicit entries without gain/offset/clamp/invert. Keys valued by a VRM
-    formula or a shaped entry are not here: `mapping_targets` and
-    `target_values` cover those.
-    """
-    return [(t.block, t.binding.arkit_index) for t in mapping_targets(mesh_obj)
-            if not t.binding.muted and t.binding.arkit_index is not None]
-
-
 def matched_names(mesh_obj):
     """Sorted ARKit names the mesh has shape keys for (for the panel)."""
     return sorted({t.binding.channel for t in mapping_targets(mesh_obj)
@@ -158,41 +146,15 @@ def matched_names(mesh_obj):
 
 
 def target_values(targets, weights):
-    """Shape-key values (None: leave the key alone) for 52 weights in wire order.
+    """Shape-key values (None: leave the key alone) of `mapping_targets` output.
 
-    `targets` is `mapping_targets` output or `shape_key_targets` pairs.
+    `weights` are 52 in wire order. The bake values VRM presets and shaped
+    entries with this; live.MeshPlan does the same per tick.
     """
-    if targets and not isinstance(targets[0], ShapeKeyTarget):
-        return [min(1.0, max(0.0, float(weights[index]))) for _, index in targets]
     return mapping.evaluate([t.binding for t in targets], weights)
 
 
-def apply_weights(frame, targets):
-    """Set shape-key values from frame.weights; return how many changed."""
-    changed = 0
-    blocks = [t.block if isinstance(t, ShapeKeyTarget) else t[0] for t in targets]
-    for block, value in zip(blocks, target_values(targets, frame.weights)):
-        if value is None:
-            continue
-        if abs(block.value - value) > VALUE_EPSILON:
-            block.value = value
-            changed += 1
-    return changed
-
-
-# -- head bone ------------------------------------------------------------------
-
-def head_pose_bone(armature_obj, head_bone_name):
-    if armature_obj is None or getattr(armature_obj, "type", None) != 'ARMATURE' or not head_bone_name:
-        return None
-    return armature_obj.pose.bones.get(head_bone_name)
-
-
-def apply_head(frame, pose_bone):
-    """Turn the head pose bone by frame.quat; return True if it changed."""
-    q_rest = tuple(pose_bone.bone.matrix_local.to_quaternion())
-    return set_rotation(pose_bone, bone_local_rotation(frame.quat, q_rest))
-
+# -- pose bones -----------------------------------------------------------------
 
 def set_rotation(pose_bone, q_local):
     """Set a pose bone's quaternion rotation; True if it changed."""
@@ -205,25 +167,4 @@ def set_rotation(pose_bone, q_local):
     if changed or 1.0 - abs(w * q_local[0] + x * q_local[1] + y * q_local[2] + z * q_local[3]) > QUAT_EPSILON:
         pose_bone.rotation_quaternion = q_local
         changed = True
-    return changed
-
-
-def apply_frame(frame, mesh_obj=None, armature_obj=None, head_bone_name="", shape_targets=None):
-    """Apply `frame` to the mesh's mapped shape keys and the armature's head bone.
-
-    Either target may be None. Frames without a face are ignored so the avatar
-    holds its last pose instead of snapping to neutral when tracking drops out.
-    `shape_targets` may pass cached `mapping_targets(mesh_obj)` (or the
-    older `shape_key_targets(mesh_obj)` pairs).
-    Returns True if anything visible changed.
-    """
-    if frame is None or not frame.face:
-        return False
-    changed = False
-    if mesh_obj is not None:
-        targets = mapping_targets(mesh_obj) if shape_targets is None else shape_targets
-        changed = apply_weights(frame, targets) > 0
-    bone = head_pose_bone(armature_obj, head_bone_name)
-    if bone is not None:
-        changed = apply_head(frame, bone) or changed
     return changed

@@ -31,7 +31,9 @@ import operator
 from . import apply, mapping, neutral, protocol, smoothing
 
 NAME_CHECK_TICKS = 30  # half a second at 60 ticks/s
-VALUE_EPSILON = apply.VALUE_EPSILON
+# Below this a shape-key value is left alone, so a still face does not tag
+# the mesh for a depsgraph update on every tick.
+VALUE_EPSILON = 1e-5
 # A neutral capture averages the face frames of the last NEUTRAL_SECONDS
 # (sender time), so one noisy frame does not become the neutral.
 NEUTRAL_SECONDS = 0.25

@@ -313,20 +313,17 @@ def _posed_values(with_face, samples, transform, filters, matrix=None, need_weig
 def _bone_curves(rig, transform, quats, positions):
     """[(pose bone, property, value sequences)] for the neck, the head and the moved bone's location.
 
-    The neck/head split is live.Rig.split per frame; the rest correction and
-    the location are linear and done for the whole take (bone_local_rotations,
+    The neck/head split is live.Rig.split per frame, which also decides which
+    of the two bones turn (None: not driven); the rest correction and the
+    location are linear and done for the whole take (bone_local_rotations,
     bone_locations), as live.Rig.pose does per frame.
     """
+    split = [rig.split(q, transform) for q in quats]
     out = []
-    if rig.neck is not None:
-        split = [rig.split(q, transform) for q in quats]
-        if rig.head is not None:
-            out.append((rig.neck, "rotation_quaternion", head_curves([s[0] for s in split], rig.neck_rest)))
-            out.append((rig.head, "rotation_quaternion", head_curves([s[1] for s in split], rig.head_rest)))
-        else:
-            out.append((rig.neck, "rotation_quaternion", head_curves(quats, rig.neck_rest)))
-    else:
-        out.append((rig.head, "rotation_quaternion", head_curves(quats, rig.head_rest)))
+    for side, bone, rest in ((0, rig.neck, rig.neck_rest), (1, rig.head, rig.head_rest)):
+        turns = [s[side] for s in split]
+        if turns and turns[0] is not None:
+            out.append((bone, "rotation_quaternion", head_curves(turns, rest)))
     if transform.move:
         out.append((rig.moved, "location", bone_locations(positions, transform.location_scale, rig.moved_rest)))
     return out

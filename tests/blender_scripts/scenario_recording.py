@@ -17,6 +17,7 @@ import random
 import socket
 import sys
 import tempfile
+import types
 
 import bpy
 
@@ -104,12 +105,19 @@ class Sender:
             raise AssertionError("recorded %d of %d frames" % (len(session.recorder), want))
 
 
-def live_values(apply, frames, mesh_obj):
-    """{key name: [value per frame]} as live apply leaves the shape keys, frame by frame."""
+def live_values(live, frames, mesh_obj):
+    """{key name: [value per frame]} as live apply leaves the shape keys, frame by frame.
+
+    A fresh live.LiveDriver (the tick's own code) drives `mesh_obj` alone, one
+    frame a tick, with the scene's live options (what Record keeps).
+    """
     blocks = mesh_obj.data.shape_keys.key_blocks
+    settings = types.SimpleNamespace(mesh=mesh_obj, meshes=(), live=bpy.context.scene.vstream.live,
+                                     armature=None, head_bone="")
+    driver, session = live.LiveDriver(), object()
     out = {b.name: [] for b in blocks}
     for f in frames:
-        apply.apply_frame(f, mesh_obj)
+        driver.drive(session, settings, [f])
         for b in blocks:
             out[b.name].append(b.value)
     return out
@@ -126,23 +134,23 @@ def keys_of(fcurve):
     return co[0::2], co[1::2]
 
 
-def check_mapping_keys(check, action, mesh_obj, driven, live, first_frame, what):
+def check_mapping_keys(check, action, mesh_obj, driven, wanted, first_frame, what):
     curves = curves_of(action)
     paths = sorted(p for p, _ in curves)
     check(paths == sorted('key_blocks["%s"].value' % k for k in driven),
           "%s: one curve per driven key, none for muted or unmatched keys" % what, paths)
     for key in driven:
         frames, values = keys_of(curves[('key_blocks["%s"].value' % key, 0)])
-        n = len(live[key])
+        n = len(wanted[key])
         check.close(frames, [first_frame + i for i in range(n)],
                     "%s: %s keyed from frame %d" % (what, key, first_frame))
-        # Live apply skips changes under apply.VALUE_EPSILON (1e-5); the bake writes every value.
-        check.close(values, live[key], "%s: %s keys equal what live apply sets" % (what, key), tol=2e-5)
+        # Live apply skips changes under live.VALUE_EPSILON (1e-5); the bake writes every value.
+        check.close(values, wanted[key], "%s: %s keys equal what live apply sets" % (what, key), tol=2e-5)
 
 
-def check_reduced(check, ops, apply, entry_face, reduced, smooth):
+def check_reduced(check, ops, live, entry_face, reduced, smooth):
     check(abs(reduced["vstream_reduce_tolerance"] - 0.01) < 1e-9, "the tolerance is stored on the Action")
-    live_smooth = live_values(apply, smooth, entry_face)
+    live_smooth = live_values(live, smooth, entry_face)
     total_kept = 0
     for action, wanted in ((reduced, live_smooth), (bpy.data.actions["vstream_take_006_head"], None)):
         for (path, index), c in curves_of(action).items():
@@ -174,6 +182,7 @@ def scenario(check, module):
     ops = sys.modules[module + ".operators"]
     protocol = sys.modules[module + ".protocol"]
     apply = sys.modules[module + ".apply"]
+    live = sys.modules[module + ".live"]
     mapping = sys.modules[module + ".mapping"]
     recorder = sys.modules[module + ".recorder"]
     take = sys.modules[module + ".take"]
@@ -210,12 +219,12 @@ def scenario(check, module):
     frames1 = make_frames(protocol, 40, 100.0, seed=1)
     check(bpy.ops.vstream.record() == {'FINISHED'} and session.recording, "record on")
     sender.send_all(ops, session, frames1)
-    live = live_values(apply, frames1, entry_face)
+    live1 = live_values(live, frames1, entry_face)
     check(bpy.ops.vstream.record() == {'FINISHED'} and not session.recording, "record off bakes")
     face1 = bpy.data.actions.get("vstream_take_001_face")
     check(face1 is not None and "vstream_take_001_head" in bpy.data.actions, "take 001 baked",
           [a.name for a in bpy.data.actions])
-    check_mapping_keys(check, face1, entry_face, ENTRY_DRIVEN, live, 101, "entries")
+    check_mapping_keys(check, face1, entry_face, ENTRY_DRIVEN, live1, 101, "entries")
     check(entry_face.data.shape_keys.animation_data.action == face1, "take assigned to the mesh's shape keys")
     for c in common.action_fcurves(face1):
         pts = c.keyframe_points
@@ -235,8 +244,8 @@ def scenario(check, module):
 
     # -- 2. Several meshes in one bake: one Action per shape-key datablock --
     frames2 = make_frames(protocol, 30, 200.0, seed=2)
-    live_vrm = live_values(apply, frames2, vrm_face)
-    live_entry = live_values(apply, frames2, entry_face)
+    live_vrm = live_values(live, frames2, vrm_face)
+    live_entry = live_values(live, frames2, entry_face)
     r = recorder.Recorder()
     for f in frames2:
         r.add(f)
@@ -303,7 +312,7 @@ def scenario(check, module):
     bpy.ops.vstream.record()
     check([t.name for t in key_anim.nla_tracks] == ["vstream_take_003", "vstream_take_004"],
           "the next take gets its own NLA track", [t.name for t in key_anim.nla_tracks])
-    live3 = live_values(apply, frames3, entry_face)
+    live3 = live_values(live, frames3, entry_face)
     scene.frame_set(301 + 5)
     check.close(entry_face.data.shape_keys.key_blocks["jawOpen"].value, live3["jawOpen"][5],
                 "the NLA track plays the take back", tol=2e-5)
@@ -334,7 +343,7 @@ def scenario(check, module):
         check("Reduce Keys needs numpy" in ops.state.last_take and "keys not reduced" in ops.state.last_take,
               "without numpy the panel says Reduce Keys was skipped", ops.state.last_take)
     else:
-        check_reduced(check, ops, apply, entry_face, reduced, smooth)
+        check_reduced(check, ops, live, entry_face, reduced, smooth)
     rec.reduce_keys = False
 
     # -- 4. Undo after a take removes its Actions and keys --
@@ -375,7 +384,7 @@ def scenario(check, module):
     # The file rounds weights to 5 decimals: compare with what was written.
     frames5 = [protocol.Frame(seq=i, t=round(fr.t, 6), face=True, quat=fr.quat,
                               weights=tuple(round(w, 5) for w in fr.weights)) for i, fr in enumerate(frames5)]
-    live5 = live_values(apply, frames5, entry_face)
+    live5 = live_values(live, frames5, entry_face)
     scene.frame_set(701)
     check(bpy.ops.vstream.import_take(filepath=path) == {'FINISHED'}, "import take")
     imported = [a for a in bpy.data.actions if a.get("vstream_source") == path]
