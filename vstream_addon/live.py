@@ -99,22 +99,9 @@ class MeshPlan:
 
     def new_values(self, weights):
         """Write this frame's values into self.values; return True if any moved."""
-        values = self.values
-        ranges = self.ranges
         moved = False
         for slot, v in zip(self.direct_slots, self.pick(weights)):
-            if not v > 0.0:
-                v = 0.0
-            elif v > 1.0:
-                v = 1.0
-            if ranges and slot in ranges:
-                # Clamped before the comparison: a weight beyond the slider stays
-                # "unchanged" once the key sits at its limit.
-                lo, hi = ranges[slot]
-                v = min(hi, max(lo, v))
-            if abs(values[slot] - v) > VALUE_EPSILON:
-                values[slot] = v
-                moved = True
+            moved = self._store(slot, 0.0 if not v > 0.0 else 1.0 if v > 1.0 else v) or moved
         if self.shaped:
             vrm = None
             for slot, b in self.shaped:
@@ -125,14 +112,23 @@ class MeshPlan:
                     x = vrm[b.channel]
                 else:
                     x = weights[mapping.arkit.INDEX[b.channel]]
-                v = mapping.apply_entry(b.entry, x) if b.entry is not None else mapping._clamp01(x)
-                if ranges and slot in ranges:
-                    lo, hi = ranges[slot]
-                    v = min(hi, max(lo, v))
-                if abs(values[slot] - v) > VALUE_EPSILON:
-                    values[slot] = v
-                    moved = True
+                moved = self._store(slot, mapping.apply_entry(b.entry, x) if b.entry is not None
+                                    else mapping._clamp01(x)) or moved
         return moved
+
+    def _store(self, slot, v):
+        """Store a key's value, clamped to its slider range; True if it moved.
+
+        Clamped before the comparison: a weight beyond the slider stays
+        "unchanged" once the key sits at its limit.
+        """
+        if self.ranges and slot in self.ranges:
+            lo, hi = self.ranges[slot]
+            v = min(hi, max(lo, v))
+        if abs(self.values[slot] - v) > VALUE_EPSILON:
+            self.values[slot] = v
+            return True
+        return False
 
 
 def _build_plan(obj, keys, signature):
