@@ -274,3 +274,28 @@ def test_a_fit_that_slid_off_the_face_is_put_back_by_the_detector():
     assert error(lt.points) > 0.3  # the handed-over fit really is off the face
     errors = [error(tracker.process(image, i / 30).landmarks) for i in range(1, 1 + lt.recheck_every)]
     assert max(errors[1:]) < 0.08 and lt.restarts == 2, (errors, lt.restarts)
+
+
+def test_blink_depth_follows_the_users_own_blinks():
+    """eyeBlink reads 1 at the depth of the user's blinks (calibration.BlinkDepth): a deep
+    blink raises it, a misfit of a frame or two does not, and it falls back to the floor
+    once the blinks have left the history."""
+    from tracker_service.calibration import HISTORY_SECONDS, BlinkDepth
+    fps, floor = 30.0, 0.4
+    depth = BlinkDepth(fps, floor)
+    open_eye = [0.02, -0.03, 0.05, 0.0] * 30
+    assert max(depth.update(c) for c in open_eye) == floor          # no blink yet: the prior
+    assert depth.update(float("nan")) == floor                       # an eye too small to see
+    for c in (0.9, 0.85):                                            # a two-frame misfit
+        depth.update(c)
+    assert depth.update(0.0) == floor
+    for c in (0.3, 0.5, 0.55, 0.55, 0.55, 0.4, 0.2):                 # a deep blink, eyes shut 0.1 s
+        depth.update(c)
+    assert depth.update(0.0) == pytest.approx(0.55)
+    for _ in range(int(HISTORY_SECONDS * fps)):                      # 20 s without blinking
+        last = depth.update(0.01)
+    assert last == floor
+    for c in (0.6, 0.6, 0.6, 0.6):
+        depth.update(c)
+    depth.reset()                                                    # calibrate: closures start afresh
+    assert depth.update(0.0) == floor

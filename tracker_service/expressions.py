@@ -17,7 +17,7 @@ from .features import FEATURE_NAMES, INDEX
 # and iris column from the user's neutral. Looking down or squinting drops them by
 # up to about a quarter, a blink by 40% or more.
 CLOSURE_START = 0.15     # a smaller drop is no blink at all
-CLOSURE_FULL = 0.4       # a drop this large is a closed eye
+CLOSURE_FULL = 0.4       # a drop this large is a closed eye, at the least (calibration.BlinkDepth)
 FULL_WIDE = 0.5          # lid gap growth (fraction of rest) for eyeWide 1
 FULL_SQUINT = 0.05       # lower lid rise
 FULL_BROW_UP = 0.12
@@ -50,8 +50,10 @@ def _clip(v):
     return 0.0
 
 
-def weights(f, n):
-    """{ARKit name: 0..1} from features `f` and neutral `n` (arrays by features.INDEX)."""
+def weights(f, n, closed=CLOSURE_FULL):
+    """{ARKit name: 0..1} from features `f` and neutral `n` (arrays by features.INDEX).
+    closed: the eye closure (see closure()) that reads as a shut eye, eyeBlink 1:
+    this user's, from calibration.BlinkDepth."""
     # Python floats: some sixty scalar reads, where numpy scalars cost several times more.
     f, n = np.asarray(f, dtype=np.float64).tolist(), np.asarray(n, dtype=np.float64).tolist()
     g = dict(zip(FEATURE_NAMES, [a - b for a, b in zip(f, n)])).__getitem__   # change from neutral
@@ -59,7 +61,7 @@ def weights(f, n):
     w = dict.fromkeys(ARKIT_NAMES, 0.0)
 
     for side, Side in (("r", "Right"), ("l", "Left")):
-        w["eyeBlink" + Side] = _clip((closure(f, n, side) - CLOSURE_START) / (CLOSURE_FULL - CLOSURE_START))
+        w["eyeBlink" + Side] = _clip((closure(f, n, side) - CLOSURE_START) / (closed - CLOSURE_START))
         closing = -g("eye_open_" + side) / rest("eye_open_" + side)
         w["eyeWide" + Side] = _clip(-closing / FULL_WIDE)
         w["eyeSquint" + Side] = _clip(-g("lower_lid_" + side) / FULL_SQUINT)
@@ -135,6 +137,12 @@ def closure(f, n, side):
         if f[k] == f[k] and n[k] == n[k] and n[k] > 1e-6:   # both not NaN
             drops.append(1.0 - f[k] / n[k])
     return sum(drops) / len(drops) if drops else 0.0
+
+
+def eyes_closure(f, n):
+    """The mean closure() of both eyes, for features `f` and neutral `n` (arrays)."""
+    f, n = np.asarray(f, dtype=np.float64).tolist(), np.asarray(n, dtype=np.float64).tolist()
+    return (closure(f, n, "r") + closure(f, n, "l")) / 2.0
 
 
 def link_eyes(w):

@@ -10,7 +10,7 @@ from vstream_addon.arkit import ARKIT_NAMES
 from vstream_addon.smoothing import OneEuroVector
 
 from . import expressions, features, pupils, rotation
-from .calibration import NeutralEstimator
+from .calibration import BlinkDepth, NeutralEstimator
 from .filters import LandmarkFilter
 from .head_pose import HeadPose
 from .landmarks import LandmarkTracker, inter_ocular
@@ -47,6 +47,7 @@ class FaceTracker:
         self.landmarks = LandmarkTracker()
         self.pose = HeadPose(width, height)
         self.neutral = NeutralEstimator(fps)
+        self.blink_depth = BlinkDepth(fps, expressions.CLOSURE_FULL)
         self.filter = LandmarkFilter(LANDMARK_MIN_CUTOFF, LANDMARK_BETA, LANDMARK_DEAD_ZONE)
         self.gaze_filter = OneEuroVector(GAZE_MIN_CUTOFF, GAZE_BETA)
         self.gaze = None    # last trusted (right h, right v, left h, left v)
@@ -62,6 +63,7 @@ class FaceTracker:
     def calibrate(self):
         """Take the coming frames as the neutral face, and the current head pose as straight."""
         self.neutral.calibrate()
+        self.blink_depth.reset()   # its closures were measured against the old neutral
         self._calibrate_pose = True
 
     def process(self, bgr, t):
@@ -94,7 +96,9 @@ class FaceTracker:
         looks = tuple(eyes[side][cue] for cue in ("aspect", "contrast", "iris_column")
                       for side in ("right", "left"))
         measured = features.measure(points, self._gaze(eyes, t), looks)
-        self.weights = expressions.weights(measured, self.neutral.update(measured))
+        neutral = self.neutral.update(measured)
+        closed = self.blink_depth.update(expressions.eyes_closure(measured, neutral))
+        self.weights = expressions.weights(measured, neutral, closed)
         return self._result(True, raw, points, detected)
 
     def _gray(self, bgr):
