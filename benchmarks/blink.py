@@ -1,8 +1,9 @@
 """Blink accuracy against per-frame human labels (tests/fixtures/blink_labels.json).
 
 The two clips in blink_labels.json are the ones the blink settings were tuned on;
-tests/fixtures/blink_labels_heldout.json holds clips labelled afterwards, so its
-table shows whether those settings carry over to faces they were not tuned on.
+tests/fixtures/blink_labels_heldout.json holds five clips labelled afterwards, so
+its table shows how far those settings carry over to other faces (since then a
+validation set: see tests/fixtures/README.md).
 
 Per-frame F1 of "eyes closed" = mean(eyeBlinkLeft, eyeBlinkRight) > 0.5, ambiguous
 frames excluded, for vstream and for the textbook fixed eye-aspect-ratio
@@ -85,7 +86,7 @@ def main():
     one_core()
     print(evaluate()[1])
     print()
-    print("Held-out clips (labelled after the settings were chosen)")
+    print("Clips labelled after the settings were chosen (blink_labels_heldout.json; no test asserts these)")
     print()
     print(evaluate(HELDOUT)[1])
 
