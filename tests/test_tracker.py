@@ -280,7 +280,7 @@ def test_blink_depth_follows_the_users_own_blinks():
     """eyeBlink reads 1 at the depth of the user's blinks (calibration.BlinkDepth): a deep
     blink raises it, a misfit of a frame or two does not, and it falls back to the floor
     once the blinks have left the history."""
-    from tracker_service.calibration import HISTORY_SECONDS, BlinkDepth
+    from tracker_service.calibration import BLINK_DEPTH_MAX, HISTORY_SECONDS, BlinkDepth
     fps, floor = 30.0, 0.4
     depth = BlinkDepth(fps, floor)
     open_eye = [0.02, -0.03, 0.05, 0.0] * 30
@@ -295,7 +295,8 @@ def test_blink_depth_follows_the_users_own_blinks():
     for _ in range(int(HISTORY_SECONDS * fps)):                      # 20 s without blinking
         last = depth.update(0.01)
     assert last == floor
-    for c in (0.6, 0.6, 0.6, 0.6):
-        depth.update(c)
+    for c in (0.95, 0.95, 0.95, 0.95):                               # a hand over the eyes
+        last = depth.update(c)
+    assert last == BLINK_DEPTH_MAX
     depth.reset()                                                    # calibrate: closures start afresh
     assert depth.update(0.0) == floor
