@@ -9,6 +9,8 @@ population prior, so a single photo still reads an open mouth as open.
 Explicit: calibrate() replaces the history with the next CAPTURE_SECONDS of
 frames, so "calibrate now" takes effect at once and automatic adaptation goes
 on from there.
+Range: BlinkDepth learns how far the user's eyes close in a blink, so that
+eyeBlink spans the user's own range rather than a population's.
 """
 
 import numpy as np
