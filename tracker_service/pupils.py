@@ -291,8 +291,9 @@ def locate(gray, eye_points):
 
 
 def _examine(gray, geometries):
-    """For each eye (its _geometry): locate()'s (x, y, confidence), then the eye's
-    aspect ratio and eye_closure.appearance() (NaN when the eye is too small to see)."""
+    """For each eye (its _geometry; one or two, as _TABLES is built for): locate()'s
+    (x, y, confidence), then the eye's aspect ratio and eye_closure.appearance()
+    (NaN when the eye is too small to see)."""
     canvas = np.zeros((len(geometries) * CROP_H, CROP_W), np.uint8)
     lids = np.zeros_like(canvas)
     rows = [slice(k * CROP_H, (k + 1) * CROP_H) for k in range(len(geometries))]
