@@ -300,3 +300,19 @@ def test_blink_depth_follows_the_users_own_blinks():
     assert last == BLINK_DEPTH_MAX
     depth.reset()                                                    # calibrate: closures start afresh
     assert depth.update(0.0) == floor
+
+
+def test_eyelids_follow_a_slow_reopening_that_the_rest_of_the_face_would_hold():
+    """The landmark filter's dead zone is halved for the eyelids (pipeline.LID_DEAD_ZONE): a
+    move of 2% of the eye distance in a frame takes a lid half way at once, while the
+    rest of the face, inside its dead zone, moves under a tenth of the way."""
+    from tracker_service import pipeline
+    tracker = FaceTracker(640, 480, 30.0)
+    points = np.zeros((68, 2))
+    points[36], points[45] = (0.0, 0.0), (100.0, 0.0)           # outer eye corners: 100 px apart
+    tracker.filter(points, 0.0, 100.0)
+    out = tracker.filter(points - (0.0, 2.0), 1 / 30.0, 100.0)   # every point up 2 px
+    for lid in pipeline.LIDS:
+        assert out[lid, 1] < -0.8
+    for other in (2, 30, 36, 39, 48):                            # jaw, nose, eye corners, mouth
+        assert out[other, 1] > -0.2

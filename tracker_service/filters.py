@@ -22,12 +22,13 @@ class LandmarkFilter:
     cutoff stays at `min_cutoff`; a real move leaves the dead zone at once and
     is followed within a frame. Distances are in units of `scale` (the
     inter-ocular distance), so the parameters hold at any face size.
+    dead_zone: one value for every point, or one per point.
     """
 
     def __init__(self, min_cutoff, beta, dead_zone):
         self.min_cutoff = min_cutoff
         self.beta = beta
-        self.dead_zone = dead_zone
+        self.dead_zone = np.reshape(np.asarray(dead_zone, dtype=np.float64), (-1, 1))   # a column, as innovation
         self.x = None
         self.t = None
 
