@@ -50,10 +50,10 @@ def _clip(v):
     return 0.0
 
 
-def weights(f, n, closed=CLOSURE_FULL):
+def weights(f, n, closures, closed=CLOSURE_FULL):
     """{ARKit name: 0..1} from features `f` and neutral `n` (arrays by features.INDEX).
-    closed: the eye closure (see closure()) that reads as a shut eye, eyeBlink 1:
-    this user's, from calibration.BlinkDepth."""
+    closures: eye_closures(f, n). closed: the eye closure that reads as a shut eye,
+    eyeBlink 1: this user's, from calibration.BlinkDepth."""
     # Python floats: some sixty scalar reads, where numpy scalars cost several times more.
     f, n = np.asarray(f, dtype=np.float64).tolist(), np.asarray(n, dtype=np.float64).tolist()
     g = dict(zip(FEATURE_NAMES, [a - b for a, b in zip(f, n)])).__getitem__   # change from neutral
@@ -61,7 +61,7 @@ def weights(f, n, closed=CLOSURE_FULL):
     w = dict.fromkeys(ARKIT_NAMES, 0.0)
 
     for side, Side in (("r", "Right"), ("l", "Left")):
-        w["eyeBlink" + Side] = _clip((closure(f, n, side) - CLOSURE_START) / (closed - CLOSURE_START))
+        w["eyeBlink" + Side] = _clip((closures[side] - CLOSURE_START) / (closed - CLOSURE_START))
         closing = -g("eye_open_" + side) / rest("eye_open_" + side)
         w["eyeWide" + Side] = _clip(-closing / FULL_WIDE)
         w["eyeSquint" + Side] = _clip(-g("lower_lid_" + side) / FULL_SQUINT)
@@ -139,10 +139,10 @@ def closure(f, n, side):
     return sum(drops) / len(drops) if drops else 0.0
 
 
-def eyes_closure(f, n):
-    """The mean closure() of both eyes, for features `f` and neutral `n` (arrays)."""
+def eye_closures(f, n):
+    """{"r": closure, "l": closure} of both eyes, for features `f` and neutral `n` (arrays)."""
     f, n = np.asarray(f, dtype=np.float64).tolist(), np.asarray(n, dtype=np.float64).tolist()
-    return (closure(f, n, "r") + closure(f, n, "l")) / 2.0
+    return {side: closure(f, n, side) for side in ("r", "l")}
 
 
 def link_eyes(w):

@@ -24,6 +24,8 @@ LEFT_EYE = slice(42, 48)
 OUTER_LIPS = slice(48, 60)
 INNER_LIPS = slice(60, 68)
 RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 36, 45
+# The eyelid points: each eye runs corner, upper lid, upper lid, corner, lower lid, lower lid.
+LIDS = tuple(i for eye in (RIGHT_EYE, LEFT_EYE) for i in range(eye.start, eye.stop) if (i - eye.start) % 3)
 
 DETECT_MAX_WIDTH = 480      # the detector runs on a copy no wider than this
 # Detector score accepted when nothing scores 0: finds faces turned 50-60 degrees; on 225

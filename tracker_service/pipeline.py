@@ -13,7 +13,7 @@ from . import expressions, features, pupils, rotation
 from .calibration import BlinkDepth, NeutralEstimator
 from .filters import LandmarkFilter
 from .head_pose import HeadPose
-from .landmarks import LandmarkTracker, inter_ocular
+from .landmarks import LIDS, LandmarkTracker, inter_ocular
 
 # Landmark smoothing (filters.LandmarkFilter), distances in inter-ocular units. Chosen by
 # measurement (docs/BENCHMARKS.md, jitter): dlib's noise on a still face is ~0.5-1% of
@@ -22,13 +22,12 @@ from .landmarks import LandmarkTracker, inter_ocular
 LANDMARK_MIN_CUTOFF = 0.2
 LANDMARK_BETA = 20.0
 LANDMARK_DEAD_ZONE = 0.025
-# The eyelids (iBUG 37, 38, 40, 41 and 43, 44, 46, 47; not the corners, which the head
-# pose uses) get half of it. Eyes reopen slowly, the lids moving less than 2.5% of the
-# eye distance a frame: the dead zone held them still, and eyes read as shut for 1-3
-# frames after they had reopened. Half is still about twice the lids' own noise (0.4-0.7%
-# a frame on the jitter stills). Blink F1 on the seven labelled clips: mean 0.78 -> 0.85.
+# The eyelids (landmarks.LIDS; not the eye corners, which the head pose uses) get half
+# of it. Eyes reopen slowly, the lids moving less than 2.5% of the eye distance a frame:
+# the dead zone held them still, and eyes read as shut for 1-3 frames after they had
+# reopened. Half is still about twice the lids' own noise (0.4-0.7% a frame on the
+# jitter stills). Blink F1 on the seven labelled clips: mean 0.78 -> 0.85.
 LID_DEAD_ZONE = 0.0125
-LIDS = (37, 38, 40, 41, 43, 44, 46, 47)
 # Gaze smoothing in half eye widths: the pupil finder jitters by a pixel or two.
 GAZE_MIN_CUTOFF = 1.5
 GAZE_BETA = 2.0
@@ -106,8 +105,9 @@ class FaceTracker:
                       for side in ("right", "left"))
         measured = features.measure(points, self._gaze(eyes, t), looks)
         neutral = self.neutral.update(measured)
-        closed = self.blink_depth.update(expressions.eyes_closure(measured, neutral))
-        self.weights = expressions.weights(measured, neutral, closed)
+        closures = expressions.eye_closures(measured, neutral)
+        closed = self.blink_depth.update((closures["r"] + closures["l"]) / 2.0)
+        self.weights = expressions.weights(measured, neutral, closures, closed)
         return self._result(True, raw, points, detected)
 
     def _gray(self, bgr):
