@@ -313,17 +313,16 @@ def _posed_values(with_face, samples, transform, filters, matrix=None, need_weig
 def _bone_curves(rig, transform, quats, positions):
     """[(pose bone, property, value sequences)] for the neck, the head and the moved bone's location.
 
-    The neck/head split is live.Rig.split per frame, which also decides which
-    of the two bones turn (None: not driven); the rest correction and the
-    location are linear and done for the whole take (bone_local_rotations,
-    bone_locations), as live.Rig.pose does per frame.
+    The neck/head split is live.Rig.split per frame (a bone the rig lacks gets
+    no turn); the rest correction and the location are linear and done for the
+    whole take (bone_local_rotations, bone_locations), as live.Rig.pose does per
+    frame.
     """
     split = [rig.split(q, transform) for q in quats]
     out = []
     for side, bone, rest in ((0, rig.neck, rig.neck_rest), (1, rig.head, rig.head_rest)):
-        turns = [s[side] for s in split]
-        if turns and turns[0] is not None:
-            out.append((bone, "rotation_quaternion", head_curves(turns, rest)))
+        if bone is not None:
+            out.append((bone, "rotation_quaternion", head_curves([s[side] for s in split], rest)))
     if transform.move:
         out.append((rig.moved, "location", bone_locations(positions, transform.location_scale, rig.moved_rest)))
     return out
