@@ -137,6 +137,7 @@ def test_clear_errors_and_exit_codes(tmp_path):
         (["--source", not_image], "cannot read image file"),
         (["--source", "7"], "cannot open camera 7"),
         (["--source", data("video", "single_face.mp4"), "--port", "70000"], "not a valid UDP port"),
+        (["--source", data("video", "single_face.mp4"), "--port", "0"], "port 0 is not a valid UDP port (1-65535)"),
     ]
     for args, message in cases:
         proc = run_tracker(*args, "--no-preview")

@@ -17,15 +17,16 @@ class LinkError(RuntimeError):
     pass
 
 
-def _check_port(port, what):
-    if not 0 <= int(port) <= 65535:
-        raise LinkError("%s %s is not a valid UDP port (0-65535)" % (what, port))
+def _check_port(port, what, lowest):
+    if not lowest <= int(port) <= 65535:
+        raise LinkError("%s %s is not a valid UDP port (%d-65535)" % (what, port, lowest))
 
 
 class Link:
     def __init__(self, port, listen_port):
-        _check_port(port, "port")
-        _check_port(listen_port, "listen port")
+        # Nothing can be sent to port 0; listening on it takes any free port.
+        _check_port(port, "port", 1)
+        _check_port(listen_port, "listen port", 0)
         self.target = (HOST, int(port))
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
