@@ -13,8 +13,14 @@ by the user's neutral (calibration.py) and averaged (expressions.py):
   centre, a fixed box relative to the eye corners so a closing lid does not
   shrink it.
 
-None is a threshold on intensity: lighting and skin tone cancel in the ratio
-to the user's own neutral.
+None is a threshold on intensity: skin tone and the light cancel in the ratio
+to the user's own neutral. The two pixel cues are also divided by the face's
+mean brightness (face_brightness), because the light changes during a session:
+a lamp switched off or the webcam's exposure catching up scales every pixel,
+and measured against a neutral from brighter frames the dimmer eyes read as
+shut until the neutral caught up (about 10 s: the avatar's eyes closed the
+whole time when the light fell by a third). The face's mean moves with the
+light but hardly with the eyes, which are a small part of it.
 """
 
 import cv2
@@ -23,6 +29,17 @@ import cv2
 # corners are pupils.EYE_SPAN apart): about one eye width wide and a third of it tall.
 BAND_ROWS = slice(6, 18)
 BAND_COLS = slice(8, 40)
+
+
+def face_brightness(gray, points):
+    """Mean gray level inside the bounds of a face's (68, 2) landmarks (at least 1)."""
+    h, w = gray.shape[:2]
+    x0, y0 = (max(0, int(v)) for v in points.min(axis=0))
+    x1, y1 = points.max(axis=0)
+    x1, y1 = min(w, int(x1) + 1), min(h, int(y1) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return 1.0
+    return max(1.0, cv2.mean(gray[y0:y1, x0:x1])[0])
 
 
 def appearance(crop, lid_mask):

@@ -9,7 +9,7 @@ import numpy as np
 from vstream_addon.arkit import ARKIT_NAMES
 from vstream_addon.smoothing import OneEuroVector
 
-from . import expressions, features, pupils, rotation
+from . import expressions, eye_closure, features, pupils, rotation
 from .calibration import BlinkDepth, NeutralEstimator
 from .filters import LandmarkFilter
 from .head_pose import HeadPose
@@ -101,8 +101,9 @@ class FaceTracker:
         self.position = position - self.neutral_position
 
         eyes = pupils.gaze_offsets(gray, points)
-        looks = tuple(eyes[side][cue] for cue in ("aspect", "contrast", "iris_column")
-                      for side in ("right", "left"))
+        light = eye_closure.face_brightness(gray, points)   # the pixel cues relative to it
+        looks = tuple(eyes[side]["aspect"] for side in ("right", "left")) + tuple(
+            eyes[side][cue] / light for cue in ("contrast", "iris_column") for side in ("right", "left"))
         measured = features.measure(points, self._gaze(eyes, t), looks)
         neutral = self.neutral.update(measured)
         closures = expressions.eye_closures(measured, neutral)
