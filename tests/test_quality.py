@@ -48,7 +48,9 @@ def test_blinks_against_human_labels():
 
 
 def test_blinks_survive_a_change_of_light():
-    # Before the pixel cues were measured relative to the face's brightness, the
-    # eyes read shut for ~10 s after the light fell by 40% (F1 0.14 and 0.26 here).
-    scores, text = blink.light_change()
-    assert min(scores.values()) >= 0.85, text
+    # Before the pixel cues were measured relative to the face's brightness, the eyes
+    # read shut for seconds after the light fell by 40% (20 and 52 open frames read as
+    # closed here). Blinks must still be seen in the new light.
+    counts, text = blink.light_change()
+    for tp, fp, fn in counts.values():
+        assert fp <= 5 and tp >= 0.75 * (tp + fn), text
