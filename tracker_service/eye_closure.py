@@ -18,9 +18,9 @@ to the user's own neutral. The two pixel cues are also divided by the face's
 mean brightness (face_brightness), because the light changes during a session:
 a lamp switched off or the webcam's exposure catching up scales every pixel,
 and measured against a neutral from brighter frames the dimmer eyes read as
-shut until the neutral caught up (about 10 s: the avatar's eyes closed the
-whole time when the light fell by a third). The face's mean moves with the
-light but hardly with the eyes, which are a small part of it.
+shut until the neutral caught up: with the light halved, the avatar's eyes
+stayed shut for 10 s. The face's mean moves with the light but hardly with
+the eyes, which are a small part of it.
 """
 
 import cv2
