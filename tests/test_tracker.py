@@ -278,10 +278,10 @@ def test_a_fit_that_slid_off_the_face_is_put_back_by_the_detector():
 
 
 def test_blink_depth_follows_the_users_own_blinks():
-    """eyeBlink reads 1 at the depth of the user's blinks (calibration.BlinkDepth): a deep
+    """eyeBlink reads 1 at the depth of the user's blinks (blinks.BlinkDepth): a deep
     blink raises it, a misfit of a frame or two does not, and it falls back to the floor
     once the blinks have left the history."""
-    from tracker_service.calibration import BLINK_DEPTH_MAX, HISTORY_SECONDS, BlinkDepth
+    from tracker_service.blinks import BLINK_DEPTH_MAX, HISTORY_SECONDS, BlinkDepth
     fps, floor = 30.0, 0.4
     depth = BlinkDepth(fps, floor)
     open_eye = [0.02, -0.03, 0.05, 0.0] * 30

@@ -9,8 +9,6 @@ population prior, so a single photo still reads an open mouth as open.
 Explicit: calibrate() replaces the history with the next CAPTURE_SECONDS of
 frames, so "calibrate now" takes effect at once and automatic adaptation goes
 on from there.
-Range: BlinkDepth learns how far the user's eyes close in a blink, so that
-eyeBlink spans the user's own range rather than a population's.
 """
 
 import numpy as np
@@ -126,47 +124,3 @@ def _percentiles(history, percentiles):
     own = ranked[rows, np.arange(ranked.shape[1])]
     own[valid == 0] = np.nan
     return own
-
-
-# The shortest time a blink keeps the eyes shut (about 0.1 s; a full blink lasts 0.1-0.4 s).
-BLINK_SECONDS = 0.1
-# Above every shut eye's closure seen on the labelled clips (medians 0.41-0.52 per clip):
-# a hand or hair over the eyes for a moment must not mute the next 20 s of blinks.
-BLINK_DEPTH_MAX = 0.6
-
-
-class BlinkDepth:
-    """How far this user's eyes close in a blink: the eye closure (expressions.closure,
-    the mean relative drop of the eye cues from neutral) that reads as eyeBlink 1.
-
-    How much the cues drop when the eyes shut depends on the face and the camera:
-    on the hand-labelled clips the median closure of a shut eye ranged from 0.41
-    to 0.52, so a fixed full-blink value read half-open eyes as shut on the faces
-    that close deepest (eyes reopening after a blink). The depth is the closure
-    the eyes held for BLINK_SECONDS in the deepest blink of the last
-    HISTORY_SECONDS (a misfit lasting a frame or two does not count). It never goes
-    below `floor` (expressions.CLOSURE_FULL): a user who has not blinked yet, or
-    whose blinks close the cues less, keeps it; nor above BLINK_DEPTH_MAX.
-    """
-
-    def __init__(self, fps, floor):
-        self.floor = floor
-        self.rank = max(2, int(round(BLINK_SECONDS * fps)))
-        self.history = np.zeros(max(self.rank, int(HISTORY_SECONDS * fps)))
-        self.count = 0
-        self.next = 0
-
-    def reset(self):
-        self.count = self.next = 0
-
-    def update(self, closure):
-        """Feed one tracked frame's mean eye closure; return the current depth."""
-        self.history[self.next] = closure if closure == closure else 0.0   # NaN: no eye seen
-        self.next = (self.next + 1) % self.history.size
-        self.count = min(self.count + 1, self.history.size)
-        if self.count < self.rank:
-            return self.floor
-        k = self.count - self.rank
-        held = float(np.partition(self.history[:self.count], k)[k])   # the rank-th largest
-        return min(BLINK_DEPTH_MAX, max(self.floor, held))
-

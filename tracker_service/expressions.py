@@ -13,11 +13,6 @@ from vstream_addon.arkit import ARKIT_NAMES
 
 from .features import FEATURE_NAMES, INDEX
 
-# Eye closure (eye_closure.py): the mean relative drop of the eye's aspect, contrast
-# and iris column from the user's neutral. Looking down or squinting drops them by
-# up to about a quarter, a blink by 40% or more.
-CLOSURE_START = 0.15     # a smaller drop is no blink at all
-CLOSURE_FULL = 0.4       # a drop this large is a closed eye, at the least (calibration.BlinkDepth)
 FULL_WIDE = 0.5          # lid gap growth (fraction of rest) for eyeWide 1
 FULL_SQUINT = 0.05       # lower lid rise
 FULL_BROW_UP = 0.12
@@ -39,7 +34,6 @@ FULL_SNEER = 0.04
 FULL_LOOK_SIDE = 0.5     # pupil travel toward a corner, half eye widths
 FULL_LOOK_UP = 0.4
 FULL_LOOK_DOWN = 0.4
-WINK_DIFFERENCE = 0.5    # eyes closing this differently are a wink, not a blink to link
 
 
 def _clip(v):
@@ -50,10 +44,9 @@ def _clip(v):
     return 0.0
 
 
-def weights(f, n, closures, closed=CLOSURE_FULL):
-    """{ARKit name: 0..1} from features `f` and neutral `n` (arrays by features.INDEX).
-    closures: eye_closures(f, n). closed: the eye closure that reads as a shut eye,
-    eyeBlink 1: this user's, from calibration.BlinkDepth."""
+def weights(f, n):
+    """{ARKit name: 0..1} from features `f` and neutral `n` (arrays by features.INDEX);
+    eyeBlink is the blink stage's (blinks.py) and stays 0 here."""
     # Python floats: some sixty scalar reads, where numpy scalars cost several times more.
     f, n = np.asarray(f, dtype=np.float64).tolist(), np.asarray(n, dtype=np.float64).tolist()
     g = dict(zip(FEATURE_NAMES, [a - b for a, b in zip(f, n)])).__getitem__   # change from neutral
@@ -61,7 +54,6 @@ def weights(f, n, closures, closed=CLOSURE_FULL):
     w = dict.fromkeys(ARKIT_NAMES, 0.0)
 
     for side, Side in (("r", "Right"), ("l", "Left")):
-        w["eyeBlink" + Side] = _clip((closures[side] - CLOSURE_START) / (closed - CLOSURE_START))
         closing = -g("eye_open_" + side) / rest("eye_open_" + side)
         w["eyeWide" + Side] = _clip(-closing / FULL_WIDE)
         w["eyeSquint" + Side] = _clip(-g("lower_lid_" + side) / FULL_SQUINT)
@@ -121,33 +113,4 @@ def weights(f, n, closures, closed=CLOSURE_FULL):
     w["mouthShrugLower"] = shrug
     w["mouthShrugUpper"] = 0.5 * shrug
 
-    link_eyes(w)
     return w
-
-
-CLOSURE_CUES = ("eye_aspect_", "eye_contrast_", "iris_column_")
-
-
-def closure(f, n, side):
-    """How far one eye has closed: the mean relative drop of its cues from neutral
-    (0 = as at rest). A cue that cannot be seen (NaN: eye too small) is left out."""
-    drops = []
-    for cue in CLOSURE_CUES:
-        k = INDEX[cue + side]
-        if f[k] == f[k] and n[k] == n[k] and n[k] > 1e-6:   # both not NaN
-            drops.append(1.0 - f[k] / n[k])
-    return sum(drops) / len(drops) if drops else 0.0
-
-
-def eye_closures(f, n):
-    """{"r": closure, "l": closure} of both eyes, for features `f` and neutral `n` (arrays)."""
-    f, n = np.asarray(f, dtype=np.float64).tolist(), np.asarray(n, dtype=np.float64).tolist()
-    return {side: closure(f, n, side) for side in ("r", "l")}
-
-
-def link_eyes(w):
-    """Both eyes take their mean unless it is clearly a wink: each eye's measurement is
-    noisy, and people almost always blink with both."""
-    left, right = w["eyeBlinkLeft"], w["eyeBlinkRight"]
-    if abs(left - right) < WINK_DIFFERENCE:
-        w["eyeBlinkLeft"] = w["eyeBlinkRight"] = (left + right) / 2.0

@@ -5,7 +5,7 @@ eye the points close only 30-50% in a blink, as much as when the user looks
 down at a laptop or squints. The pixels can: an open eye shows a dark iris
 between bright sclera, so the eye has contrast and one column of it is much
 darker than the rest; a closed lid is even skin. So three cues, each divided
-by the user's neutral (calibration.py) and averaged (expressions.py):
+by the user's neutral (calibration.py) and averaged (blinks.py):
 
 - aspect: lid gap over eye width (the eye aspect ratio of Soukupova and Cech);
 - contrast: standard deviation of the pixels inside the lid outline;

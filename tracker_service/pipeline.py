@@ -9,8 +9,9 @@ import numpy as np
 from vstream_addon.arkit import ARKIT_NAMES
 from vstream_addon.smoothing import OneEuroVector
 
-from . import expressions, eye_closure, features, pupils, rotation
-from .calibration import BlinkDepth, NeutralEstimator
+from . import blinks, expressions, eye_closure, features, pupils, rotation
+from .blinks import BlinkDepth
+from .calibration import NeutralEstimator
 from .filters import LandmarkFilter
 from .head_pose import HeadPose
 from .landmarks import LIDS, LandmarkTracker, inter_ocular
@@ -53,7 +54,7 @@ class FaceTracker:
         self.landmarks = LandmarkTracker()
         self.pose = HeadPose(width, height)
         self.neutral = NeutralEstimator(fps)
-        self.blink_depth = BlinkDepth(fps, expressions.CLOSURE_FULL)
+        self.blink_depth = BlinkDepth(fps, blinks.CLOSURE_FULL)
         dead_zone = np.full(68, LANDMARK_DEAD_ZONE)
         dead_zone[list(LIDS)] = LID_DEAD_ZONE
         self.filter = LandmarkFilter(LANDMARK_MIN_CUTOFF, LANDMARK_BETA, dead_zone)
@@ -106,9 +107,11 @@ class FaceTracker:
             eyes[side][cue] / light for cue in ("contrast", "iris_column") for side in ("right", "left"))
         measured = features.measure(points, self._gaze(eyes, t), looks)
         neutral = self.neutral.update(measured)
-        closures = expressions.eye_closures(measured, neutral)
+        closures = blinks.eye_closures(measured, neutral)
         closed = self.blink_depth.update((closures["r"] + closures["l"]) / 2.0)
-        self.weights = expressions.weights(measured, neutral, closures, closed)
+        weights = expressions.weights(measured, neutral)
+        weights.update(blinks.weights(closures, closed))
+        self.weights = weights
         return self._result(True, raw, points, detected)
 
     def _gray(self, bgr):
