@@ -153,7 +153,9 @@ def jitter_one(path):
 
 
 def step_response():
-    """Frames for the mouth to reach 90% of a sudden opening: closed-mouth frame, then an open one."""
+    """Frames for the mouth to reach 90% of a sudden opening: closed-mouth frame, then an open one.
+    Returns (frames for the landmarks' inner-lip gap, the gap before and after, frames for the
+    jawOpen weight, jawOpen before and after)."""
     cap = cv2.VideoCapture(os.path.join(DATA, "video", "expr_d10.mp4"))
     frames = []
     while True:
@@ -169,11 +171,17 @@ def step_response():
     closed, opened = frames[int(np.nanargmin(gaps))], frames[int(np.nanargmax(gaps))]
     tracker = FaceTracker(closed.shape[1], closed.shape[0], FPS)
     seq = [closed] * 45 + [opened] * 15
-    pts = [tracker.process(f, i / FPS).smoothed for i, f in enumerate(seq)]
-    gap = lambda p: np.linalg.norm(p[66] - p[62])
-    before, after = gap(pts[44]), gap(pts[-1])
-    for k, p in enumerate(pts[45:], start=1):
-        if (gap(p) - before) >= 0.9 * (after - before):
+    results = [tracker.process(f, i / FPS) for i, f in enumerate(seq)]
+    gaps = [np.linalg.norm(r.smoothed[66] - r.smoothed[62]) for r in results]
+    jaw = [r.weights["jawOpen"] for r in results]
+    return _reach(gaps) + _reach(jaw)
+
+
+def _reach(series, start=45, share=0.9):
+    """(frames after `start` until `share` of the change is reached, value before, value at the end)."""
+    before, after = series[start - 1], series[-1]
+    for k, v in enumerate(series[start:], start=1):
+        if (v - before) >= share * (after - before):
             return k, before, after
     return None, before, after
 
@@ -195,14 +203,16 @@ def jitter():
                  "%.3f" % median["angle_sd"]])
     rows.append(["**worst**", "%.2f" % worst["raw"], "%.3f" % worst["ours"], "%.4f" % worst["weight_sd"],
                  "%.3f" % worst["angle_sd"]])
-    frames, before, after = step_response()
+    frames, before, after, jaw_frames, jaw_before, jaw_after = step_response()
     text = table(["image (+ Gaussian noise sigma %.0f, %d frames)" % (NOISE_SIGMA, JITTER_FRAMES),
                   "plain dlib landmark SD, % IOD", "vstream landmark SD, % IOD",
                   "largest weight SD (0..1)", "largest head angle SD (deg)"], rows)
     text += ("\n\nStep response (expr_d10.mp4: its most-closed mouth frame held 1.5 s, then its most-open "
-             "frame): the smoothed inner-lip gap reaches 90%% of the change in **%s** frame(s) (%.1f px to %.1f px)."
-             % (frames, before, after))
-    return {"mean": mean, "median": median, "worst": worst}, frames, text
+             "frame): the smoothed inner-lip gap reaches 90%% of the change in **%s** frame(s) (%.1f px to %.1f px), "
+             "the jawOpen weight in **%s** frame(s) (%.2f to %.2f)."
+             % (frames, before, after, jaw_frames, jaw_before, jaw_after))
+    per_image = {os.path.basename(p): r for p, r in zip(images, results)}
+    return {"mean": mean, "median": median, "worst": worst, "images": per_image}, (frames, jaw_frames), text
 
 
 def main():

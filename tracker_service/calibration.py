@@ -1,6 +1,10 @@
-"""Neutral-face calibration: a running estimate of the user's resting measurements.
+"""Neutral-face calibration: a running estimate of the user's resting face.
 
-Automatic: each feature's neutral is a percentile of the last HISTORY_SECONDS of
+Two are kept: of the face's measurements (features.py; the blink stage reads
+the eyes' cues relative to it) and of the expression weights (a resting face
+reads some weight on many channels: brows set high, a mouth that rests a little
+pressed or smiling; those are the user's neutral and must read 0).
+Automatic: each value's neutral is a percentile of the last HISTORY_SECONDS of
 tracked frames. The percentile depends on what rest looks like for that
 feature: eyes are open nearly all the time (blinks are brief), a talking mouth
 is open much of the time but rests closed, brows rest in the middle.
@@ -12,6 +16,8 @@ on from there.
 """
 
 import numpy as np
+
+from vstream_addon.neutral import rescale
 
 from .features import FEATURE_NAMES
 
@@ -72,15 +78,33 @@ PRIOR_WEIGHT_SECONDS = np.array([2.0 if n in UNIVERSAL else 0.0 if PRIOR_NEUTRAL
                                  for n in FEATURE_NAMES])
 
 
+# The weights' neutral: a low percentile, because every expression moves a weight up
+# from rest, and with one second of "0" as its prior so the first frames of a session
+# are not taken as the neutral. Chosen on the validation clips (docs/EXPRESSIONS.md):
+# the 20th percentile left 6 of 291 labelled relaxed frames with a channel above 0.3
+# (none: 291), at the same agreement with the reference.
+WEIGHT_REST_PERCENTILE = 20
+WEIGHT_PRIOR_SECONDS = 1.0
+REST_ALLOWANCE = 0.1
+
+
 class NeutralEstimator:
-    def __init__(self, fps=30.0):
+    """Running neutral of a vector of values: per value a percentile of the recent
+    history, leaning on a prior (NaN: none) until the history outweighs it."""
+
+    def __init__(self, fps, percentiles, prior, prior_seconds, ramp=False):
+        """prior_seconds: what the prior is worth, in seconds of the user's own history;
+        ramp: instead, the user's own share grows linearly and is all that counts after
+        prior_seconds (no slow drift of the neutral after the start)."""
         self.capacity = max(MIN_SAMPLES, int(HISTORY_SECONDS * fps))
         self.capture_frames = max(MIN_SAMPLES, int(CAPTURE_SECONDS * fps))
-        self.history = np.zeros((self.capacity, len(FEATURE_NAMES)))
+        self.prior = np.asarray(prior, float)
+        self.history = np.zeros((self.capacity, len(self.prior)))
         self.count = 0
         self.next = 0
-        self.percentiles = np.array([REST_PERCENTILE.get(n, 50) for n in FEATURE_NAMES], float)
-        self.prior_weight = PRIOR_WEIGHT_SECONDS * fps
+        self.percentiles = np.asarray(percentiles, float)
+        self.prior_weight = np.asarray(prior_seconds, float) * fps
+        self.ramp = ramp
         self.neutral = None
         self.capturing = 0           # frames left to capture for an explicit calibration
         self._since_update = 0
@@ -93,7 +117,7 @@ class NeutralEstimator:
         self.next = 0
 
     def update(self, features):
-        """Feed one tracked frame's features; return the current neutral."""
+        """Feed one tracked frame's values; return the current neutral."""
         self.history[self.next] = features
         self.next = (self.next + 1) % self.capacity
         self.count = min(self.count + 1, self.capacity)
@@ -101,15 +125,49 @@ class NeutralEstimator:
             self.capturing -= 1
             if self.capturing == 0:
                 self.explicit_calibrations += 1
-                self.neutral = _percentiles(self.history[:self.count], np.full(len(FEATURE_NAMES), 50.0))
+                self.neutral = _percentiles(self.history[:self.count], np.full(len(self.prior), 50.0))
             return self.neutral if self.neutral is not None else features
         self._since_update += 1
         if self.neutral is None or self._since_update >= UPDATE_EVERY or self.count < MIN_SAMPLES:
             self._since_update = 0
             own = _percentiles(self.history[:self.count], self.percentiles)
-            a = self.count / (self.count + self.prior_weight)
-            self.neutral = np.where(np.isnan(PRIOR), own, a * own + (1.0 - a) * PRIOR)
+            if self.ramp:
+                a = np.minimum(1.0, self.count / np.maximum(self.prior_weight, 1.0))
+            else:
+                a = self.count / (self.count + self.prior_weight)
+            self.neutral = np.where(np.isnan(self.prior), own, a * own + (1.0 - a) * self.prior)
         return self.neutral
+
+
+def feature_neutral(fps):
+    """The neutral of features.measure()'s values."""
+    return NeutralEstimator(fps, [REST_PERCENTILE.get(n, 50) for n in FEATURE_NAMES], PRIOR, PRIOR_WEIGHT_SECONDS)
+
+
+class WeightNeutral:
+    """Expression weights read from the user's resting face: w' = (w - n) / (1 - n), with
+    n the running neutral of each channel (vstream_addon.neutral.rescale, the add-on's
+    rule for senders that do not calibrate), at most `caps`: how much a resting face
+    reads on that channel in the reference's data (the model file's rest_cap), so a
+    smile held for long never becomes the neutral."""
+
+    def __init__(self, fps, columns, caps):
+        self.columns = np.asarray(columns)
+        self.caps = np.asarray(caps, float)[self.columns]
+        n = len(self.columns)
+        self.estimator = NeutralEstimator(fps, np.full(n, WEIGHT_REST_PERCENTILE), np.zeros(n),
+                                          np.full(n, WEIGHT_PRIOR_SECONDS), ramp=True)
+
+    def calibrate(self):
+        self.estimator.calibrate()
+
+    def __call__(self, weights):
+        """A copy of one frame's weights (array) with `columns` read from the neutral."""
+        out = np.array(weights, dtype=np.float64)
+        values = out[self.columns]
+        rest = np.clip(self.estimator.update(values) - REST_ALLOWANCE, 0.0, self.caps)
+        out[self.columns] = rescale(values, rest)
+        return out
 
 
 def _percentiles(history, percentiles):

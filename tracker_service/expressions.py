@@ -1,116 +1,97 @@
-"""ARKit weights from pose-compensated measurements relative to the neutral face.
+"""ARKit weights from the face's pose-compensated shape: a learned mapping.
 
-Each channel is the change of one or two measurements from the user's neutral,
-divided by the change a full expression typically makes (FULL_*, in the units
-of features.py: vertical distances per eye-to-nose-base height, horizontal per
-half eye width). These spans are generic to faces, not tuned per user: the
-neutral carries what is personal. docs/EXPRESSIONS.md lists every channel.
+A small neural network (one hidden layer, tanh; an average of a few trained
+with different seeds) maps the shape of the face (face_shape.align: the 68
+smoothed points with the head's pose taken out, relative to the model's mean
+face), the pupils' offsets in the eyes and the head angles to the ARKit
+channels. It was fitted against a trained reference (MediaPipe FaceLandmarker's
+blendshapes) on real footage by tools/fit_expressions.py; the coefficients are
+tracker_service/models/expressions.npz. docs/EXPRESSIONS.md says what it was
+fitted on and how well each channel agrees.
+
+Channels the model does not make stay 0: eyeBlink (the blink stage, blinks.py,
+judged against human labels) and the channels 68 points cannot see
+(EXPRESSIONS.md).
 """
+
+import os
 
 import numpy as np
 
-from vstream_addon.arkit import ARKIT_NAMES
+from vstream_addon.arkit import ARKIT_NAMES, INDEX
 
-from .features import FEATURE_NAMES, INDEX
+from .calibration import WeightNeutral
+from .face_shape import align
+from .filters import DeadZoneFilter
 
-FULL_WIDE = 0.5          # lid gap growth (fraction of rest) for eyeWide 1
-FULL_SQUINT = 0.05       # lower lid rise
-FULL_BROW_UP = 0.12
-FULL_BROW_DOWN = 0.08
-FULL_BROW_GAP = 0.06     # inner brows pulled together (frown)
-FULL_MOUTH_OPEN = 0.6    # inner lip gap
-FULL_JAW = 0.45          # chin drop
-FULL_LIP_DROP = 0.6      # lower lip edge drop (it rides on the jaw)
-FULL_CORNER_UP = 0.10
-FULL_CORNER_DOWN = 0.08
-FULL_CORNER_OUT = 0.15
-FULL_NARROW = 0.25       # mouth width loss (fraction of rest) for a full pucker
-FULL_SHIFT = 0.2
-FULL_CHIN_SHIFT = 0.3
-FULL_ROLL = 0.6          # lip thickness loss (fraction of rest)
-FULL_LIP_RAISE = 0.08
-FULL_LIP_LOWER = 0.3
-FULL_SNEER = 0.04
-FULL_LOOK_SIDE = 0.5     # pupil travel toward a corner, half eye widths
-FULL_LOOK_UP = 0.4
-FULL_LOOK_DOWN = 0.4
+MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "expressions.npz")
+POSE_SCALE_DEG = 30.0   # head angles enter the model in units of 30 degrees
+# Weights are read relative to the user's neutral (calibration.WeightNeutral), all but
+# the gaze (where the eyes look is not an expression; the reference reads it against
+# the camera) and the blinks (their own stage, blinks.py).
+RELATIVE_COLUMNS = [i for i, n in enumerate(ARKIT_NAMES) if not n.startswith(("eyeLook", "eyeBlink"))]
+# Weight smoothing (filters.DeadZoneFilter, one row per channel, weights in 0..1).
+WEIGHT_MIN_CUTOFF = 1.0
+WEIGHT_BETA = 5.0
+WEIGHT_DEAD_ZONE = 0.03
 
 
-def _clip(v):
-    """v clipped to [0, 1] as a float; NaN gives 0. (Comparisons, not min/max: this runs
-    some sixty times a frame.)"""
-    if v > 0.0:
-        return float(v) if v < 1.0 else 1.0
-    return 0.0
+def inputs(points, gaze, euler_deg, template):
+    """The model's input vector: the aligned shape's offsets from the template (136),
+    the pupils' offsets (right h, v, left h, v) and the head's (pitch, yaw, roll) / 30 deg."""
+    shape = align(points, template) - template
+    return np.concatenate([shape.reshape(-1), np.asarray(gaze, np.float64),
+                           np.asarray(euler_deg, np.float64) / POSE_SCALE_DEG])
 
 
-def weights(f, n):
-    """{ARKit name: 0..1} from features `f` and neutral `n` (arrays by features.INDEX);
-    eyeBlink is the blink stage's (blinks.py) and stays 0 here."""
-    # Python floats: some sixty scalar reads, where numpy scalars cost several times more.
-    f, n = np.asarray(f, dtype=np.float64).tolist(), np.asarray(n, dtype=np.float64).tolist()
-    g = dict(zip(FEATURE_NAMES, [a - b for a, b in zip(f, n)])).__getitem__   # change from neutral
-    rest = lambda name: max(n[INDEX[name]], 1e-6)
-    w = dict.fromkeys(ARKIT_NAMES, 0.0)
+class ExpressionModel:
+    """One frame's inputs in, {ARKit name: 0..1} out."""
 
-    for side, Side in (("r", "Right"), ("l", "Left")):
-        closing = -g("eye_open_" + side) / rest("eye_open_" + side)
-        w["eyeWide" + Side] = _clip(-closing / FULL_WIDE)
-        w["eyeSquint" + Side] = _clip(-g("lower_lid_" + side) / FULL_SQUINT)
-        w["browOuterUp" + Side] = _clip(g("brow_outer_" + side) / FULL_BROW_UP)
-        brow_down = -(g("brow_inner_" + side) + g("brow_outer_" + side)) / 2.0
-        w["browDown" + Side] = _clip(max(brow_down / FULL_BROW_DOWN, -g("brow_gap") / FULL_BROW_GAP))
-        w["noseSneer" + Side] = _clip(g("nostril_" + side) / FULL_SNEER)
+    def __init__(self, path=MODEL_PATH):
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k].astype(np.float64) if data[k].dtype.kind == "f" else data[k] for k in data.files}
+        self.template = arrays["template"]
+        self.mean, self.scale = arrays["input_mean"], arrays["input_scale"]
+        self.hidden_w, self.hidden_b = arrays["hidden_w"], arrays["hidden_b"]   # (nets, in, h), (nets, h)
+        self.out_w, self.out_b = arrays["out_w"], arrays["out_b"]               # (nets, h, out), (nets, out)
+        self.channels = [str(c) for c in arrays["channels"]]
+        self.rest_cap = arrays["rest_cap"]   # (52,): calibration.WeightNeutral
+        self.columns = np.array([INDEX[c] for c in self.channels])
 
-    # Gaze: h + is toward the subject's left, which is "out" for the left eye and
-    # "in" (toward the nose) for the right eye.
-    for side, Side, toward_left in (("r", "Right", "In"), ("l", "Left", "Out")):
-        away = "Out" if toward_left == "In" else "In"
-        h, v = g("gaze_h_" + side), g("gaze_v_" + side)
-        w["eyeLook%s%s" % (toward_left, Side)] = _clip(h / FULL_LOOK_SIDE)
-        w["eyeLook%s%s" % (away, Side)] = _clip(-h / FULL_LOOK_SIDE)
-        w["eyeLookUp" + Side] = _clip(v / FULL_LOOK_UP)
-        w["eyeLookDown" + Side] = _clip(-v / FULL_LOOK_DOWN)
+    def predict(self, x):
+        """Weights in self.channels order: (out,) for one input vector, (m, out) for m rows."""
+        z = (np.atleast_2d(np.asarray(x, np.float64)) - self.mean) / self.scale
+        h = np.tanh(z @ self.hidden_w + self.hidden_b[:, None, :])        # (nets, m, hidden)
+        o = h @ self.out_w + self.out_b[:, None, :]                        # (nets, m, out)
+        y = (1.0 / (1.0 + np.exp(-o))).mean(axis=0)
+        return y[0] if np.ndim(x) == 1 else y
 
-    w["browInnerUp"] = _clip((g("brow_inner_r") + g("brow_inner_l")) / 2.0 / FULL_BROW_UP)
+    def __call__(self, points, gaze, euler_deg):
+        """The 52 weights (ARKit order) of one face; channels the model does not make are 0."""
+        values = np.zeros(len(ARKIT_NAMES))
+        values[self.columns] = self.predict(inputs(points, gaze, euler_deg, self.template))
+        return values
 
-    lips_apart = _clip(g("mouth_open") / FULL_MOUTH_OPEN)
-    jaw_drop = _clip(g("jaw") / FULL_JAW)
-    lip_drop = _clip(g("lower_lip_y") / FULL_LIP_DROP)
-    # Parted lips say the jaw is open on any face; chin and lower-lip drop say how far,
-    # but only against the user's own neutral (face lengths differ a lot).
-    w["jawOpen"] = max(lips_apart, 0.5 * (jaw_drop + lip_drop))
-    w["mouthClose"] = _clip(jaw_drop - lips_apart)
-    w["jawLeft"] = _clip(g("chin_shift") / FULL_CHIN_SHIFT)
-    w["jawRight"] = _clip(-g("chin_shift") / FULL_CHIN_SHIFT)
-    w["mouthLeft"] = _clip(g("mouth_shift") / FULL_SHIFT)
-    w["mouthRight"] = _clip(-g("mouth_shift") / FULL_SHIFT)
 
-    narrow = -g("mouth_width") / rest("mouth_width") / FULL_NARROW
-    w["mouthPucker"] = _clip(narrow * (1.0 - lips_apart * 3.0))
-    w["mouthFunnel"] = _clip(narrow * min(1.0, lips_apart * 3.0))
+class Expressions:
+    """The expression stage: the model's weights, read from the user's neutral and smoothed."""
 
-    for side, Side in (("r", "Right"), ("l", "Left")):
-        # Opening the jaw drags the corners down: that alone is not a frown.
-        up = -(g("corner_y_" + side) - 0.25 * g("jaw")) / FULL_CORNER_UP
-        out = g("corner_x_" + side) / FULL_CORNER_OUT
-        smile = _clip(0.6 * up + 0.4 * out) if up > 0 else 0.0
-        w["mouthSmile" + Side] = smile
-        w["mouthFrown" + Side] = _clip(-up * FULL_CORNER_UP / FULL_CORNER_DOWN)
-        stretch = _clip(out) * (1.0 - _clip(up))
-        w["mouthStretch" + Side] = stretch
-        w["mouthDimple" + Side] = 0.5 * stretch
-        w["cheekSquint" + Side] = _clip(smile * 0.5 + w["eyeSquint" + Side] * 0.5) if smile > 0.2 else 0.0
-        w["mouthLowerDown" + Side] = _clip((g("lower_lip_y") - 0.8 * g("jaw")) / FULL_LIP_LOWER)
-        w["mouthUpperUp" + Side] = _clip(-g("upper_lip_y") / FULL_LIP_RAISE)
+    def __init__(self, fps, model=None):
+        self.model = model or ExpressionModel()
+        self.neutral = WeightNeutral(fps, RELATIVE_COLUMNS, self.model.rest_cap)
+        self.filter = DeadZoneFilter(WEIGHT_MIN_CUTOFF, WEIGHT_BETA, WEIGHT_DEAD_ZONE)
 
-    closed = 1.0 - _clip(lips_apart * 4.0)
-    w["mouthRollUpper"] = _clip(-g("upper_lip") / rest("upper_lip") / FULL_ROLL)
-    w["mouthRollLower"] = _clip(-g("lower_lip") / rest("lower_lip") / FULL_ROLL)
-    press = closed * min(w["mouthRollUpper"], w["mouthRollLower"])
-    w["mouthPressLeft"] = w["mouthPressRight"] = press
-    shrug = closed * _clip(-(g("lower_lip_y") - 0.8 * g("jaw")) / FULL_LIP_RAISE)
-    w["mouthShrugLower"] = shrug
-    w["mouthShrugUpper"] = 0.5 * shrug
+    def calibrate(self):
+        self.neutral.calibrate()
 
-    return w
+    def reset(self):
+        """No face: the next one starts the smoothing afresh (the neutral is kept)."""
+        self.filter.reset()
+
+    def __call__(self, points, gaze, euler_deg, t):
+        """The 52 weights (ARKit order) of one tracked face at time t."""
+        return self.finish(self.model(points, gaze, euler_deg), t)
+
+    def finish(self, raw, t):
+        """What the stage makes of the model's raw weights at time t."""
+        return self.filter(self.neutral(raw)[:, None], t)[:, 0]

@@ -1,8 +1,10 @@
-"""Landmark smoothing: a One Euro variant (Casiez, Roussel and Vogel, CHI 2012).
+"""Smoothing that holds still values still and follows real moves at once.
 
-The plain One Euro filter (cutoff rising with speed: strong smoothing at rest,
-little lag on fast moves) is the add-on's, vstream_addon/smoothing.py, which the
-tracker also uses for the gaze: one definition for both sides of the wire.
+A One Euro variant (Casiez, Roussel and Vogel, CHI 2012) for the landmarks and
+for the expression weights. The plain One Euro filter (cutoff rising with
+speed: strong smoothing at rest, little lag on fast moves) is the add-on's,
+vstream_addon/smoothing.py, which the tracker also uses for the gaze: one
+definition for both sides of the wire.
 """
 
 import numpy as np
@@ -10,19 +12,22 @@ import numpy as np
 from vstream_addon.smoothing import alpha
 
 
-class LandmarkFilter:
-    """One Euro variant for landmark sets, driven by each point's innovation.
+class DeadZoneFilter:
+    """One Euro variant for a set of values, driven by each one's innovation.
 
     Plain One Euro raises its cutoff with the filtered speed, and camera noise
     alone makes dlib's points "move" at a speed close to that of slow real
     motion, so it cannot both hold a still face steady and follow a sudden
     mouth opening (benchmarks: at best 0.46% of the eye distance jitter for a
-    2-frame step). Here the speed term is each point's distance from its
+    2-frame step). Here the speed term is each value's distance from its
     filtered position beyond a dead zone the size of the noise: inside it the
     cutoff stays at `min_cutoff`; a real move leaves the dead zone at once and
-    is followed within a frame. Distances are in units of `scale` (the
-    inter-ocular distance), so the parameters hold at any face size.
-    dead_zone: one value for every point, or one per point.
+    is followed within a frame.
+
+    Values are the rows of an (n, d) array: points (d = 2; the distance is
+    Euclidean) or channels (d = 1). Distances are in units of `scale` (for the
+    landmarks the inter-ocular distance, so the parameters hold at any face
+    size). dead_zone: one value for every row, or one per row.
     """
 
     def __init__(self, min_cutoff, beta, dead_zone):
@@ -35,18 +40,19 @@ class LandmarkFilter:
     def reset(self):
         self.x = self.t = None
 
-    def __call__(self, points, t, scale):
-        points = np.asarray(points, dtype=np.float64)
+    def __call__(self, values, t, scale=1.0):
+        values = np.asarray(values, dtype=np.float64)
         if self.x is None:
-            self.x, self.t = points.copy(), t
+            self.x, self.t = values.copy(), t
             return self.x.copy()
         dt = t - self.t
         if dt <= 0:
             return self.x.copy()
         self.t = t
-        step = points - self.x
+        step = values - self.x
         squared = step * step
-        innovation = np.sqrt(squared[:, :1] + squared[:, 1:]) / scale   # per point, as a column
+        distance = squared[:, :1] + squared[:, 1:2] if step.shape[1] == 2 else squared.sum(axis=1, keepdims=True)
+        innovation = np.sqrt(distance) / scale   # per row, as a column
         cutoff = self.min_cutoff + self.beta * np.maximum(0.0, innovation - self.dead_zone) / dt
         a = alpha(cutoff, dt)
         self.x = self.x + a * step

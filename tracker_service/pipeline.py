@@ -11,12 +11,12 @@ from vstream_addon.smoothing import OneEuroVector
 
 from . import blinks, expressions, eye_closure, features, pupils, rotation
 from .blinks import BlinkDepth
-from .calibration import NeutralEstimator
-from .filters import LandmarkFilter
+from .calibration import feature_neutral
+from .filters import DeadZoneFilter
 from .head_pose import HeadPose
 from .landmarks import LIDS, LandmarkTracker, inter_ocular
 
-# Landmark smoothing (filters.LandmarkFilter), distances in inter-ocular units. Chosen by
+# Landmark smoothing (filters.DeadZoneFilter), distances in inter-ocular units. Chosen by
 # measurement (docs/BENCHMARKS.md, jitter): dlib's noise on a still face is ~0.5-1% of
 # the eye distance per frame, so moves within 2.5% are smoothed at 0.2 Hz and larger
 # ones are followed at once.
@@ -50,14 +50,18 @@ class Result:
 
 
 class FaceTracker:
-    def __init__(self, width, height, fps=30.0):
+    def __init__(self, width, height, fps=30.0, expressions_model=None):
+        """expressions_model: called with (points, gaze, head angles) per tracked face for
+        the non-blink weights; default the learned expressions.ExpressionModel (the
+        training script passes a recorder instead)."""
         self.landmarks = LandmarkTracker()
         self.pose = HeadPose(width, height)
-        self.neutral = NeutralEstimator(fps)
+        self.neutral = feature_neutral(fps)
         self.blink_depth = BlinkDepth(fps, blinks.CLOSURE_FULL)
+        self.expressions = expressions.Expressions(fps, expressions_model)
         dead_zone = np.full(68, LANDMARK_DEAD_ZONE)
         dead_zone[list(LIDS)] = LID_DEAD_ZONE
-        self.filter = LandmarkFilter(LANDMARK_MIN_CUTOFF, LANDMARK_BETA, dead_zone)
+        self.filter = DeadZoneFilter(LANDMARK_MIN_CUTOFF, LANDMARK_BETA, dead_zone)
         self.gaze_filter = OneEuroVector(GAZE_MIN_CUTOFF, GAZE_BETA)
         self.gaze = None    # last trusted (right h, right v, left h, left v)
         self.neutral_rotation = np.eye(3)
@@ -72,6 +76,7 @@ class FaceTracker:
     def calibrate(self):
         """Take the coming frames as the neutral face, and the current head pose as straight."""
         self.neutral.calibrate()
+        self.expressions.calibrate()
         self.blink_depth.reset()   # its closures were measured against the old neutral
         self._calibrate_pose = True
 
@@ -105,13 +110,16 @@ class FaceTracker:
         light = eye_closure.face_brightness(gray, points)   # the pixel cues relative to it
         looks = tuple(eyes[side]["aspect"] for side in ("right", "left")) + tuple(
             eyes[side][cue] / light for cue in ("contrast", "iris_column") for side in ("right", "left"))
-        measured = features.measure(points, self._gaze(eyes, t), looks)
+        gaze = self._gaze(eyes, t)
+        measured = features.measure(points, gaze, looks)
         neutral = self.neutral.update(measured)
         closures = blinks.eye_closures(measured, neutral)
         closed = self.blink_depth.update((closures["r"] + closures["l"]) / 2.0)
-        weights = expressions.weights(measured, neutral)
-        weights.update(blinks.weights(closures, closed))
-        self.weights = weights
+        # The head's angles to the camera (not to the calibrated rest pose): they say
+        # how the camera sees the face's shape.
+        weights = self.expressions(points, gaze, rotation.to_euler_deg(r_head), t)
+        self.weights = dict(zip(ARKIT_NAMES, weights.tolist()))
+        self.weights.update(blinks.weights(closures, closed))
         return self._result(True, raw, points, detected)
 
     def _gray(self, bgr):
@@ -164,6 +172,7 @@ class FaceTracker:
         self.rotation = _slerp_to_identity(self.rotation, 1.0 - keep)
         self.position = self.position * keep
         self.filter.reset()
+        self.expressions.reset()
         self.gaze_filter.reset()
         self.gaze = None
         self.pose.reset()

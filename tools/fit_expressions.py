@@ -1,0 +1,298 @@
+"""Fit the expression model (tracker_service/models/expressions.npz) against the reference.
+
+    .venv/bin/python tools/fit_expressions.py [--parts tuning] [--cv] [--out PATH]
+
+For every clip of the chosen parts of tests/fixtures/expression_split.json, and
+for its mirror image, the real tracker runs frame by frame and the expression
+stage's inputs are recorded (the smoothed landmarks, the pupils' offsets, the
+head angles: what expressions.ExpressionModel sees); the trained reference
+(benchmarks/reference.py: MediaPipe FaceLandmarker, run in .venv-ref) gives the
+target weights of the same frames. A small network (expressions.inputs -> one
+tanh layer -> sigmoid per channel) is fitted to them by Adam on the squared
+error with weight decay; several seeds are averaged.
+
+--cv: instead of writing a model, score the settings by cross-validation over
+the chosen clips, grouped by person (a person's clips and their mirror images
+are always on the same side), with the measures of benchmarks/agreement.py.
+The settings in FIT were chosen that way on the tuning and validation parts;
+the test part is never used here.
+
+Development only: needs the reference's virtualenv (tools/reference/setup.sh)
+and the footage in ../shared/data; the tracker only reads the .npz it writes.
+"""
+
+import argparse
+import hashlib
+import os
+import re
+import sys
+
+import cv2
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
+import agreement  # noqa: E402
+import reference  # noqa: E402
+from tracker_service import expressions, face_shape  # noqa: E402
+from tracker_service.pipeline import FaceTracker  # noqa: E402
+from vstream_addon.arkit import ARKIT_NAMES  # noqa: E402
+
+CACHE = os.path.join(ROOT, ".cache", "expression_inputs")
+# What the model makes: every ARKit channel but the blinks (blinks.py, judged by human
+# labels) and those the reference does not make either (tongueOut) or hardly moves.
+LEFT_OUT = ("eyeBlinkLeft", "eyeBlinkRight", "cheekPuff", "tongueOut", "jawForward")
+CHANNELS = tuple(n for n in ARKIT_NAMES if n not in LEFT_OUT)
+FIT = {"hidden": 256, "l2": 3e-3, "epochs": 60, "batch": 256, "rate": 2e-3, "seeds": (0, 1, 2)}
+FOLDS = 5
+
+
+class _Recorder:
+    """Stands in for the expression model while a clip is tracked: keeps its inputs."""
+
+    rest_cap = np.zeros(len(ARKIT_NAMES))
+
+    def __init__(self):
+        self.rows = []
+
+    def __call__(self, points, gaze, euler_deg):
+        self.rows.append((np.array(points, np.float64), tuple(gaze), tuple(euler_deg)))
+        return np.zeros(len(ARKIT_NAMES))
+
+
+def _tracker_version():
+    """A hash of the tracker's code before the expression model: its inputs depend on it."""
+    h = hashlib.sha256()
+    folder = os.path.join(ROOT, "tracker_service")
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py") and name != "expressions.py":
+            with open(os.path.join(folder, name), "rb") as f:
+                h.update(f.read())
+    return h.hexdigest()[:12]
+
+
+def stage_inputs(path, mirror=False):
+    """Per frame of a clip: points (n, 68, 2), gaze (n, 4), head angles (n, 3), face (n,)
+    as the tracker gives them to the expression model (NaN where no face), cached."""
+    name = "%s%s.%s.npz" % (os.path.basename(path), ".mirror" if mirror else "", _tracker_version())
+    cached = os.path.join(CACHE, name)
+    if os.path.exists(cached):
+        with np.load(cached) as d:
+            return {k: d[k] for k in d.files}
+    cap = cv2.VideoCapture(path)
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    recorder = _Recorder()
+    tracker = FaceTracker(int(cap.get(3)), int(cap.get(4)), fps, expressions_model=recorder)
+    points, gaze, angles, face = [], [], [], []
+    i = 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if mirror:
+            frame = cv2.flip(frame, 1)
+        before = len(recorder.rows)
+        tracker.process(frame, i / fps)
+        if len(recorder.rows) > before:
+            p, g, a = recorder.rows[-1]
+            points.append(p), gaze.append(g), angles.append(a), face.append(True)
+        else:
+            points.append(np.full((68, 2), np.nan)), gaze.append((np.nan,) * 4), angles.append((np.nan,) * 3)
+            face.append(False)
+        i += 1
+    data = {"points": np.array(points), "gaze": np.array(gaze), "angles": np.array(angles),
+            "face": np.array(face), "fps": np.array(fps)}
+    os.makedirs(CACHE, exist_ok=True)
+    np.savez_compressed(cached, **data)
+    return data
+
+
+def person(clip):
+    """Who a clip shows, so cross-validation never has one person on both sides."""
+    actor = re.search(r"_(W0\d\d|M0\d\d)_", clip)
+    if actor:
+        return "MEAD " + actor.group(1)
+    if "AlexandriaOcasioCortez" in clip or clip == "retalking_face3.mp4":
+        return "the same woman"
+    return clip
+
+
+def dataset(clips):
+    """One record per clip and mirror: inputs, reference weights and a usable-frame mask."""
+    records = []
+    for path in clips:
+        for mirror in (False, True):
+            d = stage_inputs(path, mirror)
+            ref, found = reference.weights(path, mirror)
+            n = min(len(ref), len(d["face"]))
+            records.append({"clip": os.path.basename(path), "mirror": mirror, "person": person(os.path.basename(path)),
+                            "points": d["points"][:n], "gaze": d["gaze"][:n], "angles": d["angles"][:n],
+                            "use": d["face"][:n] & found[:n], "reference": ref[:n], "fps": float(d["fps"])})
+    return records
+
+
+def fit_template(records, rounds=3):
+    """The mean face the shapes are aligned to: the mean of the aligned shapes, refined."""
+    shapes = np.concatenate([r["points"][r["use"]] for r in records])
+    # Start from the eye corners' frame: 36 at (-1, 0), 45 at (1, 0).
+    first = shapes[0]
+    template = (first - (first[36] + first[45]) / 2) / (np.linalg.norm(first[45] - first[36]) / 2)
+    for _ in range(rounds):
+        template = np.mean([face_shape.align(s, template) for s in shapes[::3]], axis=0)
+    return template
+
+
+def matrices(records, template):
+    x = np.concatenate([np.array([expressions.inputs(p, g, a, template)
+                                  for p, g, a in zip(r["points"][r["use"]], r["gaze"][r["use"]],
+                                                     r["angles"][r["use"]])])
+                        for r in records])
+    columns = [ARKIT_NAMES.index(c) for c in CHANNELS]
+    y = np.concatenate([r["reference"][r["use"]][:, columns] for r in records])
+    return x, y.astype(np.float64)
+
+
+def train_net(z, y, hidden, l2, epochs, batch, rate, seed):
+    """One tanh layer and sigmoid outputs, Adam on the mean squared error plus l2 * |W|^2 / 2."""
+    rng = np.random.default_rng(seed)
+    params = [rng.normal(0.0, 1.0 / np.sqrt(z.shape[1]), (z.shape[1], hidden)), np.zeros(hidden),
+              rng.normal(0.0, 1.0 / np.sqrt(hidden), (hidden, y.shape[1])), np.zeros(y.shape[1])]
+    moment = [np.zeros_like(p) for p in params]
+    square = [np.zeros_like(p) for p in params]
+    step = 0
+    for _ in range(epochs):
+        order = rng.permutation(len(z))
+        for start in range(0, len(z), batch):
+            rows = order[start:start + batch]
+            w1, b1, w2, b2 = params
+            h = np.tanh(z[rows] @ w1 + b1)
+            out = 1.0 / (1.0 + np.exp(-(h @ w2 + b2)))
+            g_out = 2.0 * (out - y[rows]) / len(rows) * out * (1.0 - out)
+            g_h = (g_out @ w2.T) * (1.0 - h * h)
+            grads = [z[rows].T @ g_h + l2 * w1, g_h.sum(0), h.T @ g_out + l2 * w2, g_out.sum(0)]
+            step += 1
+            for k, (p, g) in enumerate(zip(params, grads)):
+                moment[k] = 0.9 * moment[k] + 0.1 * g
+                square[k] = 0.999 * square[k] + 0.001 * g * g
+                p -= rate * (moment[k] / (1 - 0.9 ** step)) / (np.sqrt(square[k] / (1 - 0.999 ** step)) + 1e-8)
+    return params
+
+
+def resting_caps(records, share=0.1, quantile=90, floor=0.1):
+    """Per channel, how much the reference reads on a resting face: the most the user's
+    neutral may take out (pipeline: a held smile must not become the neutral).
+
+    A person's resting face: per clip, the median of the `share` of frames on which
+    the reference reads least in all (the clip's calmest frames). The cap is the
+    `quantile` over people of that (a few clips are an emotion from start to end),
+    at least `floor`, and the same for both sides of the face."""
+    relative = [ARKIT_NAMES.index(c) for c in CHANNELS if not c.startswith("eyeLook")]
+    resting = {}
+    for r in records:
+        if r["mirror"]:
+            continue
+        ref = r["reference"][r["use"]]
+        calm = np.argsort(ref[:, relative].sum(axis=1))[:max(3, int(share * len(ref)))]
+        resting.setdefault(r["person"], []).append(np.median(ref[calm], axis=0))
+    caps = np.maximum(np.percentile([np.mean(v, axis=0) for v in resting.values()], quantile, axis=0), floor)
+    for k, name in enumerate(ARKIT_NAMES):
+        for a, b in (("Left", "Right"), ("Right", "Left")):
+            if name.endswith(a):
+                caps[k] = max(caps[k], caps[ARKIT_NAMES.index(name[:-len(a)] + b)])
+    return caps
+
+
+def fit(records, settings=FIT):
+    """The model's arrays (what expressions.ExpressionModel loads) fitted on `records`."""
+    template = fit_template(records)
+    x, y = matrices(records, template)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    nets = [train_net((x - mean) / scale, y, settings["hidden"], settings["l2"], settings["epochs"],
+                      settings["batch"], settings["rate"], seed) for seed in settings["seeds"]]
+    return {"template": template, "input_mean": mean, "input_scale": scale,
+            "hidden_w": np.array([n[0] for n in nets]), "hidden_b": np.array([n[1] for n in nets]),
+            "out_w": np.array([n[2] for n in nets]), "out_b": np.array([n[3] for n in nets]),
+            "channels": np.array(CHANNELS), "rest_cap": resting_caps(records)}
+
+
+class _Fitted(expressions.ExpressionModel):
+    def __init__(self, arrays):
+        self.template, self.mean, self.scale = arrays["template"], arrays["input_mean"], arrays["input_scale"]
+        self.hidden_w, self.hidden_b = arrays["hidden_w"], arrays["hidden_b"]
+        self.out_w, self.out_b = arrays["out_w"], arrays["out_b"]
+        self.channels = [str(c) for c in arrays["channels"]]
+        self.rest_cap = arrays["rest_cap"]
+        self.columns = np.array([ARKIT_NAMES.index(c) for c in self.channels])
+
+
+def predict_records(model, records, shipped=False):
+    """(ours, reference) as (frames, 52) arrays over the records' usable frames. shipped:
+    ours as the tracker sends them (the model's weights through expressions.Expressions:
+    the user's neutral and the smoothing, frame by frame in time order)."""
+    ours, ref = [], []
+    for r in records:
+        x, _ = matrices([r], model.template)
+        raw = np.zeros((len(x), len(ARKIT_NAMES)))
+        raw[:, model.columns] = model.predict(x)
+        if shipped:
+            stage = expressions.Expressions(r["fps"], model)
+            frames = np.flatnonzero(r["use"])
+            raw = np.array([stage.finish(w, i / r["fps"]) for w, i in zip(raw, frames)])
+        ours.append(raw)
+        ref.append(r["reference"][r["use"]])
+    return np.concatenate(ours), np.concatenate(ref)
+
+
+def cross_validate(records, settings=FIT, folds=FOLDS):
+    people = sorted({r["person"] for r in records})
+    fold = {p: i % folds for i, p in enumerate(np.random.default_rng(42).permutation(people))}
+    scores = []
+    for k in range(folds):
+        train = [r for r in records if fold[r["person"]] != k]
+        held = [r for r in records if fold[r["person"]] == k and not r["mirror"]]
+        model = _Fitted(fit(train, settings))
+        for shipped in (False, True):
+            s = agreement.measures(*predict_records(model, held, shipped))
+            scores.append((shipped, s))
+            print("fold %d (%d people), %s: mean |diff| %.4f, false fires %.4f, misses %.4f, median correlation %.3f"
+                  % (k, len({r["person"] for r in held}), "as sent" if shipped else "the model alone", s["mad"],
+                     s["false_fires"], s["misses"], s["median_corr"]), flush=True)
+    for shipped in (False, True):
+        print("mean over folds, %s: mean |diff| %.4f, false fires %.4f, misses %.4f, median correlation %.3f" % (
+            ("as sent" if shipped else "the model alone",) + tuple(
+                np.mean([s[key] for sh, s in scores if sh == shipped])
+                for key in ("mad", "false_fires", "misses", "median_corr"))))
+    return scores
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--parts", default="tuning,validation",
+                   help="comma-separated parts of the split to use (never test; default: tuning,validation)")
+    p.add_argument("--cv", action="store_true", help="cross-validate the settings instead of writing a model")
+    p.add_argument("--out", default=expressions.MODEL_PATH)
+    args = p.parse_args()
+    parts = args.parts.split(",")
+    if "test" in parts:
+        p.error("the test part is for scoring once, never for fitting")
+    split = reference.split()
+    clips = [c for part in parts for c in split[part]]
+    records = dataset(clips)
+    print("%d clips (and their mirror images), %d people, %d usable frames"
+          % (len(clips), len({r["person"] for r in records}), sum(int(r["use"].sum()) for r in records)), flush=True)
+    if args.cv:
+        cross_validate(records)
+        return
+    arrays = fit(records)
+    arrays["fitted_on"] = np.array(sorted({r["clip"] for r in records}))
+    # Half precision is ample for the network's weight matrices (outputs move by under 0.002)
+    # and halves the file; the template and the input scaling stay single precision.
+    np.savez_compressed(args.out, **{k: (v.astype(np.float16 if k in ("hidden_w", "out_w") else np.float32)
+                                         if v.dtype == np.float64 else v) for k, v in arrays.items()})
+    print("wrote %s (%d bytes)" % (args.out, os.path.getsize(args.out)))
+
+
+if __name__ == "__main__":
+    main()
