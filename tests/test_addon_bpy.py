@@ -164,6 +164,23 @@ def test_build_writes_both_zips(zips):
     assert set(manifest["permissions"]) == {"network", "files"}
 
 
+def test_every_module_of_the_package_is_in_both_zips(zips):
+    """Walks the package itself, so a module or subfolder the build left out fails here."""
+    addon = os.path.join(ROOT, "vstream_addon")
+    modules = set()
+    for dirpath, dirnames, filenames in os.walk(addon):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        rel = os.path.relpath(dirpath, addon)
+        modules |= {"/".join(([] if rel == "." else rel.split(os.sep)) + [n]) for n in filenames if n.endswith(".py")}
+    assert "__init__.py" in modules and len(modules) > 20
+    with zipfile.ZipFile(zips["legacy"]) as zf:
+        legacy = {n[len("vstream_addon/"):] for n in zf.namelist() if n.endswith(".py")}
+    with zipfile.ZipFile(zips["extension"]) as zf:
+        extension = {n for n in zf.namelist() if n.endswith(".py")}
+    assert legacy == modules, sorted(legacy ^ modules)
+    assert extension == modules, sorted(extension ^ modules)
+
+
 @pytest.mark.parametrize("target", BPY_MODULES)
 def test_blenders_own_validator_accepts_the_extension(target, zips):
     """The manifest checker shipped inside the bpy package (what `blender --command extension validate` runs)."""
