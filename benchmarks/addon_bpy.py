@@ -68,7 +68,7 @@ def random_frame(protocol, rng, seq, fps=60.0):
 
 def all_live_options():
     """A live.FaceTransform with everything on: what the bake then redoes per frame."""
-    from vstream_addon import live
+    from vstream_addon.blender import live_apply as live
     rig = bpy.data.objects["VStreamRig"]
     neck = next((b.name for b in rig.pose.bones if "neck" in b.name.lower()), "")
     return live.FaceTransform(neutral_weights=[0.1] * 52, q0=(0.996, 0.0, 0.0, 0.087), p0=(0.0, 0.0, 0.01),
@@ -77,7 +77,8 @@ def all_live_options():
 
 
 def bench_tick(n_ticks, targets=True, smooth=False):
-    from vstream_addon import operators, protocol
+    from vstream_addon.blender import operators
+    from vstream_addon.shared import protocol
     settings = bpy.context.scene.vstream
     kept = settings.mesh, settings.armature
     if not targets:
@@ -126,7 +127,7 @@ def select_readable(session):
 
 def bench_keyframe_insert(n_frames):
     """The per-key way: set the value, keyframe_insert, for every channel and frame."""
-    from vstream_addon import apply
+    from vstream_addon.core import quaternions as apply
     face = bpy.data.objects["VStreamFace"]
     rig = bpy.data.objects["VStreamRig"]
     # The shape keys the bake keys: every one the mapping drives (52 on the avatar).
@@ -156,7 +157,8 @@ def bench_keyframe_insert(n_frames):
 
 
 def bench_batch_bake(n_frames, fps=60, transform=None):
-    from vstream_addon import protocol, recorder
+    from vstream_addon.shared import protocol
+    from vstream_addon.core import recorder
     scene = bpy.context.scene
     scene.render.fps, scene.render.fps_base = fps, 1.0
     rng = random.Random(3)

@@ -3,7 +3,7 @@
 A stylised cartoon head (skull, eyes with irises and pupils, eyelids, brows,
 nose, lips, mouth interior with teeth and tongue, cheeks, ears, neck) as ONE
 mesh object, ``VStreamFace``, carrying a ``Basis`` shape key plus the 52 ARKit
-shape keys (named exactly as ``vstream_addon.arkit.ARKIT_NAMES``), skinned to
+shape keys (named exactly as ``vstream_addon.shared.arkit.ARKIT_NAMES``), skinned to
 an armature ``VStreamRig`` with the bones ``neck`` and ``head``.  A camera and a
 light frame the face for the Workbench engine.
 
@@ -38,8 +38,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _load_arkit_names():
-    """ARKIT_NAMES from vstream_addon/arkit.py, loaded by path (no package import)."""
-    path = os.path.join(HERE, os.pardir, "vstream_addon", "arkit.py")
+    """ARKIT_NAMES from vstream_addon/shared/arkit.py, loaded by path (no package import)."""
+    path = os.path.join(HERE, os.pardir, "vstream_addon", "shared", "arkit.py")
     spec = importlib.util.spec_from_file_location("_vstream_arkit_for_avatar", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

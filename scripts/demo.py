@@ -22,7 +22,7 @@ from tqdm import tqdm
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from vstream_addon import protocol, take  # noqa: E402
+from vstream_addon.shared import protocol, take  # noqa: E402
 
 
 def parse_args():
@@ -68,7 +68,7 @@ def find_targets(bpy):
 
 def bake_and_render(take_path, avatar, out_dir, size):
     import bpy
-    from vstream_addon.recorder import Recorder
+    from vstream_addon.core.recorder import Recorder
 
     head, records = take.read_take(take_path)
     bpy.ops.wm.open_mainfile(filepath=avatar)

@@ -25,9 +25,9 @@ SCRIPTS = os.path.join(ROOT, "tests", "blender_scripts")
 sys.path.insert(0, ROOT)
 import build_addon  # noqa: E402
 
-PURE_MODULES = ("protocol.py", "arkit.py", "take.py")
-ADDON_MODULES = ("__init__.py", "blender_ui.py", "operators.py", "receiver.py", "apply.py",
-                 "recorder.py", "actions.py", "session.py")
+PURE_MODULES = ("shared/protocol.py", "shared/arkit.py", "shared/take.py")
+ADDON_MODULES = ("__init__.py", "blender/__init__.py", "blender/operators.py", "core/receiver.py",
+                 "core/quaternions.py", "core/recorder.py", "blender/bake.py", "core/session.py")
 
 # Blender as a Python module: the ids tests are parametrized with.
 BPY_MODULES = ("bpy5.0", "bpy4.5")

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from conftest import free_udp_port as free_port
-from vstream_addon import apply, protocol, receiver, recorder, session
+from vstream_addon.core import quaternions as apply, receiver, recorder, session
+from vstream_addon.shared import protocol
 
 
 
@@ -38,9 +39,9 @@ def drain_until(rx, count, attempts=200):
 
 def test_pure_modules_import_without_bpy():
     code = ("import sys; sys.modules['bpy'] = None; sys.modules['mathutils'] = None\n"
-            "import vstream_addon, vstream_addon.receiver, vstream_addon.apply, "
-            "vstream_addon.recorder, vstream_addon.session\n"
-            "vstream_addon.recorder.Recorder().add(None)\n")
+            "import vstream_addon, vstream_addon.core.receiver, vstream_addon.core.quaternions, "
+            "vstream_addon.core.recorder, vstream_addon.core.session\n"
+            "vstream_addon.core.recorder.Recorder().add(None)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 

@@ -113,7 +113,7 @@ def test_import_take_from_the_tracker_and_corrupt_takes(target, zips, tmp_path):
 
 def test_packets_per_second_matches_the_plain_window_sum():
     import random as _random
-    from vstream_addon import receiver as receiver_mod
+    from vstream_addon.core import receiver as receiver_mod
 
     class Clock:
         now = 50.0
@@ -143,7 +143,7 @@ def test_packets_per_second_matches_the_plain_window_sum():
 
 def test_batched_head_rotation_equals_the_per_frame_one():
     import random as _random
-    from vstream_addon import apply, recorder
+    from vstream_addon.core import quaternions as apply, recorder
     rng = _random.Random(9)
     for _ in range(500):
         rest = [rng.uniform(-1, 1) for _ in range(4)]

@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BLEND = os.path.join(ROOT, "blend", "avatar.blend")
 SCRIPT = os.path.join(ROOT, "blend", "build_avatar.py")
 sys.path.insert(0, ROOT)
-from vstream_addon.arkit import ARKIT_NAMES  # noqa: E402
+from vstream_addon.shared.arkit import ARKIT_NAMES  # noqa: E402
 
 FACE, RIG = "VStreamFace", "VStreamRig"
 

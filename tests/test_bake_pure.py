@@ -9,7 +9,9 @@ import random
 import numpy as np
 import pytest
 
-from vstream_addon import live, neutral, protocol, recorder, smoothing
+from vstream_addon.blender import live_apply as live
+from vstream_addon.core import neutral, recorder
+from vstream_addon.shared import protocol, one_euro as smoothing
 
 
 def unit(q):
@@ -192,8 +194,8 @@ def test_posed_values_head_only_take_skips_the_weights(plain, monkeypatch):
 
 
 def test_take_import_reads_head_position():
-    from vstream_addon import take_import
-    from vstream_addon.take import TakeError
+    from vstream_addon.blender import take_import
+    from vstream_addon.shared.take import TakeError
     record = {"t": 1.0, "face": True, "weights": {"jawOpen": 0.5},
               "head": {"quat": [1, 0, 0, 0], "position": [0.01, -0.02, 0.03]}}
     assert take_import.frame_from_record(record, "x:2").position == (0.01, -0.02, 0.03)

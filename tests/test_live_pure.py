@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from vstream_addon import arkit, neutral, protocol, smoothing
+from vstream_addon.shared import arkit, protocol, one_euro as smoothing
+from vstream_addon.core import neutral
 
 
 def yaw(deg):
@@ -146,14 +147,14 @@ def test_live_modules_import_without_bpy():
     import subprocess
     import sys
     code = ("import sys; sys.modules['bpy'] = None; sys.modules['mathutils'] = None\n"
-            "import vstream_addon.live, vstream_addon.neutral, vstream_addon.smoothing\n"
-            "assert vstream_addon.live.target_meshes(object()) == []\n")
+            "import vstream_addon.blender.live_apply, vstream_addon.core.neutral, vstream_addon.shared.one_euro\n"
+            "assert vstream_addon.blender.live_apply.target_meshes(object()) == []\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 
 
 def test_a_key_held_at_its_slider_limit_is_not_rewritten_every_tick():
-    from vstream_addon import live
+    from vstream_addon.blender import live_apply as live
     plan = live.MeshPlan((0, 0, 2, ""), ["Basis", "jawOpen"], 0, {1: (0.0, 0.5)})
     weights = [0.0] * len(arkit.ARKIT_NAMES)
     weights[arkit.INDEX["jawOpen"]] = 0.8

@@ -6,8 +6,10 @@ import sys
 
 import pytest
 
-from vstream_addon import apply, arkit, live, protocol
-from vstream_addon.mapping import (
+from vstream_addon.core import quaternions as apply
+from vstream_addon.shared import arkit, protocol
+from vstream_addon.blender import live_apply as live
+from vstream_addon.core.mapping import (
     MappingEntry, MappingError, SOURCE_ARKIT, SOURCE_EXPLICIT, SOURCE_VRM, VRM_NAMES, VRM0_TO_VRM1,
     apply_entry, detect_arkit, detect_vrm, entries_from_json, entries_to_json, evaluate,
     load_preset, resolve, save_preset, vrm_weights)
@@ -15,7 +17,7 @@ from vstream_addon.mapping import (
 
 def test_imports_without_bpy():
     code = ("import sys; sys.modules['bpy'] = None; sys.modules['mathutils'] = None\n"
-            "import vstream_addon.mapping, vstream_addon.apply\n")
+            "import vstream_addon.core.mapping, vstream_addon.core.quaternions\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 

@@ -4,8 +4,8 @@ import struct
 
 import pytest
 
-from vstream_addon import protocol
-from vstream_addon.arkit import ARKIT_NAMES, INDEX, NUM_CHANNELS, canonical
+from vstream_addon.shared import protocol
+from vstream_addon.shared.arkit import ARKIT_NAMES, INDEX, NUM_CHANNELS, canonical
 
 
 def make_frame(**kw):

@@ -9,8 +9,8 @@ import random
 import numpy as np
 import pytest
 
-from vstream_addon import apply, mapping, recorder
-from vstream_addon.keyreduce import reduce_keys
+from vstream_addon.core import quaternions as apply, mapping, recorder
+from vstream_addon.core.keys import reduce_keys
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import pytest
 
 from conftest import TRACKER, data, free_udp_port, run_tracker
 from tracker_service.pipeline import FaceTracker
-from vstream_addon import protocol, take
-from vstream_addon.arkit import ARKIT_NAMES
+from vstream_addon.shared import protocol, take
+from vstream_addon.shared.arkit import ARKIT_NAMES
 
 
 def track_image(path):

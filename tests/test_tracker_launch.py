@@ -29,8 +29,8 @@ from test_addon_bpy import (BPY_MODULES, SCRIPTS, VERSION_PREFIX, bpy_python, cl
                             run_in_blender, run_in_gui, zips)  # zips: fixture
 
 sys.path.insert(0, ROOT)
-from vstream_addon import tracker_process  # noqa: E402  (pure Python, no bpy)
-from vstream_addon.tracker_process import LaunchError, TrackerProcess, command_line  # noqa: E402
+from vstream_addon.core import tracker_process  # noqa: E402  (pure Python, no bpy)
+from vstream_addon.core.tracker_process import LaunchError, TrackerProcess, command_line  # noqa: E402
 
 # This worktree's tracker (the venv's console script may run another checkout's code).
 TRACKER_ARGV = [sys.executable, "-m", "tracker_service"]

@@ -9,7 +9,7 @@ neutral carries what is personal. docs/EXPRESSIONS.md lists every channel.
 
 import numpy as np
 
-from vstream_addon.arkit import ARKIT_NAMES
+from vstream_addon.shared.arkit import ARKIT_NAMES
 
 from .features import FEATURE_NAMES, INDEX
 

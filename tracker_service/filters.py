@@ -7,7 +7,7 @@ tracker also uses for the gaze: one definition for both sides of the wire.
 
 import numpy as np
 
-from vstream_addon.smoothing import alpha
+from vstream_addon.shared.one_euro import alpha
 
 
 class LandmarkFilter:

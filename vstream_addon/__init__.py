@@ -16,10 +16,10 @@ bl_info = {
 
 
 def register():
-    from . import blender_ui
+    from .blender import panels as blender_ui
     blender_ui.register()
 
 
 def unregister():
-    from . import blender_ui
+    from .blender import panels as blender_ui
     blender_ui.unregister()

@@ -71,7 +71,7 @@ def rotation_close(a, b, tol=3e-6):
 
 def main(check):
     import vstream_addon
-    from vstream_addon import live, operators
+    from vstream_addon.blender import live_apply as live, operators
     check(os.path.dirname(vstream_addon.__file__) == os.path.join(ARGS.root, "vstream_addon"),
           "add-on imported from the repository under test")
     vstream_addon.register()
@@ -83,7 +83,9 @@ def main(check):
 
 
 def run(check):
-    from vstream_addon import actions, live, operators, protocol, recorder, take
+    from vstream_addon.blender import bake as actions, live_apply as live, operators
+    from vstream_addon.shared import protocol, take
+    from vstream_addon.core import recorder
     for obj in list(bpy.data.objects):
         bpy.data.objects.remove(obj)
     scene = bpy.context.scene
@@ -276,7 +278,7 @@ def check_import(check, live, operators, take, rec, scene, settings, blocks, nec
     for id_data in (settings.armature, settings.mesh.data.shape_keys, settings.meshes[0].object.data.shape_keys):
         id_data.animation_data.action = None
     bpy.context.view_layer.update()
-    from vstream_addon import take_import
+    from vstream_addon.blender import take_import
     _head, file_frames = take_import.frames_from_take(path)
     driver = live.LiveDriver()
     session = object()

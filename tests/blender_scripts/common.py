@@ -359,6 +359,6 @@ def drive_gui(steps, checks, timeout, cleanup=(), report=dict, quit=False):
 
 def stop_addon(module):
     """Cleanup for drive_gui: end any session without baking, then disable the add-on."""
-    if "vstream_addon.operators" in sys.modules:
-        sys.modules["vstream_addon.operators"].stop_session(None, bake=False)
+    if "vstream_addon.blender.operators" in sys.modules:
+        sys.modules["vstream_addon.blender.operators"].stop_session(None, bake=False)
     disable(module)

@@ -61,9 +61,9 @@ def run():
     yield 0.5
 
     module = STATE["module"] = common.install("legacy", ARGS.zip)
-    ops = sys.modules[module + ".operators"]
-    launch = sys.modules[module + ".tracker_launch"]
-    arkit = sys.modules[module + ".arkit"]
+    ops = sys.modules[module + ".blender.operators"]
+    launch = sys.modules[module + ".blender.tracker_launch"]
+    arkit = sys.modules[module + ".shared.arkit"]
     face = build_face(arkit.ARKIT_NAMES)
     settings = bpy.context.scene.vstream
     settings.mesh, settings.port = face, ARGS.port

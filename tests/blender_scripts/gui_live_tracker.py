@@ -90,9 +90,9 @@ def run():
     yield 0.5
 
     STATE["module"] = common.install("legacy", ARGS.zip)
-    ops = sys.modules["vstream_addon.operators"]
-    arkit = sys.modules["vstream_addon.arkit"]
-    apply = sys.modules["vstream_addon.apply"]
+    ops = sys.modules["vstream_addon.blender.operators"]
+    arkit = sys.modules["vstream_addon.shared.arkit"]
+    apply = sys.modules["vstream_addon.core.quaternions"]
     face, rig = build_scene(arkit.ARKIT_NAMES)
     frame_the_face()
     yield 0.5
@@ -199,7 +199,7 @@ def run():
     # Start from a script with no window in its context still ticks, through
     # the bpy.app.timers fallback.
     import socket
-    protocol = sys.modules["vstream_addon.protocol"]
+    protocol = sys.modules["vstream_addon.shared.protocol"]
     with bpy.context.temp_override(window=None, area=None, region=None):
         CHECK(bpy.context.window is None, "context without a window")
         started = bpy.ops.vstream.start()
@@ -233,7 +233,7 @@ def run():
     bpy.ops.wm.save_as_mainfile(filepath=saved)
     bpy.ops.wm.open_mainfile(filepath=saved)
     yield 0.3
-    CHECK(sys.modules["vstream_addon.operators"].current_session() is None, "loading a file stops the session")
+    CHECK(sys.modules["vstream_addon.blender.operators"].current_session() is None, "loading a file stops the session")
     CHECK(common.port_is_free(ARGS.port), "loading a file closes the socket")
     CHECK("vstream_take_001_face" in bpy.data.actions, "the take is saved with the file")
 

@@ -34,7 +34,7 @@ def run():
     common.press_esc()  # close the splash screen
     yield 0.5
     STATE["module"] = common.install("legacy", ARGS.zip)
-    ops = sys.modules["vstream_addon.operators"]
+    ops = sys.modules["vstream_addon.blender.operators"]
     panel = bpy.types.VIEW3D_PT_vstream
     original = panel.draw
 

@@ -46,7 +46,7 @@ def send_for(sock, protocol, seconds, t0, jaw=lambda i: 0.5):
 
 def check_sub_panel_draws(scene):
     """The Recording sub-panel is closed by default: re-register it open, then watch it draw."""
-    cls = sys.modules["vstream_addon.recording_settings"].VIEW3D_PT_vstream_recording
+    cls = sys.modules["vstream_addon.blender.recording_settings"].VIEW3D_PT_vstream_recording
     CHECK('DEFAULT_CLOSED' in cls.bl_options, "Recording sub-panel closed by default")
     bpy.utils.unregister_class(cls)
     cls.bl_options = set()
@@ -75,8 +75,8 @@ def run():
     win.event_simulate(type='ESC', value='RELEASE')
     yield 0.5
     STATE["module"] = common.install("legacy", ARGS.zip)
-    ops = sys.modules["vstream_addon.operators"]
-    protocol = sys.modules["vstream_addon.protocol"]
+    ops = sys.modules["vstream_addon.blender.operators"]
+    protocol = sys.modules["vstream_addon.shared.protocol"]
     face = build_scene()
     scene = bpy.context.scene
     yield from check_sub_panel_draws(scene)

@@ -60,7 +60,7 @@ def run():
     common.press_esc()  # close the splash screen
     yield 0.5
     STATE["module"] = common.install("legacy", ARGS.zip)
-    live = sys.modules["vstream_addon.live"]
+    live = sys.modules["vstream_addon.blender.live_apply"]
     for name, method in (("VIEW3D_PT_vstream", "draw"), ("VIEW3D_PT_vstream_mapping", "draw"),
                          ("VIEW3D_PT_vstream_head", "draw"), ("VSTREAM_UL_mapping", "draw_item"),
                          ("VSTREAM_UL_meshes", "draw_item")):
@@ -91,7 +91,7 @@ def run():
 
     # The real modal operator drives both meshes and the neck/head rig.
     CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start runs as a modal operator")
-    protocol = sys.modules["vstream_addon.protocol"]
+    protocol = sys.modules["vstream_addon.shared.protocol"]
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     h = math.radians(30) / 2
     try:

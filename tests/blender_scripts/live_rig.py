@@ -72,7 +72,9 @@ class Frames:
 
 def main(check):
     import vstream_addon
-    from vstream_addon import live, live_ui, mapping, mapping_ui, operators, protocol
+    from vstream_addon.blender import live_apply as live, props as live_ui, mesh_mapping as mapping_ui, operators
+    from vstream_addon.core import mapping
+    from vstream_addon.shared import protocol
     check(os.path.dirname(vstream_addon.__file__) == os.path.join(ARGS.root, "vstream_addon"),
           "add-on imported from the repository under test")
     vstream_addon.register()

@@ -48,7 +48,9 @@ def main(check):
     p.add_argument("--avatar", required=True)
     args = p.parse_args(common.script_args())
     sys.path.insert(0, args.root)
-    from vstream_addon import apply, arkit, live, mapping, protocol
+    from vstream_addon.core import quaternions as apply, mapping
+    from vstream_addon.shared import arkit, protocol
+    from vstream_addon.blender import live_apply as live
 
     obj = common.build_face_mesh(KEYS)
     keys = obj.data.shape_keys.key_blocks

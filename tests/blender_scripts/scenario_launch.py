@@ -51,8 +51,8 @@ def start_error(check, ops, name):
 
 
 def scenario(check, module):
-    ops = sys.modules[module + ".operators"]
-    launch = sys.modules[module + ".tracker_launch"]
+    ops = sys.modules[module + ".blender.operators"]
+    launch = sys.modules[module + ".blender.tracker_launch"]
     addon = bpy.context.preferences.addons[module]
     prefs = addon.preferences
     check(prefs is not None and hasattr(prefs, "tracker_command"),

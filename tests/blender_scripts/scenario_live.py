@@ -77,8 +77,8 @@ def yaw_left(deg):
 
 
 def scenario(check, module):
-    ops = sys.modules[module + ".operators"]
-    protocol = sys.modules[module + ".protocol"]
+    ops = sys.modules[module + ".blender.operators"]
+    protocol = sys.modules[module + ".shared.protocol"]
 
     # -- registration --
     check(hasattr(bpy.types, "VIEW3D_PT_vstream"), "panel class registered")

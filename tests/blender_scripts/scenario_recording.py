@@ -179,13 +179,13 @@ def main(check):
 
 
 def scenario(check, module):
-    ops = sys.modules[module + ".operators"]
-    protocol = sys.modules[module + ".protocol"]
-    apply = sys.modules[module + ".apply"]
-    live = sys.modules[module + ".live"]
-    mapping = sys.modules[module + ".mapping"]
-    recorder = sys.modules[module + ".recorder"]
-    take = sys.modules[module + ".take"]
+    ops = sys.modules[module + ".blender.operators"]
+    protocol = sys.modules[module + ".shared.protocol"]
+    apply = sys.modules[module + ".core.quaternions"]
+    live = sys.modules[module + ".blender.live_apply"]
+    mapping = sys.modules[module + ".core.mapping"]
+    recorder = sys.modules[module + ".core.recorder"]
+    take = sys.modules[module + ".shared.take"]
     slotted = bpy.app.version >= (4, 4, 0)
 
     scene = bpy.context.scene

@@ -404,12 +404,12 @@ def part_import_take(check, ops, protocol):
 def main(check):
     module = common.install("legacy", os.path.abspath(ARGS.zip))
     try:
-        ops = sys.modules[module + ".operators"]
-        protocol = sys.modules[module + ".protocol"]
+        ops = sys.modules[module + ".blender.operators"]
+        protocol = sys.modules[module + ".shared.protocol"]
         if ARGS.part == "fuzz":
             return part_fuzz(check, ops, protocol)
         if ARGS.part == "lifecycle":
-            return part_lifecycle(check, ops, module, sys.modules[module + ".receiver"])
+            return part_lifecycle(check, ops, module, sys.modules[module + ".core.receiver"])
         if ARGS.part == "import_take":
             return part_import_take(check, ops, protocol)
         return part_long_take(check, ops, protocol)

@@ -21,8 +21,8 @@ try:
 except ImportError:  # see recorder.py: a system-Python Blender may lack numpy
     np = None
 
-from .apply import quat_mul
-from .arkit import NUM_CHANNELS
+from .quaternions import quat_mul
+from ..shared.arkit import NUM_CHANNELS
 
 # A channel already near 1 at rest leaves no range to stretch: cap the
 # neutral so (1 - n) never divides by almost nothing.

@@ -10,7 +10,7 @@ import socket
 import time
 from collections import deque
 
-from . import protocol
+from ..shared import protocol
 
 LOCALHOST = "127.0.0.1"
 ALL_INTERFACES = "0.0.0.0"

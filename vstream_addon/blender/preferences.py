@@ -2,18 +2,21 @@
 
 bl_idname must be the add-on's module name, which is `vstream_addon` for
 the legacy zip and `bl_ext.<repository>.vstream` for the 4.2+ extension:
-`__package__` is right in both.
+ADDON, the package above this one, is right in both.
 """
 
 import shutil
 
 import bpy
 
-from . import tracker_process
+from ..core import tracker_process
+
+# The add-on's package: this module lives in its `blender` subpackage.
+ADDON = __package__.rpartition(".")[0]
 
 
 class VStreamPreferences(bpy.types.AddonPreferences):
-    bl_idname = __package__
+    bl_idname = ADDON
 
     launch_tracker: bpy.props.BoolProperty(
         name="Launch tracker on Start", default=False,
@@ -51,7 +54,7 @@ class VStreamPreferences(bpy.types.AddonPreferences):
 def get(context=None):
     """This add-on's preferences, or None while it is not enabled."""
     context = context or bpy.context
-    addon = context.preferences.addons.get(__package__)
+    addon = context.preferences.addons.get(ADDON)
     return addon.preferences if addon is not None else None
 
 

@@ -14,7 +14,9 @@ A row with no shape key is back to automatic; Mute stops a key being driven.
 import bpy
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from . import apply, arkit, live, mapping
+from ..core import quaternions as apply, mapping
+from ..shared import arkit
+from . import live_apply as live
 from .operators import state
 from .sidebar import SubPanel
 

@@ -9,7 +9,8 @@ register() adds the operators, lists, sub-panel and handlers.
 import bpy
 from bpy.app.handlers import persistent
 
-from . import live, neutral
+from . import live_apply as live
+from ..core import neutral
 from .operators import state
 from .sidebar import SubPanel
 

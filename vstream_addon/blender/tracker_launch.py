@@ -9,8 +9,9 @@ itself is tracker_process.TrackerProcess.
 
 import bpy
 
-from . import preferences, tracker_process
-from .tracker_process import LaunchError  # noqa: F401  (operators catch it from here)
+from . import preferences
+from ..core import tracker_process
+from ..core.tracker_process import LaunchError  # noqa: F401  (operators catch it from here)
 from .sidebar import SubPanel, label_wrapped
 
 
@@ -141,7 +142,7 @@ class VIEW3D_PT_vstream_tracker(SubPanel, bpy.types.Panel):
         if session is not None and process is None and prefs.launch_tracker:
             layout.operator("vstream.launch_tracker", icon='PLAY')
         layout.operator("preferences.addon_show", text="Tracker Settings",
-                        icon='PREFERENCES').module = __package__
+                        icon='PREFERENCES').module = preferences.ADDON
 
 
 CLASSES = (VSTREAM_OT_launch_tracker, VIEW3D_PT_vstream_tracker)

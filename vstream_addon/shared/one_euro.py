@@ -15,7 +15,7 @@ radians, so one (min_cutoff, beta) pair suits both.
 
 import math
 
-from .neutral import normalized as _normalized
+from ..core.neutral import normalized as _normalized
 
 try:
     import numpy as np

@@ -74,7 +74,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import arkit
+from ..shared import arkit
 
 FORMAT = "vstream-mapping"
 VERSION = 1

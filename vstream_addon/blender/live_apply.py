@@ -28,7 +28,8 @@ import json
 import math
 import operator
 
-from . import apply, mapping, neutral, protocol, smoothing
+from ..core import quaternions as apply, mapping, neutral
+from ..shared import protocol, one_euro as smoothing
 
 NAME_CHECK_TICKS = 30  # half a second at 60 ticks/s
 # Below this a shape-key value is left alone, so a still face does not tag

@@ -7,10 +7,10 @@ Pure Python except `import_take`, which bakes (and so needs bpy via Recorder.bak
 
 import math
 
-from . import protocol
-from .arkit import ARKIT_NAMES, NUM_CHANNELS
-from .recorder import Recorder, next_take_name
-from .take import TakeError, read_take
+from ..shared import protocol
+from ..shared.arkit import ARKIT_NAMES, NUM_CHANNELS
+from ..core.recorder import Recorder, next_take_name
+from ..shared.take import TakeError, read_take
 
 PROP_SOURCE = "vstream_source"
 

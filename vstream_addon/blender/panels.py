@@ -2,7 +2,9 @@
 
 import bpy
 
-from . import apply, arkit, live_ui, mapping_ui, operators, protocol, recording_settings, sidebar, tracker_launch
+from ..core import quaternions as apply
+from ..shared import arkit, protocol
+from . import props as live_ui, mesh_mapping as mapping_ui, operators, recording_settings, sidebar, tracker_launch
 from .operators import state
 from .sidebar import SidebarPanel, label_wrapped
 

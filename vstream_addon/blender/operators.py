@@ -14,11 +14,11 @@ import bpy
 from bpy.app.handlers import persistent
 from bpy_extras.io_utils import ImportHelper
 
-from . import live, recording_settings, take_import, tracker_launch
-from .receiver import ALL_INTERFACES, LOCALHOST, ReceiverError
-from .recorder import BakeError, next_take_name
-from .take import TakeError
-from .session import LiveSession
+from . import live_apply as live, recording_settings, take_import, tracker_launch
+from ..core.receiver import ALL_INTERFACES, LOCALHOST, ReceiverError
+from ..core.recorder import BakeError, next_take_name
+from ..shared.take import TakeError
+from ..core.session import LiveSession
 
 TICK_INTERVAL = 1.0 / 60.0
 

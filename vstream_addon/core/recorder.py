@@ -27,7 +27,8 @@ except ImportError:
     # and Reduce Keys is skipped.
     np = None
 
-from . import apply, live
+from . import quaternions as apply
+from ..blender import live_apply as live
 
 TAKE_PREFIX = "vstream_take_"
 _TAKE_RE = re.compile(r"^%s(\d+)" % re.escape(TAKE_PREFIX))
@@ -398,7 +399,7 @@ class Recorder:
         `progress(fraction)`, if given, is called as curves are written.
         Raises BakeError when there is nothing to bake.
         """
-        from . import actions
+        from ..blender import bake as actions
 
         if frame_start is None:
             frame_start = scene.frame_current
@@ -478,7 +479,7 @@ class Recorder:
             nonlocal done
             frames = scene_frames
             if tolerance is not None:
-                from . import keyreduce  # numpy only: imported when it can run
+                from . import keys as keyreduce  # numpy only: imported when it can run
                 keep = keyreduce.reduce_keys(scene_frames, values, tolerance)
                 frames, values = scene_frames[keep], values[keep]
             writer.add_curve(data_path, index, group, frames, values)

@@ -1,0 +1,1 @@
+"""Everything that touches Blender: properties, panels, operators, live apply, the bake."""
