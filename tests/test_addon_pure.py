@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import free_udp_port as free_port
-from vstream_addon.core import quaternions as apply, receiver, recorder, session
+from vstream_addon.core import keys, quaternions, receiver, recorder, session
 from vstream_addon.shared import protocol
 
 
@@ -162,7 +162,7 @@ def test_session_status_text():
 # -- key planning ---------------------------------------------------------------
 
 def test_plan_keys_one_key_per_frame_when_rates_match():
-    plan = recorder.plan_keys([5 + i / 30 for i in range(10)], 30)
+    plan = keys.plan_keys([5 + i / 30 for i in range(10)], 30)
     assert plan.offsets == list(range(10))
     assert plan.samples == list(range(10))
     assert plan.merged == 0
@@ -170,7 +170,7 @@ def test_plan_keys_one_key_per_frame_when_rates_match():
 
 def test_plan_keys_30fps_into_24fps_shifts_then_merges():
     # exact frames: 0, .8, 1.6, 2.4, 3.2, 4.0, 4.8
-    plan = recorder.plan_keys([i / 30 for i in range(7)], 24)
+    plan = keys.plan_keys([i / 30 for i in range(7)], 24)
     # 2.4 collides with 2 -> 3 (0.6 off); 3.2 -> 4; 4.0 -> 5; 4.8 would need 6
     # (1.2 off) so it replaces frame 5's value and counts as merged.
     assert plan.keys == [(0, 0), (1, 1), (2, 2), (3, 3), (4, 4), (5, 6)]
@@ -178,7 +178,7 @@ def test_plan_keys_30fps_into_24fps_shifts_then_merges():
 
 
 def test_plan_keys_duplicate_and_unsorted_times():
-    plan = recorder.plan_keys([0.2, 0.0, 0.1, 0.1], 10)
+    plan = keys.plan_keys([0.2, 0.0, 0.1, 0.1], 10)
     assert plan.keys[0] == (0, 1)
     assert len(plan.keys) + plan.merged == 4
     offsets = plan.offsets
@@ -189,14 +189,14 @@ def test_plan_keys_duplicate_and_unsorted_times():
 
 
 def test_plan_keys_counts_from_given_t0():
-    plan = recorder.plan_keys([1.0, 1.1], 10, t0=0.5)
+    plan = keys.plan_keys([1.0, 1.1], 10, t0=0.5)
     assert plan.offsets == [5, 6]
 
 
 def test_plan_keys_edge_cases():
-    assert recorder.plan_keys([], 24).keys == []
+    assert keys.plan_keys([], 24).keys == []
     with pytest.raises(ValueError):
-        recorder.plan_keys([0.0], 0)
+        keys.plan_keys([0.0], 0)
 
 
 def test_next_take_name():
@@ -206,7 +206,7 @@ def test_next_take_name():
 
 def test_hemisphere_consistent_avoids_long_way_round():
     q = [(1, 0, 0, 0), (-0.99, 0, 0, -0.14), (0.98, 0, 0, 0.2)]
-    out = recorder.hemisphere_consistent(q)
+    out = quaternions.hemisphere_consistent(q)
     assert tuple(out[1]) == (0.99, 0, 0, 0.14)
     assert tuple(out[2]) == (0.98, 0, 0, 0.2)
 
@@ -224,7 +224,7 @@ def close(a, b, tol=1e-9):
 
 
 def test_yaw_left_about_z_turns_the_face_toward_plus_x():
-    nose = apply.quat_rotate(axis_angle((0, 0, 1), 30), (0, -1, 0))
+    nose = quaternions.rotate(axis_angle((0, 0, 1), 30), (0, -1, 0))
     assert nose[0] > 0.4
 
 
@@ -235,12 +235,12 @@ def test_yaw_left_about_z_turns_the_face_toward_plus_x():
 ])
 def test_bone_local_rotation_is_the_armature_rotation_in_bone_space(rest):
     q = axis_angle((0.3, -0.5, 0.8), 40)
-    local = apply.bone_local_rotation(q, rest)
+    local = quaternions.bone_local_rotation(q, rest)
     # Posed armature-space orientation = rest @ local must equal q @ rest.
-    posed = apply.quat_mul(rest, local)
-    want = apply.quat_mul(q, rest)
+    posed = quaternions.mul(rest, local)
+    want = quaternions.mul(q, rest)
     assert close(posed, want) or close(posed, tuple(-c for c in want))
 
 
 def test_quat_normalized_handles_zero():
-    assert apply.quat_normalized((0, 0, 0, 0)) == (1.0, 0.0, 0.0, 0.0)
+    assert quaternions.normalized((0, 0, 0, 0)) == (1.0, 0.0, 0.0, 0.0)

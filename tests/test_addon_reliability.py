@@ -143,14 +143,14 @@ def test_packets_per_second_matches_the_plain_window_sum():
 
 def test_batched_head_rotation_equals_the_per_frame_one():
     import random as _random
-    from vstream_addon.core import quaternions as apply, recorder
+    from vstream_addon.core import quaternions, rig
     rng = _random.Random(9)
     for _ in range(500):
         rest = [rng.uniform(-1, 1) for _ in range(4)]
         quats = [[rng.uniform(-3, 3) for _ in range(4)] for _ in range(5)] + [[0.0, 0.0, 0.0, 0.0]]
-        got = recorder.bone_local_rotations(quats, rest)
+        got = rig.bone_local_rotations(quats, rest)
         for q, g in zip(quats, got):
-            want = apply.bone_local_rotation(q, rest)
+            want = quaternions.bone_local_rotation(q, rest)
             assert max(abs(a - b) for a, b in zip(want, g)) < 1e-9, (q, rest)
 
 

@@ -4,8 +4,9 @@ import math
 
 import pytest
 
-from vstream_addon.shared import arkit, protocol, one_euro as smoothing
-from vstream_addon.core import neutral
+from vstream_addon.core import neutral, quaternions
+from vstream_addon.core.face_transform import OneEuroQuat
+from vstream_addon.shared import arkit, one_euro, protocol
 
 
 def yaw(deg):
@@ -22,21 +23,21 @@ def angle_between(a, b):
 
 def test_alpha_matches_the_one_euro_formula():
     # tau = 1 / (2 pi fc); alpha = 1 / (1 + tau / dt)
-    assert smoothing.alpha(1.0, 1 / 60) == pytest.approx(1 / (1 + (1 / (2 * math.pi)) * 60))
-    assert smoothing.alpha(1.0, 1 / 60) == pytest.approx(0.0948, abs=1e-4)
+    assert one_euro.alpha(1.0, 1 / 60) == pytest.approx(1 / (1 + (1 / (2 * math.pi)) * 60))
+    assert one_euro.alpha(1.0, 1 / 60) == pytest.approx(0.0948, abs=1e-4)
 
 
 def test_vector_first_sample_passes_then_low_pass_without_beta():
-    f = smoothing.OneEuroVector(min_cutoff=1.0, beta=0.0)
+    f = one_euro.OneEuroVector(min_cutoff=1.0, beta=0.0)
     assert f([0.2, 0.5], 0.0) == [0.2, 0.5]
-    a = smoothing.alpha(1.0, 1 / 60)
+    a = one_euro.alpha(1.0, 1 / 60)
     out = f([1.2, 0.5], 1 / 60)
     assert out[0] == pytest.approx(0.2 + a * 1.0)
     assert out[1] == pytest.approx(0.5)
 
 
 def test_vector_beta_follows_fast_moves_sooner():
-    slow, fast = smoothing.OneEuroVector(1.0, 0.0), smoothing.OneEuroVector(1.0, 5.0)
+    slow, fast = one_euro.OneEuroVector(1.0, 0.0), one_euro.OneEuroVector(1.0, 5.0)
     for f in (slow, fast):
         f([0.0], 0.0)
     for i in range(1, 6):
@@ -45,7 +46,7 @@ def test_vector_beta_follows_fast_moves_sooner():
 
 
 def test_vector_still_input_stays_put_and_converges():
-    f = smoothing.OneEuroVector(1.0, 0.5)
+    f = one_euro.OneEuroVector(1.0, 0.5)
     f([0.0], 0.0)
     for i in range(1, 600):
         out = f([1.0], i / 60)
@@ -53,14 +54,14 @@ def test_vector_still_input_stays_put_and_converges():
 
 
 def test_vector_bad_timestamps_still_move():
-    f = smoothing.OneEuroVector(1.0, 0.0)
+    f = one_euro.OneEuroVector(1.0, 0.0)
     f([0.0], 5.0)
     out = f([1.0], 5.0)  # same time: treated as one 60 fps frame
-    assert out[0] == pytest.approx(smoothing.alpha(1.0, smoothing.FALLBACK_DT))
+    assert out[0] == pytest.approx(one_euro.alpha(1.0, one_euro.FALLBACK_DT))
 
 
 def test_quat_filter_lags_then_converges_and_stays_unit():
-    f = smoothing.OneEuroQuat(1.0, 0.0)
+    f = OneEuroQuat(1.0, 0.0)
     assert f((1.0, 0.0, 0.0, 0.0), 0.0) == (1.0, 0.0, 0.0, 0.0)
     first = f(yaw(40), 1 / 60)
     assert 0.0 < angle_between(first, (1, 0, 0, 0)) < 10.0
@@ -71,7 +72,7 @@ def test_quat_filter_lags_then_converges_and_stays_unit():
 
 
 def test_quat_filter_treats_q_and_minus_q_as_one_rotation():
-    f = smoothing.OneEuroQuat(1.0, 0.0)
+    f = OneEuroQuat(1.0, 0.0)
     f(yaw(30), 0.0)
     q = f(tuple(-c for c in yaw(30)), 1 / 60)
     assert angle_between(q, yaw(30)) < 1e-6
@@ -105,12 +106,12 @@ def test_relative_rotation_and_position():
 
 
 def test_quat_power_splits_a_turn():
-    half = neutral.quat_power(yaw(60), 0.5)
+    half = quaternions.power(yaw(60), 0.5)
     assert angle_between(half, yaw(30)) < 1e-9
-    rest = neutral.quat_power(yaw(60), 0.5)
-    assert angle_between(neutral.quat_mul(half, rest), yaw(60)) < 1e-9
-    assert neutral.quat_power(tuple(-c for c in yaw(60)), 1.0) == pytest.approx(yaw(60))
-    assert neutral.quat_power((1.0, 0.0, 0.0, 0.0), 0.3) == (1.0, 0.0, 0.0, 0.0)
+    rest = quaternions.power(yaw(60), 0.5)
+    assert angle_between(quaternions.mul(half, rest), yaw(60)) < 1e-9
+    assert quaternions.power(tuple(-c for c in yaw(60)), 1.0) == pytest.approx(yaw(60))
+    assert quaternions.power((1.0, 0.0, 0.0, 0.0), 0.3) == (1.0, 0.0, 0.0, 0.0)
 
 
 # -- protocol flag -----------------------------------------------------------------------
@@ -147,15 +148,15 @@ def test_live_modules_import_without_bpy():
     import subprocess
     import sys
     code = ("import sys; sys.modules['bpy'] = None; sys.modules['mathutils'] = None\n"
-            "import vstream_addon.blender.live_apply, vstream_addon.core.neutral, vstream_addon.shared.one_euro\n"
-            "assert vstream_addon.blender.live_apply.target_meshes(object()) == []\n")
+            "import vstream_addon.core.face_transform, vstream_addon.core.values, vstream_addon.core.rig, "
+            "vstream_addon.core.neutral, vstream_addon.shared.one_euro\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 
 
 def test_a_key_held_at_its_slider_limit_is_not_rewritten_every_tick():
-    from vstream_addon.blender import live_apply as live
-    plan = live.MeshPlan((0, 0, 2, ""), ["Basis", "jawOpen"], 0, {1: (0.0, 0.5)})
+    from vstream_addon.core import values
+    plan = values.MeshPlan((0, 0, 2, ""), ["Basis", "jawOpen"], 0, {1: (0.0, 0.5)})
     weights = [0.0] * len(arkit.ARKIT_NAMES)
     weights[arkit.INDEX["jawOpen"]] = 0.8
     assert plan.new_values(weights) and plan.values == [0.0, 0.5]

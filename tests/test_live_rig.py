@@ -14,6 +14,7 @@ from test_addon_bpy import BLENDER34, BPY_MODULES, ROOT, build_addon, run_in_ble
 AVATAR = os.path.join(ROOT, "blend", "avatar.blend")
 
 KEY_CHECKS = (
+    "target_meshes: settings without meshes give none",
     "target_meshes: mesh first, extra list, no repeats",
     "second mesh keys",
     "evaluated mesh follows the keys",

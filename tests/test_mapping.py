@@ -6,18 +6,22 @@ import sys
 
 import pytest
 
-from vstream_addon.core import quaternions as apply
+from vstream_addon.core import mapping, values
 from vstream_addon.shared import arkit, protocol
-from vstream_addon.blender import live_apply as live
 from vstream_addon.core.mapping import (
     MappingEntry, MappingError, SOURCE_ARKIT, SOURCE_EXPLICIT, SOURCE_VRM, VRM_NAMES, VRM0_TO_VRM1,
-    apply_entry, detect_arkit, detect_vrm, entries_from_json, entries_to_json, evaluate,
+    apply_entry, detect_arkit, detect_vrm, entries_from_json, entries_to_json,
     load_preset, resolve, save_preset, vrm_weights)
+
+
+def evaluate(bindings, weights):
+    """One frame's values of `bindings` (None for muted) through the one rule, core/values."""
+    return values.KeyValues(bindings).frame(weights)
 
 
 def test_imports_without_bpy():
     code = ("import sys; sys.modules['bpy'] = None; sys.modules['mathutils'] = None\n"
-            "import vstream_addon.core.mapping, vstream_addon.core.quaternions\n")
+            "import vstream_addon.core.mapping, vstream_addon.core.values\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 
@@ -307,73 +311,54 @@ def test_arkit_index_only_for_unshaped_arkit_bindings():
     assert [x.arkit_index for x in b] == [arkit.INDEX["jawOpen"], None, arkit.INDEX["jawOpen"], None]
 
 
-# -- the live plan (live.MeshPlan) and the bake's targets on stand-in key blocks ---------------
-# (tests/blender_scripts/mapping_apply.py runs LiveDriver.drive on real ones)
+# -- the live plan and the bake's keys, from a mesh's key names and stored mapping text -------
+# (tests/blender_scripts/mapping_apply.py runs LiveDriver.drive and the bake's targets on real ones)
 
-class Block:
-    def __init__(self, name, value=0.0):
-        self.name, self.value = name, value
-
-
-class Keys:
-    def __init__(self, names):
-        self.key_blocks = [Block(n) for n in names]
-        self.reference_key = self.key_blocks[0]
+def live_plan(names, text=""):
+    """The MeshPlan LiveDriver.apply_mesh compiles for a mesh (reference key at slot 0, sliders 0..1)."""
+    return values.MeshPlan((0, 0, len(names), text), names, 0, {})
 
 
-class Data:
-    def __init__(self, names):
-        self.shape_keys = Keys(names)
+def bake_bindings(names, text=""):
+    """What the bake keys (blender/mesh_mapping.mapping_targets): every key but the reference, resolved."""
+    return mapping.resolve_stored(tuple(names[1:]), text)
 
 
-class MeshObj(dict):
-    type = 'MESH'
-    name = "Face"
-
-    def __init__(self, names):
-        super().__init__()
-        self.data = Data(names)
-
-
-def live_plan(obj):
-    """The MeshPlan LiveDriver.apply_mesh compiles for `obj` (reference key at slot 0, sliders 0..1)."""
-    names = [b.name for b in obj.data.shape_keys.key_blocks]
-    text = obj.get(apply.mapping.PROP_MAPPING)
-    return live.MeshPlan((0, 0, len(names), str(text) if text else ""), names, 0, {})
+def matched_names(names, text=""):
+    """The panel's count (mesh_mapping.matched_names): ARKit names a driven key takes."""
+    return sorted({b.channel for b in bake_bindings(names, text) if not b.muted and not b.is_vrm})
 
 
 def test_live_plan_and_bake_targets_hook_the_mapping():
     names = ["Basis", "EyeBlinkLeft", "eyeBlink_R", "aa", "Key 1", "jaw_open"]
-    obj = MeshObj(names)
-    plan = live_plan(obj)
+    plan = live_plan(names)
     assert [(names[slot], i) for slot, i in plan.direct] == [
         ("EyeBlinkLeft", arkit.INDEX["eyeBlinkLeft"]), ("eyeBlink_R", arkit.INDEX["eyeBlinkRight"]),
         ("jaw_open", arkit.INDEX["jawOpen"])]
-    assert apply.matched_names(obj) == ["eyeBlinkLeft", "eyeBlinkRight", "jawOpen"]
+    assert matched_names(names) == ["eyeBlinkLeft", "eyeBlinkRight", "jawOpen"]
     weights = protocol.weights_from_dict({"eyeBlinkLeft": 0.2, "jawOpen": 0.5})
     assert plan.new_values(weights)
-    values = dict(zip(names, plan.values))
-    assert values == {"Basis": 0.0, "EyeBlinkLeft": pytest.approx(0.2), "eyeBlink_R": 0.0,
-                      "aa": pytest.approx(0.5), "Key 1": 0.0, "jaw_open": pytest.approx(0.5)}
+    got = dict(zip(names, plan.values))
+    assert got == {"Basis": 0.0, "EyeBlinkLeft": pytest.approx(0.2), "eyeBlink_R": 0.0,
+                   "aa": pytest.approx(0.5), "Key 1": 0.0, "jaw_open": pytest.approx(0.5)}
     # The same frame again moves nothing: LiveDriver.apply_mesh then writes nothing.
     assert not plan.new_values(weights)
-    # The bake values the keys mapping_targets lists exactly as the plan does.
-    targets = apply.mapping_targets(obj)
-    assert {t.block.name: v for t, v in zip(targets, apply.target_values(targets, weights))} == {
-        n: pytest.approx(values[n]) for n in ("EyeBlinkLeft", "eyeBlink_R", "aa", "jaw_open")}
+    # The bake values the keys it lists exactly as the plan does.
+    bindings = bake_bindings(names)
+    assert {b.shape_key: v for b, v in zip(bindings, evaluate(bindings, weights))} == {
+        n: pytest.approx(got[n]) for n in ("EyeBlinkLeft", "eyeBlink_R", "aa", "jaw_open")}
 
-    obj[apply.mapping.PROP_MAPPING] = entries_to_json([MappingEntry("Key 1", "jawOpen", gain=2.0),
-                                                       MappingEntry("jaw_open", "jawOpen", mute=True)])
-    assert apply.mapping_error(obj) is None
-    plan = live_plan(obj)
+    text = entries_to_json([MappingEntry("Key 1", "jawOpen", gain=2.0), MappingEntry("jaw_open", "jawOpen", mute=True)])
+    assert mapping.stored_entries(text)  # valid: the panel reports no error
+    plan = live_plan(names, text)
     plan.values[:] = [0.0, 0.2, 0.0, 0.5, 0.0, 0.123]  # as apply_mesh reads them back (jaw_open moved by hand)
     assert plan.new_values(weights)
-    values = dict(zip(names, plan.values))
-    assert values["Key 1"] == pytest.approx(1.0) and values["jaw_open"] == pytest.approx(0.123)
+    got = dict(zip(names, plan.values))
+    assert got["Key 1"] == pytest.approx(1.0) and got["jaw_open"] == pytest.approx(0.123)
     assert [names[slot] for slot, _ in plan.direct] == ["EyeBlinkLeft", "eyeBlink_R"]
-    assert "jaw_open" not in [t.block.name for t in apply.mapping_targets(obj) if not t.binding.muted]
-    obj[apply.mapping.PROP_MAPPING] = "{broken"
-    assert "not valid JSON" in apply.mapping_error(obj)
+    assert "jaw_open" not in [b.shape_key for b in bake_bindings(names, text) if not b.muted]
+    with pytest.raises(MappingError, match="not valid JSON"):
+        mapping.stored_entries("{broken")
     # A bad stored preset is ignored live (the panel reports it): auto-detection again.
-    assert len(live_plan(obj).direct) == 3
-    assert len(apply.mapping_targets(obj)) == 4
+    assert len(live_plan(names, "{broken").direct) == 3
+    assert len(bake_bindings(names, "{broken")) == 4

@@ -9,13 +9,8 @@ import random
 import numpy as np
 import pytest
 
-from vstream_addon.core import quaternions as apply, mapping, recorder
+from vstream_addon.core import arrays, keys, mapping, quaternions, rig, values
 from vstream_addon.core.keys import reduce_keys
-
-
-@pytest.fixture
-def no_numpy(monkeypatch):
-    monkeypatch.setattr(recorder, "np", None)
 
 
 # -- Reduce Keys ---------------------------------------------------------------------
@@ -89,9 +84,9 @@ def test_plan_keys_fast_path_matches_the_loop(seed, monkeypatch):
         times = [5.0 + i / fps for i in range(rng.randrange(1, 300))]  # no collisions: the fast path
     else:
         times = _times(rng, rng.randrange(1, 300), rng.choice((24, 30, 60)))
-    fast = recorder.plan_keys(times, fps)
-    monkeypatch.setattr(recorder, "np", None)
-    slow = recorder.plan_keys(times, fps)
+    fast = keys.plan_keys(times, fps)
+    monkeypatch.setattr(arrays, "np", None)
+    slow = keys.plan_keys(times, fps)
     assert fast.keys == slow.keys and fast.merged == slow.merged
 
 
@@ -99,20 +94,20 @@ def test_head_math_numpy_matches_plain_python(monkeypatch):
     rng = random.Random(4)
     quats = [[rng.uniform(-1, 1) for _ in range(4)] for _ in range(200)] + [[0.0] * 4, [float("nan")] * 4]
     rest = (0.9, 0.1, -0.3, 0.2)
-    fast = recorder.head_curves(quats, rest)
-    monkeypatch.setattr(recorder, "np", None)
-    slow = recorder.head_curves(quats, rest)
+    fast = rig.head_curves(quats, rest)
+    monkeypatch.setattr(arrays, "np", None)
+    slow = rig.head_curves(quats, rest)
     for a, b in zip(fast, slow):
         assert np.allclose(np.asarray(a), np.asarray(b), atol=1e-12)
-    # And each equals apply's per-frame rotation up to the hemisphere sign.
+    # And each equals the per-frame rotation up to the hemisphere sign.
     for i, q in enumerate(quats):
-        want = apply.bone_local_rotation(q, rest)
+        want = quaternions.bone_local_rotation(q, rest)
         got = [slow[axis][i] for axis in range(4)]
         assert abs(abs(sum(a * b for a, b in zip(want, got))) - 1.0) < 1e-9
 
 
 class Block:
-    """Stands in for a shape-key block: the recorder reads its name and slider range."""
+    """Stands in for a shape-key block: the bake reads its name and slider range."""
 
     def __init__(self, name, lo=0.0, hi=1.0):
         self.name, self.slider_min, self.slider_max = name, lo, hi
@@ -127,7 +122,7 @@ def _targets():
     bindings = mapping.resolve(names, entries)
     # cheekPuff's slider only goes to 1.5: live assignment clamps there.
     blocks = {n: Block(n, hi=1.5 if n == "cheekPuff" else 1.0) for n in names}
-    return [apply.ShapeKeyTarget(blocks[b.shape_key], b) for b in bindings]
+    return [(blocks[b.shape_key], b) for b in bindings]
 
 
 @pytest.mark.parametrize("plain", [False, True], ids=["numpy", "plain"])
@@ -136,16 +131,21 @@ def test_shape_key_curves_equal_live_target_values(plain, monkeypatch):
     rows = [tuple(rng.uniform(-0.2, 1.2) for _ in range(52)) for _ in range(50)]
     rows.append(tuple([float("nan")] * 52))
     targets = _targets()
+    # As the bake builds it (blender/bake.py): the driven keys and their slider ranges.
+    driven = [(block, b) for block, b in targets if not b.muted]
+    take_rule = values.KeyValues([b for _, b in driven], [(block.slider_min, block.slider_max) for block, _ in driven])
+    # As live apply values a frame: every key the mapping resolves, with the same ranges.
+    live_rule = values.KeyValues([b for _, b in targets], [(block.slider_min, block.slider_max) for block, _ in targets])
     if plain:
-        monkeypatch.setattr(recorder, "np", None)
-    curves = recorder.shape_key_curves(targets, rows)
-    names = [t.block.name for t, _ in curves]
+        monkeypatch.setattr(arrays, "np", None)
+    curves = list(zip([block for block, _ in driven], take_rule.take(rows)))
+    names = [block.name for block, _ in curves]
     assert "browInnerUp" not in names and len(names) == len(targets) - 1
     for i, row in enumerate(rows):
-        live = apply.target_values(targets, row)
-        by_name = {t.block.name: min(t.block.slider_max, max(t.block.slider_min, v))
-                   for t, v in zip(targets, live) if v is not None}
-        for target, values in curves:
-            got = float(values[i])
+        live = live_rule.frame(row)
+        by_name = {block.name: min(block.slider_max, max(block.slider_min, v))
+                   for (block, _), v in zip(targets, live) if v is not None}
+        for block, column in curves:
+            got = float(column[i])
             assert math.isfinite(got)
-            assert got == pytest.approx(by_name[target.block.name], abs=1e-12), (target.block.name, i)
+            assert got == pytest.approx(by_name[block.name], abs=1e-12), (block.name, i)

@@ -83,9 +83,9 @@ def main(check):
 
 
 def run(check):
-    from vstream_addon.blender import bake as actions, live_apply as live, operators
+    from vstream_addon.blender import bake, live_apply as live, operators
+    from vstream_addon.core import arrays, neutral, recorder
     from vstream_addon.shared import protocol, take
-    from vstream_addon.core import recorder
     for obj in list(bpy.data.objects):
         bpy.data.objects.remove(obj)
     scene = bpy.context.scene
@@ -102,7 +102,7 @@ def run(check):
     options.neck_bone, options.neck_split = "neck", 0.4
     options.head_location, options.location_scale = True, 2.0
     options.smooth, options.smooth_min_cutoff, options.smooth_beta = True, 1.5, 0.8
-    options.calibrate_mode = live.CALIBRATE_ADDON
+    options.calibrate_mode = neutral.CALIBRATE_ADDON
     names = list(protocol.ARKIT_NAMES)
     neck, head = rig.pose.bones["neck"], rig.pose.bones["head"]
     blocks = [(face, b) for b in FACE_KEYS] + [(teeth, b) for b in TEETH_KEYS]
@@ -110,7 +110,7 @@ def run(check):
     port = common.free_port()
     settings.port = port
     check(bpy.ops.vstream.start() == {'FINISHED'}, "session started")
-    session = operators.current_session()
+    session = operators.state.session
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sender.bind(("127.0.0.1", 0))
     seq = [0]
@@ -198,7 +198,7 @@ def run(check):
         check(moved > 0.01, "the take actually moves the neck", moved)
 
         # The Actions: neck and head quaternions, neck location, every driven key of both meshes.
-        head_action = bpy.data.actions[take_name + recorder.HEAD_SUFFIX]
+        head_action = bpy.data.actions[take_name + bake.HEAD_SUFFIX]
         paths = sorted((c.data_path, c.array_index) for c in common.action_fcurves(head_action))
         want_paths = sorted([('pose.bones["neck"].rotation_quaternion', i) for i in range(4)]
                             + [('pose.bones["head"].rotation_quaternion', i) for i in range(4)]
@@ -208,7 +208,7 @@ def run(check):
         # Both paths: the same take baked without numpy gives the same keys.
         result = {"worst": worst, "numpy": HAVE_NUMPY, "compared": len(live_poses)}
         if HAVE_NUMPY:
-            result["plain_vs_numpy"] = compare_plain_path(check, recorder, actions, rec, scene, settings,
+            result["plain_vs_numpy"] = compare_plain_path(check, arrays, bake, rec, scene, settings,
                                                           take_name)
 
         check("changed while recording" not in operators.state.last_take, "no settings-changed note when none")
@@ -224,7 +224,7 @@ def run(check):
         options.neck_split = 0.4
 
         # Import Take: the same frames from a file, posed with today's options and fresh smoothing.
-        check_import(check, live, operators, take, rec, scene, settings, blocks, neck, head)
+        check_import(check, live, operators, protocol, take, rec, scene, settings, blocks, neck, head)
         return result
     finally:
         sender.close()
@@ -239,18 +239,18 @@ def curve_points(action):
     return out
 
 
-def compare_plain_path(check, recorder, actions, rec, scene, settings, take_name):
+def compare_plain_path(check, arrays, bake, rec, scene, settings, take_name):
     targets = [settings.mesh, settings.meshes[0].object]
-    saved = recorder.np, actions.np
-    recorder.np = actions.np = None
+    saved = arrays.np
+    arrays.np = None  # the whole bake takes its plain-Python paths
     try:
-        report = rec.bake(scene, targets, settings.armature, settings.head_bone, take_name + "_plain",
-                          frame_start=RECORD_FRAME)
+        report = bake.bake_take(rec, scene, targets, settings.armature, settings.head_bone, take_name + "_plain",
+                                frame_start=RECORD_FRAME)
     finally:
-        recorder.np, actions.np = saved
+        arrays.np = saved
     worst = 0.0
     count = 0
-    for suffix in ("_face_Face", "_face_Teeth", recorder.HEAD_SUFFIX):
+    for suffix in ("_face_Face", "_face_Teeth", bake.HEAD_SUFFIX):
         fast = curve_points(bpy.data.actions[take_name + suffix])
         plain = curve_points(bpy.data.actions[take_name + "_plain" + suffix])
         check(sorted(fast) == sorted(plain), "plain path writes the same curves" + suffix)
@@ -265,21 +265,21 @@ def compare_plain_path(check, recorder, actions, rec, scene, settings, take_name
     return {"curves": count, "worst": worst}
 
 
-def check_import(check, live, operators, take, rec, scene, settings, blocks, neck, head):
+def check_import(check, live, operators, protocol, take, rec, scene, settings, blocks, neck, head):
     operators.stop_session(None, bake=False)
     path = os.path.join(tempfile.mkdtemp(), "take.jsonl")
     frames = rec.frames
     with take.TakeWriter(path, take.header(FPS, "test", 640, 480)) as w:
         for i, f in enumerate(frames):
-            weights = dict(zip(live.protocol.ARKIT_NAMES, f.weights))
+            weights = dict(zip(protocol.ARKIT_NAMES, f.weights))
             w.write(take.frame_record(i, f.t, f.face, weights, f.quat, (0.0, 0.0, 0.0), f.position, None))
     # A fresh driver fed the same file frames one a tick is what streaming the file would show.
     # Unassign the takes first, or the next depsgraph update would pose from them.
     for id_data in (settings.armature, settings.mesh.data.shape_keys, settings.meshes[0].object.data.shape_keys):
         id_data.animation_data.action = None
     bpy.context.view_layer.update()
-    from vstream_addon.blender import take_import
-    _head, file_frames = take_import.frames_from_take(path)
+    from vstream_addon.core import receiver
+    _head, file_frames = receiver.frames_from_take(path)
     driver = live.LiveDriver()
     session = object()
     want = {}

@@ -83,7 +83,7 @@ def run():
           "Start from the panel runs the modal operator")
     process = launch.launched.process
     CHECK(process is not None and process.poll() is None, "Start launched the tracker", ops.state.error)
-    session = ops.current_session()
+    session = ops.state.session
     started = time.monotonic()
     yield from common.wait(lambda: session.receiver.accepted_total > 0 or launch.launched.process is None,
                            90, "the first frame from the launched tracker")
@@ -124,7 +124,7 @@ def run():
 
 
 def session_frames(ops):
-    session = ops.current_session()
+    session = ops.state.session
     return session.receiver.accepted_total if session is not None else 0
 
 

@@ -92,7 +92,7 @@ def run():
     STATE["module"] = common.install("legacy", ARGS.zip)
     ops = sys.modules["vstream_addon.blender.operators"]
     arkit = sys.modules["vstream_addon.shared.arkit"]
-    apply = sys.modules["vstream_addon.core.quaternions"]
+    quaternions = sys.modules["vstream_addon.core.quaternions"]
     face, rig = build_scene(arkit.ARKIT_NAMES)
     frame_the_face()
     yield 0.5
@@ -111,7 +111,7 @@ def run():
     cmd = [a.replace("{port}", str(ARGS.port)).replace("{take}", take) for a in ARGS.tracker]
     log = open(os.path.join(ARGS.out, "tracker.log"), "w")
     STATE["tracker"] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    session = ops.current_session()
+    session = ops.state.session
     yield from common.wait(lambda: session.receiver.accepted_total > 0 or STATE["tracker"].poll() is not None,
                     60, "the first packet from the tracker")
     CHECK(session.receiver.accepted_total > 0, "tracker packets arrive", open(log.name).read()[-2000:])
@@ -157,7 +157,7 @@ def run():
     last_face = next(f for f in reversed(recorded) if f.face)
     CHECK.close(jaw_key.value, max(0.0, min(1.0, last_face.weights[arkit.INDEX["jawOpen"]])),
                 "live jawOpen shows the newest frame", tol=1e-4)
-    want_q = apply.bone_local_rotation(last_face.quat, tuple(pb.bone.matrix_local.to_quaternion()))
+    want_q = quaternions.bone_local_rotation(last_face.quat, tuple(pb.bone.matrix_local.to_quaternion()))
     got_q = tuple(pb.rotation_quaternion)
     CHECK(abs(sum(a * b for a, b in zip(want_q, got_q))) > 1 - 1e-6, "live head bone shows the newest frame",
           (want_q, got_q))
@@ -186,14 +186,14 @@ def run():
     # Stop closes the socket and ends the modal operator.
     CHECK(common.press(bpy.ops.vstream.stop) == {'FINISHED'}, "Stop")
     yield 0.3
-    CHECK(ops.current_session() is None and ops.state.timer is None, "Stop ends the session and its timer")
+    CHECK(ops.state.session is None and ops.state.timer is None, "Stop ends the session and its timer")
     CHECK(common.port_is_free(ARGS.port), "Stop closes the socket")
 
     # Esc stops it too.
     CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start again")
     yield 0.3
     common.press_esc()
-    yield from common.wait(lambda: ops.current_session() is None, 5, "Esc to stop the session")
+    yield from common.wait(lambda: ops.state.session is None, 5, "Esc to stop the session")
     CHECK(common.port_is_free(ARGS.port), "Esc closes the socket")
 
     # Start from a script with no window in its context still ticks, through
@@ -221,7 +221,7 @@ def run():
     except RuntimeError as e:
         raised = str(e)
     CHECK("Port %d is already in use by another program" % ARGS.port in raised, "busy port: clear error", raised)
-    CHECK(ops.current_session() is None and ops.state.timer is None, "busy port: nothing half-started")
+    CHECK(ops.state.session is None and ops.state.timer is None, "busy port: nothing half-started")
     yield from common.sleep(1.0)  # let the panel redraw with the error line
     common.screenshot(os.path.join(ARGS.out, "busy_port.png"))
     blocker.close()
@@ -233,7 +233,7 @@ def run():
     bpy.ops.wm.save_as_mainfile(filepath=saved)
     bpy.ops.wm.open_mainfile(filepath=saved)
     yield 0.3
-    CHECK(sys.modules["vstream_addon.blender.operators"].current_session() is None, "loading a file stops the session")
+    CHECK(sys.modules["vstream_addon.blender.state"].session is None, "loading a file stops the session")
     CHECK(common.port_is_free(ARGS.port), "loading a file closes the socket")
     CHECK("vstream_take_001_face" in bpy.data.actions, "the take is saved with the file")
 

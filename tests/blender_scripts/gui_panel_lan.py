@@ -39,7 +39,7 @@ def run():
     original = panel.draw
 
     def draw(self, context):
-        entry = [context.scene.vstream.listen_all, ops.current_session() is not None, False]
+        entry = [context.scene.vstream.listen_all, ops.state.session is not None, False]
         DRAWS.append(entry)
         original(self, context)
         entry[2] = True
@@ -58,7 +58,7 @@ def run():
     yield from common.sleep(0.5)
     CHECK(any(lan and not running and ok for lan, running, ok in DRAWS), "panel drawn with the LAN warning")
     CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start (LAN) runs as a modal operator")
-    CHECK(ops.current_session().receiver.address() == ("0.0.0.0", ARGS.port), "listening on all interfaces")
+    CHECK(ops.state.session.receiver.address() == ("0.0.0.0", ARGS.port), "listening on all interfaces")
     common.redraw()
     yield from common.sleep(1.0)
     CHECK(any(lan and running and ok for lan, running, ok in DRAWS), "panel drawn while listening on the LAN")

@@ -46,7 +46,7 @@ def send_for(sock, protocol, seconds, t0, jaw=lambda i: 0.5):
 
 def check_sub_panel_draws(scene):
     """The Recording sub-panel is closed by default: re-register it open, then watch it draw."""
-    cls = sys.modules["vstream_addon.blender.recording_settings"].VIEW3D_PT_vstream_recording
+    cls = sys.modules["vstream_addon.blender.panels"].VIEW3D_PT_vstream_recording
     CHECK('DEFAULT_CLOSED' in cls.bl_options, "Recording sub-panel closed by default")
     bpy.utils.unregister_class(cls)
     cls.bl_options = set()
@@ -90,7 +90,7 @@ def run():
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
     CHECK(press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start runs as a modal operator")
-    session = ops.current_session()
+    session = ops.state.session
     CHECK(press(bpy.ops.vstream.record) == {'FINISHED'} and session.recording, "Record on")
     screen = win.screen
     CHECK(screen.is_animation_playing, "Record starts playback")
@@ -116,7 +116,7 @@ def run():
     yield from wait(lambda: len(session.recorder) >= 20, 5, "20 recorded frames")
     win.event_simulate(type='ESC', value='PRESS')
     win.event_simulate(type='ESC', value='RELEASE')
-    yield from wait(lambda: ops.current_session() is None, 5, "Esc to stop the session")
+    yield from wait(lambda: ops.state.session is None, 5, "Esc to stop the session")
     CHECK("vstream_take_002_face" in bpy.data.actions, "Esc bakes the take being recorded")
     yield 0.3
     CHECK(press(bpy.ops.ed.undo) == {'FINISHED'}, "ed.undo")

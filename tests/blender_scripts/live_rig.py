@@ -72,20 +72,20 @@ class Frames:
 
 def main(check):
     import vstream_addon
-    from vstream_addon.blender import live_apply as live, props as live_ui, mesh_mapping as mapping_ui, operators
-    from vstream_addon.core import mapping
+    from vstream_addon.blender import live_apply as live, mesh_mapping as mapping_ui, operators
+    from vstream_addon.core import mapping, neutral
     from vstream_addon.shared import protocol
     check(os.path.dirname(vstream_addon.__file__) == os.path.join(ARGS.root, "vstream_addon"),
           "add-on imported from the repository under test")
     vstream_addon.register()
     try:
-        return run(check, live, live_ui, mapping, mapping_ui, operators, protocol)
+        return run(check, live, neutral, mapping, mapping_ui, operators, protocol)
     finally:
         operators.stop_session(None, bake=False)
         vstream_addon.unregister()
 
 
-def run(check, live, live_ui, mapping, mapping_ui, operators, protocol):
+def run(check, live, neutral, mapping, mapping_ui, operators, protocol):
     frame = Frames(protocol)
     scene = bpy.context.scene
     settings = scene.vstream
@@ -97,6 +97,7 @@ def run(check, live, live_ui, mapping, mapping_ui, operators, protocol):
     new_scene()
     face = common.build_face_mesh(["jawOpen", "eyeBlinkLeft", "customBrow", "Key 1"], dent=0.1, name="Face")
     teeth = common.build_face_mesh(["JawOpen", "mouthSmile_L"], dent=0.1, name="Teeth")
+    check(live.target_meshes(object()) == [], "target_meshes: settings without meshes give none")
     settings.mesh = face
     check(live.target_meshes(settings) == [face], "one mesh: target_meshes is [mesh]")
     slot = settings.meshes.add()
@@ -244,7 +245,7 @@ def run(check, live, live_ui, mapping, mapping_ui, operators, protocol):
     check_location(check, live, settings, options, frame, session)
 
     # -- a real session: Set Neutral Pose, Calibrate ------------------------------------------
-    check_session(check, live, protocol, operators, settings, options, frame)
+    check_session(check, live, neutral, protocol, operators, settings, options, frame)
 
     # -- smoothing ------------------------------------------------------------------------
     check_smoothing(check, live, settings, options, frame)
@@ -341,7 +342,7 @@ def check_location(check, live, settings, options, frame, session):
     options.location_scale = 1.0
 
 
-def check_session(check, live, protocol, operators, settings, options, frame):
+def check_session(check, live, neutral, protocol, operators, settings, options, frame):
     face = common.build_face_mesh(["jawOpen", "mouthSmileLeft"], dent=0.1, name="LiveFace")
     settings.mesh = face
     settings.armature = head_rig("LiveRig", "Z")
@@ -349,7 +350,7 @@ def check_session(check, live, protocol, operators, settings, options, frame):
     port = common.free_port()
     settings.port = port
     check(bpy.ops.vstream.start() == {'FINISHED'}, "session started")
-    session = operators.current_session()
+    session = operators.state.session
     tracker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     tracker.bind(("127.0.0.1", 0))
     tracker.settimeout(2.0)
@@ -410,14 +411,14 @@ def check_session(check, live, protocol, operators, settings, options, frame):
         check.close(kb["jawOpen"].value, 0.6, "calibrating sender's weights used as they come")
 
         # Manual override: Blender calibrates even though the sender says it does.
-        options.calibrate_mode = live.CALIBRATE_ADDON
+        options.calibrate_mode = neutral.CALIBRATE_ADDON
         bpy.ops.vstream.calibrate()
         check(control_received() and options.neutral_weights != "", "override 'Blender': neutral captured anyway")
-        options.calibrate_mode = live.CALIBRATE_SENDER
+        options.calibrate_mode = neutral.CALIBRATE_SENDER
         send(frame(weights={"jawOpen": 0.6}))
         bpy.ops.vstream.calibrate()
         check(control_received() and options.neutral_weights == "", "override 'Sender': nothing captured")
-        options.calibrate_mode = live.CALIBRATE_AUTO
+        options.calibrate_mode = neutral.CALIBRATE_AUTO
     finally:
         tracker.close()
         bpy.ops.vstream.stop()

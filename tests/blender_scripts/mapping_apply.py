@@ -48,9 +48,9 @@ def main(check):
     p.add_argument("--avatar", required=True)
     args = p.parse_args(common.script_args())
     sys.path.insert(0, args.root)
-    from vstream_addon.core import quaternions as apply, mapping
+    from vstream_addon.blender import live_apply as live, mesh_mapping
+    from vstream_addon.core import mapping
     from vstream_addon.shared import arkit, protocol
-    from vstream_addon.blender import live_apply as live
 
     obj = common.build_face_mesh(KEYS)
     keys = obj.data.shape_keys.key_blocks
@@ -73,7 +73,7 @@ def main(check):
         ("mouthSmile_L", "mouthSmileLeft"), ("MouthSmile_R", "mouthSmileRight")]),
         "live plan drives auto-detected spellings from their channel", direct)
     # The bake keys what mapping_targets lists, by block name and slider range.
-    targets = apply.mapping_targets(obj)
+    targets = mesh_mapping.mapping_targets(obj)
     check(all(isinstance(t.block, bpy.types.ShapeKey) for t in targets), "targets hold real key blocks")
     check(sorted(t.block.name for t in targets) == sorted(k for k, v in KEYS.items() if v is not None),
           "targets are the keys live apply drives", [t.block.name for t in targets])
@@ -89,17 +89,17 @@ def main(check):
     check.close(keys["aa"].value, 0.25, "muted entry leaves the key alone")
     check.close(keys["JawOpen"].value, 0.4, "explicit entry beats auto-detect")
     obj[mapping.PROP_MAPPING] = "{"
-    check("not valid JSON" in apply.mapping_error(obj), "bad stored preset reported")
+    check("not valid JSON" in mesh_mapping.mapping_error(obj), "bad stored preset reported")
     del obj[mapping.PROP_MAPPING]
 
     bpy.ops.wm.open_mainfile(filepath=args.avatar)
     face = bpy.data.objects["VStreamFace"]
-    targets = apply.mapping_targets(face)
+    targets = mesh_mapping.mapping_targets(face)
     channels = sorted(t.binding.channel for t in targets)
     check(channels == sorted(arkit.ARKIT_NAMES), "avatar: all 52 ARKit keys mapped, nothing else",
           channels)
     check(sum(t.binding.arkit_index is not None for t in targets) == 52, "avatar: 52 keys take a channel unchanged")
-    check(len(apply.matched_names(face)) == 52, "avatar: panel count 52")
+    check(len(mesh_mapping.matched_names(face)) == 52, "avatar: panel count 52")
     full = protocol.Frame(seq=2, t=0.0, face=True,
                           weights=tuple((i + 1) / 60.0 for i in range(arkit.NUM_CHANNELS)))
     # A file load replaces every datablock: a fresh driver, as undo/load_post's forget_plans gives.

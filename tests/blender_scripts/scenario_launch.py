@@ -82,7 +82,7 @@ def start_and_wait_for_frames(check, ops, launch, face, port, info):
           "tracker sends to the panel's port", process.argv)
     check("--exit-with-stdin" in process.argv, "tracker told to exit with its stdin")
     check(not common.port_is_free(port), "the port was opened first")
-    session = ops.current_session()
+    session = ops.state.session
     started = time.monotonic()
     common.tick_until(ops, lambda: session.receiver.accepted_total > 0 or process.poll() is not None,
                       "the first frame from the launched tracker", timeout=120, step=0.02)
@@ -112,7 +112,7 @@ def run_live(check, ops, launch, prefs, settings, face, port, info):
     t = time.monotonic()
     check(bpy.ops.vstream.stop() == {'FINISHED'}, "Stop")
     info["stop_s"] = round(time.monotonic() - t, 3)
-    check(launch.launched.process is None and ops.current_session() is None, "Stop ends session and tracker")
+    check(launch.launched.process is None and ops.state.session is None, "Stop ends session and tracker")
     check(common.pid_gone(pid), "Stop: the tracker's pid is gone", pid)
     check(process.proc.returncode == 0, "the tracker stopped cleanly (exit 0)", process.output()[-5:])
     check(any("frames" in line for line in process.output()), "its summary line was read",
@@ -125,7 +125,7 @@ def run_live(check, ops, launch, prefs, settings, face, port, info):
     path = os.path.join(tempfile.mkdtemp(), "saved.blend")
     bpy.ops.wm.save_as_mainfile(filepath=path)
     bpy.ops.wm.open_mainfile(filepath=path)
-    check(ops.current_session() is None and common.pid_gone(pid), "loading a file ends the tracker", pid)
+    check(ops.state.session is None and common.pid_gone(pid), "loading a file ends the tracker", pid)
 
     check(bpy.ops.vstream.start() == {'FINISHED'}, "Start before disabling the add-on")
     pid = launch.launched.process.pid
@@ -188,7 +188,7 @@ def run_errors(check, ops, launch, prefs, settings, face, port, info):
         message = start_error(check, ops, name)
         check(want in message, "%s: clear error" % name, message)
         check(want in ops.state.error, "%s: shown in the panel" % name, ops.state.error)
-        check(ops.current_session() is None and launch.launched.process is None
+        check(ops.state.session is None and launch.launched.process is None
               and common.port_is_free(port), "%s: nothing half-started" % name)
     prefs.tracker_command, prefs.tracker_options = ARGS.tracker, "--no-preview"
 

@@ -107,7 +107,7 @@ def scenario(check, module):
     # -- start without a window: the session exists and can be ticked --
     check(bpy.app.background, "no event loop in this Blender (ticks are driven here)")
     check(bpy.ops.vstream.start() == {'FINISHED'}, "vstream.start returns FINISHED without an event loop")
-    session = ops.current_session()
+    session = ops.state.session
     check(session is not None and session.receiver.is_open and session.port == port, "session bound to the port")
     check(not common.port_is_free(port), "port is taken while running")
 
@@ -290,7 +290,7 @@ def scenario(check, module):
 
     # -- port already in use: clear error, nothing half-started --
     check(bpy.ops.vstream.stop() == {'FINISHED'}, "stop")
-    check(ops.current_session() is None and ops.state.timer is None, "stop ends the session")
+    check(ops.state.session is None and ops.state.timer is None, "stop ends the session")
     check(common.port_is_free(port), "stop closes the socket: the port can be bound again")
     blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     blocker.bind(("127.0.0.1", 0))
@@ -304,7 +304,7 @@ def scenario(check, module):
     want = "Port %d is already in use by another program: choose another port or stop it" % busy
     check(want in message, "busy port gives the clear message", message)
     check(ops.state.error == want, "panel error line shows it", ops.state.error)
-    check(ops.current_session() is None and ops.state.timer is None, "nothing half-started")
+    check(ops.state.session is None and ops.state.timer is None, "nothing half-started")
     blocker.close()
     settings.port = port
     check(bpy.ops.vstream.start() == {'FINISHED'} and ops.state.error == "", "start after freeing clears the error")
@@ -313,7 +313,7 @@ def scenario(check, module):
     path = os.path.join(tempfile.mkdtemp(), "saved.blend")
     bpy.ops.wm.save_as_mainfile(filepath=path)
     bpy.ops.wm.open_mainfile(filepath=path)
-    check(ops.current_session() is None, "loading a file stops the session (load_pre)")
+    check(ops.state.session is None, "loading a file stops the session (load_pre)")
     check(common.port_is_free(port), "loading a file closes the socket")
     check("vstream_take_001_face" in bpy.data.actions, "baked take survives save and reload")
     check(bpy.context.scene.vstream.port == port, "settings saved with the scene")

@@ -144,7 +144,7 @@ def check_mapping_keys(check, action, mesh_obj, driven, wanted, first_frame, wha
         n = len(wanted[key])
         check.close(frames, [first_frame + i for i in range(n)],
                     "%s: %s keyed from frame %d" % (what, key, first_frame))
-        # Live apply skips changes under live.VALUE_EPSILON (1e-5); the bake writes every value.
+        # Live apply skips changes under values.VALUE_EPSILON (1e-5); the bake writes every value.
         check.close(values, wanted[key], "%s: %s keys equal what live apply sets" % (what, key), tol=2e-5)
 
 
@@ -181,8 +181,9 @@ def main(check):
 def scenario(check, module):
     ops = sys.modules[module + ".blender.operators"]
     protocol = sys.modules[module + ".shared.protocol"]
-    apply = sys.modules[module + ".core.quaternions"]
+    bake = sys.modules[module + ".blender.bake"]
     live = sys.modules[module + ".blender.live_apply"]
+    mesh_mapping = sys.modules[module + ".blender.mesh_mapping"]
     mapping = sys.modules[module + ".core.mapping"]
     recorder = sys.modules[module + ".core.recorder"]
     take = sys.modules[module + ".shared.take"]
@@ -202,7 +203,7 @@ def scenario(check, module):
     vrm_face = common.build_face_mesh(VRM_KEYS, name="FaceVRM")
     entry_face = common.build_face_mesh(ENTRY_KEYS, name="FaceEntry")
     entry_face[mapping.PROP_MAPPING] = mapping.entries_to_json([mapping.MappingEntry(**e) for e in ENTRIES])
-    check(apply.mapping_error(entry_face) is None, "mapping entries stored on the mesh are valid")
+    check(mesh_mapping.mapping_error(entry_face) is None, "mapping entries stored on the mesh are valid")
     rig = build_armature()
     settings.armature = rig
     settings.head_bone = "head"
@@ -214,7 +215,7 @@ def scenario(check, module):
     scene.frame_start = 1
     scene.frame_set(101)
     check(bpy.ops.vstream.start() == {'FINISHED'}, "start")
-    session = ops.current_session()
+    session = ops.state.session
     sender = Sender(protocol, settings.port)
     frames1 = make_frames(protocol, 40, 100.0, seed=1)
     check(bpy.ops.vstream.record() == {'FINISHED'} and session.recording, "record on")
@@ -249,7 +250,8 @@ def scenario(check, module):
     r = recorder.Recorder()
     for f in frames2:
         r.add(f)
-    report = r.bake(scene, [vrm_face, entry_face, vrm_face], rig, "head", "vstream_take_002", frame_start=11)
+    report = bake.bake_take(r, scene, [vrm_face, entry_face, vrm_face], rig, "head", "vstream_take_002",
+                            frame_start=11)
     names = sorted(report["actions"])
     check(names == ["vstream_take_002_face_FaceEntry", "vstream_take_002_face_FaceVRM", "vstream_take_002_head"],
           "several meshes: one face Action per mesh (a mesh listed twice baked once), named after the object",
@@ -275,7 +277,7 @@ def scenario(check, module):
     rec.push_to_nla = True
     scene.frame_set(301)
     check(bpy.ops.vstream.start() == {'FINISHED'}, "start again")
-    session = ops.current_session()
+    session = ops.state.session
     screen = bpy.context.screen
     check(screen is not None and not screen.is_animation_playing, "timeline not playing before Record")
     check(bpy.ops.vstream.record() == {'FINISHED'}, "record with playback on")
@@ -366,7 +368,7 @@ def scenario(check, module):
     check("vstream_take_006_face" in bpy.data.actions, "undo keeps the takes before it")
     check(bpy.ops.ed.redo() == {'FINISHED'} and "vstream_take_007_face" in bpy.data.actions,
           "redo brings the take back")
-    check(ops.current_session() is session and session.receiver.is_open, "the live session survives undo")
+    check(ops.state.session is session and session.receiver.is_open, "the live session survives undo")
     bpy.ops.vstream.stop()
 
     # -- 5. Import Take: same path, current frame, the mapping --

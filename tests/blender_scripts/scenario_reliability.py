@@ -130,7 +130,7 @@ def part_fuzz(check, ops, protocol):
     port = common.free_port()
     bpy.context.scene.vstream.port = port
     check(bpy.ops.vstream.start() == {'FINISHED'}, "start")
-    session = ops.current_session()
+    session = ops.state.session
     rcvbuf = session.receiver._sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
     check(rcvbuf >= 200000, "receive buffer enlarged", rcvbuf)
 
@@ -192,12 +192,12 @@ def part_lifecycle(check, ops, module, receiver_mod):
 
     # (e) loopback only unless asked
     check(bpy.ops.vstream.start() == {'FINISHED'}, "start")
-    addr = ops.current_session().receiver.address()
+    addr = ops.state.session.receiver.address()
     check(addr == ("127.0.0.1", port), "binds 127.0.0.1 by default", addr)
     bpy.ops.vstream.stop()
     scene.vstream.listen_all = True
     check(bpy.ops.vstream.start() == {'FINISHED'}, "start on all interfaces")
-    addr = ops.current_session().receiver.address()
+    addr = ops.state.session.receiver.address()
     check(addr == ("0.0.0.0", port), "binds 0.0.0.0 when Listen on all interfaces is on", addr)
     bpy.ops.vstream.stop()
     scene.vstream.listen_all = False
@@ -215,7 +215,7 @@ def part_lifecycle(check, ops, module, receiver_mod):
         message = str(e)
     want = receiver_mod.port_in_use_message(port)
     check(want in message, "busy port gives the clear message", message)
-    check(ops.current_session() is None and ops.state.timer is None and not ops.state.app_timer,
+    check(ops.state.session is None and ops.state.timer is None and not ops.state.app_timer,
           "nothing half-started")
     check(open_sockets() == before, "failed start leaves no socket open")
     # Busy on all interfaces too (0.0.0.0 clashes with a 127.0.0.1 bind on Linux).
@@ -224,7 +224,7 @@ def part_lifecycle(check, ops, module, receiver_mod):
         bpy.ops.vstream.start()
     except RuntimeError as e:
         message = str(e)
-    check(want in message and ops.current_session() is None, "busy port on the LAN option too", message)
+    check(want in message and ops.state.session is None, "busy port on the LAN option too", message)
     scene.vstream.listen_all = False
     blocker.close()
 
@@ -232,7 +232,7 @@ def part_lifecycle(check, ops, module, receiver_mod):
     before = open_sockets()
     for i in range(100):
         assert bpy.ops.vstream.start() == {'FINISHED'}, i
-        assert ops.current_session() is not None, i
+        assert ops.state.session is not None, i
         ops.tick(bpy.context)
         assert bpy.ops.vstream.stop() == {'FINISHED'}, i
     after = open_sockets()
@@ -253,7 +253,7 @@ def part_lifecycle(check, ops, module, receiver_mod):
         bpy.ops.vstream.record()
         ops.tick(bpy.context)
         op()
-        check(ops.current_session() is None and ops.state.timer is None and not ops.state.app_timer,
+        check(ops.state.session is None and ops.state.timer is None and not ops.state.app_timer,
               "%s stops the session" % what)
         check(common.port_is_free(port), "%s closes the socket" % what)
         check(open_sockets() == before, "%s leaves no socket open" % what)
@@ -283,7 +283,7 @@ def part_long_take(check, ops, protocol):
     port = common.free_port()
     scene.vstream.port = port
     check(bpy.ops.vstream.start() == {'FINISHED'}, "start")
-    session = ops.current_session()
+    session = ops.state.session
     check(bpy.ops.vstream.record() == {'FINISHED'} and session.recording, "record on")
 
     def weight(i, c):

@@ -1,48 +1,27 @@
-"""Start/Stop, Record and Calibrate operators, and the per-tick work.
+"""Every operator of the VStream panel, and the live session they start and stop.
 
-There is at most one live session per Blender process (one UDP port). It is
-kept here at module level, not on the operator, so Stop, Record, the panel,
-the file-load handler and unregister all reach the same one.
-
-`tick(context)` is everything a timer tick does. The modal operator calls it
-on its timer; where no event loop runs (Blender as a Python module, or
-`blender -b`: bpy.app.background) the session still starts and whoever
-drives Blender calls `tick` directly.
+The session (blender/state.py) is opened by Start and closed by Stop, Esc, a
+file load or unregister; `tick(context)` is everything a timer tick does: drain
+the receiver, hand the frames to live apply, redraw the panel when its status
+changed, look at the launched tracker. The modal operator calls it on its
+timer; where no event loop runs (Blender as a Python module, or `blender -b`:
+bpy.app.background) the session still starts and whoever drives Blender calls
+`tick` directly.
 """
 
 import bpy
 from bpy.app.handlers import persistent
-from bpy_extras.io_utils import ImportHelper
+from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from . import live_apply as live, recording_settings, take_import, tracker_launch
+from . import bake, live_apply, mesh_mapping, props, state, tracker_launch
+from ..core import mapping
 from ..core.receiver import ALL_INTERFACES, LOCALHOST, ReceiverError
-from ..core.recorder import BakeError, next_take_name
-from ..shared.take import TakeError
+from ..core.recorder import next_take_name
 from ..core.session import LiveSession
+from ..core.tracker_process import LaunchError
+from ..shared.take import TakeError
 
 TICK_INTERVAL = 1.0 / 60.0
-
-
-class _State:
-    session = None
-    error = ""          # last problem, shown in the panel until the next success
-    last_take = ""      # summary of the last bake, shown in the panel
-    last_status = None  # what the panel showed last, to redraw only on change
-    timer = None        # (window_manager, timer) of the running modal operator
-    app_timer = False   # bpy.app.timers fallback is registered
-    record_frame = None     # scene frame when Record was pressed: where the take starts
-    started_playback = False  # Record started timeline playback, so stopping it stops playback
-
-
-state = _State()
-
-
-def current_session():
-    return state.session
-
-
-# Takes are baked onto the same meshes live apply drives.
-target_meshes = live.target_meshes
 
 
 # -- session lifetime --------------------------------------------------------
@@ -81,13 +60,13 @@ def stop_session(context, bake=True):
     report = None
     try:
         if session.recording and bake and context is not None:
-            report = _bake(context, session)
+            report = finish_recording(context, session)
     finally:
         session.close()
         _stop_playback(context)
         state.record_frame = None
     state.last_status = None
-    _tag_redraw(context)
+    state.redraw(context)
     return report
 
 
@@ -105,8 +84,6 @@ def _remove_timers():
             bpy.app.timers.unregister(_app_timer_tick)
 
 
-# -- per tick ----------------------------------------------------------------
-
 def tick(context):
     """Drain every pending datagram, apply the newest face frame, redraw if needed.
 
@@ -119,8 +96,7 @@ def tick(context):
     settings = context.scene.vstream
     changed = False
     if frames:
-        # Every face mesh, neck/head, the add-on's neutral and smoothing: live.py.
-        changed = live.driver.drive(session, settings, frames)
+        changed = live_apply.driver.drive(session, settings, frames)
     status = session.status()
     if status != state.last_status:
         state.last_status = status
@@ -130,21 +106,8 @@ def tick(context):
         state.error = tracker_error
     changed = changed or tracker_changed
     if changed:
-        _tag_redraw(context)
+        state.redraw(context)
     return changed
-
-
-def _tag_redraw(context):
-    try:
-        wm = context.window_manager if context is not None else bpy.context.window_manager
-    except AttributeError:
-        return  # restricted context (e.g. while Blender shuts down)
-    if wm is None:
-        return
-    for window in wm.windows:
-        for area in window.screen.areas:
-            if area.type == 'VIEW_3D':
-                area.tag_redraw()
 
 
 def _app_timer_tick():
@@ -155,6 +118,17 @@ def _app_timer_tick():
         return None
     tick(bpy.context)
     return TICK_INTERVAL
+
+
+@persistent
+def on_load_pre(*_args):
+    # The scene the session drives is about to go away: close the port so the
+    # next file (or another Blender) can use it. A take in progress cannot be
+    # baked into a file that is being unloaded.
+    if state.session is not None:
+        if state.session.recording and len(state.session.recorder):
+            print("vstream: file loading, discarding %d recorded frames" % len(state.session.recorder))
+        stop_session(None, bake=False)
 
 
 # -- recording ---------------------------------------------------------------
@@ -170,7 +144,7 @@ def start_recording(context):
     scene = context.scene
     state.session.start_recording()
     recorder = state.session.recorder
-    recorder.transform, recorder.filters = live.driver.snapshot(state.session, scene.vstream.live)
+    recorder.transform, recorder.filters = live_apply.driver.snapshot(state.session, scene.vstream.live)
     state.record_frame = scene.frame_current
     state.started_playback = False
     if scene.vstream.recording.start_playback:
@@ -197,7 +171,8 @@ def _stop_playback(context):
             print("vstream: could not stop playback: %s" % e)
 
 
-def _bake(context, session):
+def finish_recording(context, session):
+    """Record off: bake the take from the frame Record was pressed on; return the bake report."""
     recorder = session.stop_recording()
     _stop_playback(context)
     settings = context.scene.vstream
@@ -206,44 +181,22 @@ def _bake(context, session):
         frame_start = context.scene.frame_current
     take = next_take_name([a.name for a in bpy.data.actions])
     try:
-        report = recorder.bake(context.scene, target_meshes(settings), settings.armature, settings.head_bone,
-                               take, frame_start=frame_start,
-                               **recording_settings.bake_options(settings.recording))
-    except BakeError as e:
+        report = bake.bake_take(recorder, context.scene, live_apply.target_meshes(settings), settings.armature,
+                                settings.head_bone, take, frame_start=frame_start,
+                                **bake.options(settings.recording))
+    except bake.BakeError as e:
         state.error = str(e)
         state.last_take = ""
         raise
     # The take keeps the options of Record start; say so if live moved on.
     kept = recorder.transform
-    report["settings_changed"] = kept is not None and kept.key() != live.driver.transform(settings.live).key()
+    report["settings_changed"] = kept is not None and kept.key() != live_apply.driver.transform(settings.live).key()
     state.error = ""
-    state.last_take = describe_bake(report)
+    state.last_take = bake.describe(report)
     return report
 
 
-def describe_bake(report):
-    text = "%s: %d keys, frames %d-%d" % (
-        report["take"], report["keyed"], report["frame_start"], report["frame_end"])
-    if report["merged"]:
-        text += ", %d merged" % report["merged"]
-    if report["no_face"]:
-        text += ", %d without face" % report["no_face"]
-    if report.get("keys_removed"):
-        text += ", %d of %d keys reduced away" % (
-            report["keys_removed"], report["keys_removed"] + report["keys_written"])
-    if report.get("nla_tracks"):
-        text += ", pushed to NLA"
-    if report.get("reduce_skipped"):
-        text += " (%s: keys not reduced)" % report["reduce_skipped"]
-    if report["not_assigned"]:
-        text += " (kept existing action on %s)" % ", ".join(report["not_assigned"])
-    if report.get("settings_changed"):
-        text += " (head, neutral or smoothing settings changed while recording: the take uses those " \
-                "in effect when Record was pressed)"
-    return text
-
-
-# -- operators -----------------------------------------------------------------
+# -- the session's operators ---------------------------------------------------------
 
 class _WhileRunning:
     """Mixin: an operator that needs a running session."""
@@ -268,18 +221,18 @@ class VSTREAM_OT_start(bpy.types.Operator):
         try:
             settings = context.scene.vstream
             session = start_session(settings.port, listen_host(settings))
-            tracker_launch.launch_if_enabled(context, session.port)
+            tracker_launch.launch_if_enabled(props.preferences(context), session.port)
         except ReceiverError as e:
             self.report({'ERROR'}, str(e))
-            _tag_redraw(context)
+            state.redraw(context)
             return {'CANCELLED'}
-        except tracker_launch.LaunchError as e:
+        except LaunchError as e:
             stop_session(None, bake=False)  # the port opened for it: nothing half-started
             state.error = str(e)
             self.report({'ERROR'}, state.error)
-            _tag_redraw(context)
+            state.redraw(context)
             return {'CANCELLED'}
-        _tag_redraw(context)
+        state.redraw(context)
         if bpy.app.background:
             # Blender as a Python module or `blender -b`: no event loop will
             # ever deliver a timer event (the module even has a window), so
@@ -304,14 +257,14 @@ class VSTREAM_OT_start(bpy.types.Operator):
         if event.type == 'ESC' and event.value == 'PRESS':
             try:
                 report = stop_session(context)
-            except BakeError as e:
+            except bake.BakeError as e:
                 self.report({'WARNING'}, str(e))
                 return {'CANCELLED'}
             if report is not None:
                 # A modal operator makes no undo step of its own: give the
                 # take one, so Ctrl+Z removes it and nothing done before it.
                 bpy.ops.ed.undo_push(message="VStream take")
-                self.report({'INFO'}, describe_bake(report))
+                self.report({'INFO'}, bake.describe(report))
             return {'CANCELLED'}
         if event.type == 'TIMER':
             tick(context)
@@ -332,11 +285,11 @@ class VSTREAM_OT_stop(_WhileRunning, bpy.types.Operator):
     def execute(self, context):
         try:
             report = stop_session(context)
-        except BakeError as e:
+        except bake.BakeError as e:
             self.report({'WARNING'}, str(e))
             return {'FINISHED'}
         if report is not None:
-            self.report({'INFO'}, describe_bake(report))
+            self.report({'INFO'}, bake.describe(report))
         return {'FINISHED'}
 
 
@@ -350,16 +303,16 @@ class VSTREAM_OT_record(_WhileRunning, bpy.types.Operator):
         session = state.session
         if not session.recording:
             start_recording(context)
-            _tag_redraw(context)
+            state.redraw(context)
             return {'FINISHED'}
         try:
-            report = _bake(context, session)
-        except BakeError as e:
+            report = finish_recording(context, session)
+        except bake.BakeError as e:
             self.report({'ERROR'}, str(e))
-            _tag_redraw(context)
+            state.redraw(context)
             return {'CANCELLED'}
-        _tag_redraw(context)
-        self.report({'INFO'}, describe_bake(report))
+        state.redraw(context)
+        self.report({'INFO'}, bake.describe(report))
         return {'FINISHED'}
 
 
@@ -374,8 +327,8 @@ class VSTREAM_OT_calibrate(bpy.types.Operator):
 
     def execute(self, context):
         # Sends the control datagram; captures the neutral here when the
-        # sender does not calibrate itself (live.calibrate).
-        level, message = live.calibrate(state.session, context.scene.vstream)
+        # sender does not calibrate itself (live_apply.calibrate).
+        level, message = live_apply.calibrate(state.session, context.scene.vstream)
         self.report({level}, message)
         return {'FINISHED'} if level == 'INFO' else {'CANCELLED'}
 
@@ -402,59 +355,236 @@ class VSTREAM_OT_import_take(bpy.types.Operator, ImportHelper):
         if show:
             wm.progress_begin(0, steps)
         try:
-            report = take_import.import_take(
-                context.scene, target_meshes(settings), settings.armature, settings.head_bone,
+            report = bake.import_take(
+                context.scene, live_apply.target_meshes(settings), settings.armature, settings.head_bone,
                 bpy.path.abspath(self.filepath), [a.name for a in bpy.data.actions],
                 progress=(lambda f: wm.progress_update(int(f * steps))) if show else None,
                 frame_start=context.scene.frame_current,
                 # As if the file were streamed now: today's neutral, head and smoothing options.
-                transform=live.driver.transform(settings.live),
-                **recording_settings.bake_options(settings.recording))
-        except (TakeError, BakeError, OSError, UnicodeDecodeError) as e:
+                transform=live_apply.driver.transform(settings.live),
+                **bake.options(settings.recording))
+        except (TakeError, bake.BakeError, OSError, UnicodeDecodeError) as e:
             state.error = "Import take: %s" % e
-            _tag_redraw(context)
+            state.redraw(context)
             self.report({'ERROR'}, state.error)
             return {'CANCELLED'}
         finally:
             if show:
                 wm.progress_end()
         for name in report["actions"]:
-            bpy.data.actions[name][take_import.PROP_SOURCE] = report["source"]
+            bpy.data.actions[name][bake.PROP_SOURCE] = report["source"]
         state.error = ""
-        state.last_take = describe_bake(report) + " (imported)"
-        _tag_redraw(context)
+        state.last_take = bake.describe(report) + " (imported)"
+        state.redraw(context)
         self.report({'INFO'}, state.last_take)
         return {'FINISHED'}
 
 
-CLASSES = (VSTREAM_OT_start, VSTREAM_OT_stop, VSTREAM_OT_record, VSTREAM_OT_calibrate,
-           VSTREAM_OT_import_take)
+class VSTREAM_OT_launch_tracker(bpy.types.Operator):
+    """Launch the tracker again with the current preferences, sending to the open port"""
+    bl_idname = "vstream.launch_tracker"
+    bl_label = "Launch Tracker"
+
+    @classmethod
+    def poll(cls, context):
+        return state.session is not None and tracker_launch.launched.process is None
+
+    def execute(self, context):
+        try:
+            tracker_launch.launch(props.preferences(context), state.session.port)
+        except LaunchError as e:
+            state.error = str(e)
+            self.report({'ERROR'}, str(e))
+            return {'CANCELLED'}
+        state.error = ""
+        return {'FINISHED'}
 
 
-@persistent
-def on_load_pre(*_args):
-    # The scene the session drives is about to go away: close the port so the
-    # next file (or another Blender) can use it. A take in progress cannot be
-    # baked into a file that is being unloaded.
-    if state.session is not None:
-        if state.session.recording and len(state.session.recorder):
-            print("vstream: file loading, discarding %d recorded frames" % len(state.session.recorder))
-        stop_session(None, bake=False)
+# -- face meshes and the neutral -------------------------------------------------------
+
+class VSTREAM_OT_mesh_add(bpy.types.Operator):
+    """Add a slot for another face mesh (the active mesh if it is not driven yet)"""
+    bl_idname = "vstream.mesh_add"
+    bl_label = "Add Face Mesh"
+    bl_options = {'UNDO'}
+
+    def execute(self, context):
+        settings = context.scene.vstream
+        slot = settings.meshes.add()
+        obj = context.object
+        if obj is not None and obj.type == 'MESH' and obj not in live_apply.target_meshes(settings):
+            slot.object = obj
+        settings.mesh_index = len(settings.meshes) - 1
+        return {'FINISHED'}
 
 
-def register():
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-    if on_load_pre not in bpy.app.handlers.load_pre:
-        bpy.app.handlers.load_pre.append(on_load_pre)
+class VSTREAM_OT_mesh_remove(bpy.types.Operator):
+    """Stop driving the selected extra face mesh"""
+    bl_idname = "vstream.mesh_remove"
+    bl_label = "Remove Face Mesh"
+    bl_options = {'UNDO'}
+
+    @classmethod
+    def poll(cls, context):
+        settings = getattr(context.scene, "vstream", None)
+        return settings is not None and 0 <= settings.mesh_index < len(settings.meshes)
+
+    def execute(self, context):
+        settings = context.scene.vstream
+        settings.meshes.remove(settings.mesh_index)
+        settings.mesh_index = min(settings.mesh_index, len(settings.meshes) - 1)
+        return {'FINISHED'}
 
 
-def unregister():
-    stop_session(None, bake=False)
-    # Match by name too: a reloaded module has a new function object.
-    for handler in list(bpy.app.handlers.load_pre):
-        if handler is on_load_pre or (getattr(handler, "__name__", "") == "on_load_pre"
-                                      and getattr(handler, "__module__", "") == __name__):
-            bpy.app.handlers.load_pre.remove(handler)
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+class VSTREAM_OT_set_neutral_pose(bpy.types.Operator):
+    """Take the current incoming head rotation and position as the avatar's rest pose"""
+    bl_idname = "vstream.set_neutral_pose"
+    bl_label = "Set Neutral Pose"
+    bl_options = {'UNDO'}
+
+    @classmethod
+    def poll(cls, context):
+        return state.session is not None and live_apply.driver.session is state.session \
+            and live_apply.driver.last_face is not None
+
+    def execute(self, context):
+        if not live_apply.driver.capture_head_neutral(context.scene.vstream.live):
+            self.report({'WARNING'}, "No face received yet")
+            return {'CANCELLED'}
+        return {'FINISHED'}
+
+
+class VSTREAM_OT_clear_neutral(bpy.types.Operator):
+    """Forget the neutral face and head pose kept in Blender"""
+    bl_idname = "vstream.clear_neutral"
+    bl_label = "Clear Neutral"
+    bl_options = {'UNDO'}
+
+    @classmethod
+    def poll(cls, context):
+        settings = getattr(context.scene, "vstream", None)
+        return settings is not None and live_apply.has_neutral(settings.live)
+
+    def execute(self, context):
+        live_apply.clear_neutral(context.scene.vstream.live)
+        return {'FINISHED'}
+
+
+# -- the mapping table -------------------------------------------------------------------
+
+class _MappingOperator:
+    @classmethod
+    def poll(cls, context):
+        return mesh_mapping.mapping_object(context) is not None
+
+
+class VSTREAM_OT_mapping_edit(_MappingOperator, bpy.types.Operator):
+    """Fill the mapping table from the stored entries and the shape keys found by name"""
+    bl_idname = "vstream.mapping_edit"
+    bl_label = "Edit Mapping"
+    bl_options = {'UNDO'}
+
+    def execute(self, context):
+        obj = mesh_mapping.mapping_object(context)
+        try:
+            mesh_mapping.fill_rows(obj)
+        except mapping.MappingError as e:
+            self.report({'ERROR'}, str(e))
+            return {'CANCELLED'}
+        return {'FINISHED'}
+
+
+class VSTREAM_OT_mapping_reset(_MappingOperator, bpy.types.Operator):
+    """Forget every mapping edit of this mesh: back to automatic detection by name"""
+    bl_idname = "vstream.mapping_reset"
+    bl_label = "Reset Mapping"
+    bl_options = {'UNDO'}
+
+    def invoke(self, context, event):
+        return context.window_manager.invoke_confirm(self, event)
+
+    def execute(self, context):
+        obj = mesh_mapping.mapping_object(context)
+        mesh_mapping.store_entries(obj, [])
+        mesh_mapping.fill_rows(obj)
+        return {'FINISHED'}
+
+
+class VSTREAM_OT_mapping_row_add(_MappingOperator, bpy.types.Operator):
+    """Add a row for the selected row's channel, to drive one more shape key with it"""
+    bl_idname = "vstream.mapping_row_add"
+    bl_label = "Add Mapping Row"
+    bl_options = {'UNDO'}
+
+    def execute(self, context):
+        mesh_mapping.add_row(mesh_mapping.mapping_object(context))
+        return {'FINISHED'}
+
+
+class VSTREAM_OT_mapping_row_remove(_MappingOperator, bpy.types.Operator):
+    """Remove the selected row: its shape key goes back to automatic detection"""
+    bl_idname = "vstream.mapping_row_remove"
+    bl_label = "Remove Mapping Row"
+    bl_options = {'UNDO'}
+
+    @classmethod
+    def poll(cls, context):
+        obj = mesh_mapping.mapping_object(context)
+        return obj is not None and 0 <= obj.vstream_row_index < len(obj.vstream_rows)
+
+    def execute(self, context):
+        obj = mesh_mapping.mapping_object(context)
+        obj.vstream_rows.remove(obj.vstream_row_index)
+        obj.vstream_row_index = min(obj.vstream_row_index, len(obj.vstream_rows) - 1)
+        mesh_mapping.write_rows(obj)
+        return {'FINISHED'}
+
+
+class VSTREAM_OT_mapping_save(_MappingOperator, bpy.types.Operator, ExportHelper):
+    """Save this mesh's whole mapping (every driven key) as a JSON preset file"""
+    bl_idname = "vstream.mapping_save"
+    bl_label = "Save Mapping Preset"
+
+    filename_ext = ".json"
+    filter_glob: bpy.props.StringProperty(default="*.json", options={'HIDDEN'})
+
+    def execute(self, context):
+        obj = mesh_mapping.mapping_object(context)
+        path = bpy.path.abspath(self.filepath)
+        try:
+            entries = mesh_mapping.resolved_entries(obj)
+            mapping.save_preset(path, entries)
+        except (mapping.MappingError, OSError) as e:
+            self.report({'ERROR'}, "Save mapping: %s" % e)
+            return {'CANCELLED'}
+        self.report({'INFO'}, "Saved %d mapping entries to %s" % (len(entries), path))
+        return {'FINISHED'}
+
+
+class VSTREAM_OT_mapping_load(_MappingOperator, bpy.types.Operator, ImportHelper):
+    """Replace this mesh's mapping with a JSON preset file"""
+    bl_idname = "vstream.mapping_load"
+    bl_label = "Load Mapping Preset"
+    bl_options = {'UNDO'}
+
+    filename_ext = ".json"
+    filter_glob: bpy.props.StringProperty(default="*.json", options={'HIDDEN'})
+
+    def execute(self, context):
+        obj = mesh_mapping.mapping_object(context)
+        path = bpy.path.abspath(self.filepath)
+        try:
+            entries = mapping.load_preset(path)
+        except mapping.MappingError as e:
+            state.error = "Load mapping: %s" % e
+            self.report({'ERROR'}, state.error)
+            return {'CANCELLED'}
+        present = set(mesh_mapping.driven_names(obj))
+        missing = sorted(e.shape_key for e in entries if e.shape_key not in present)
+        mesh_mapping.store_entries(obj, entries)
+        mesh_mapping.fill_rows(obj)
+        text = "Loaded %d mapping entries onto %s" % (len(entries), obj.name)
+        if missing:
+            text += "; %d name keys %s lacks (kept): %s" % (len(missing), obj.name, ", ".join(missing[:5]))
+        self.report({'WARNING'} if missing else {'INFO'}, text)
+        return {'FINISHED'}

@@ -1,63 +1,85 @@
-"""Scene settings, the VStream sidebar panel, and register/unregister of everything."""
+"""Every panel and list of the VStream tab in the 3D View's sidebar.
+
+    VStream Face Capture        meshes, armature, port, Start/Stop/Record, status
+      Recording                 Start with Playback, Push to NLA, Reduce Keys
+      Head & Smoothing          neck, Move Head, neutral, smoothing
+      Shape Key Mapping         the mapping table of the active face mesh
+      Tracker                   the tracker Start launches
+
+Blender's labels are cut off at the sidebar's edge, so long messages (errors,
+the last take, the tracker's output) are wrapped to the region's width here.
+"""
+
+import importlib.util
 
 import bpy
 
-from ..core import quaternions as apply
-from ..shared import arkit, protocol
-from . import props as live_ui, mesh_mapping as mapping_ui, operators, recording_settings, sidebar, tracker_launch
-from .operators import state
-from .sidebar import SidebarPanel, label_wrapped
+from . import live_apply, mesh_mapping, props, state, tracker_launch
+from ..shared import arkit
+
+PARENT = "VIEW3D_PT_vstream"
+# Reduce Keys needs numpy, which a Blender built on a system Python may lack.
+HAVE_NUMPY = importlib.util.find_spec("numpy") is not None
 
 
-def _is_armature(_self, obj):
-    return obj.type == 'ARMATURE'
+class SidebarPanel:
+    """Mixin: a panel in the 3D View's sidebar, VStream tab."""
+    bl_space_type = 'VIEW_3D'
+    bl_region_type = 'UI'
+    bl_category = "VStream"
 
 
-def _armature_changed(self, _context):
-    # A bone name left over from another armature would silently drive nothing,
-    # so pick this armature's head bone when the name does not fit.
-    if self.armature is not None and self.head_bone not in self.armature.data.bones:
-        self.head_bone = _guess_head_bone(self.armature)
+class SubPanel(SidebarPanel):
+    """Mixin: a collapsible section under the main VStream panel."""
+    bl_parent_id = PARENT
 
 
-def _guess_head_bone(armature_obj):
-    bones = armature_obj.data.bones
-    for bone in bones:
-        if bone.name.lower() == "head":
-            return bone.name
-    for bone in bones:
-        if "head" in bone.name.lower() and "end" not in bone.name.lower():
-            return bone.name
-    return ""
+def chars_that_fit(context):
+    region = context.region
+    scale = context.preferences.system.ui_scale
+    if region is None or region.width <= 1:
+        return 40
+    return max(16, int((region.width - 50 * scale) / (7 * scale)))
 
 
-class VStreamSettings(bpy.types.PropertyGroup):
-    mesh: bpy.props.PointerProperty(
-        name="Face Mesh", type=bpy.types.Object, poll=live_ui.is_mesh,
-        description="Mesh whose ARKit-named shape keys are driven (names match in any case)")
-    # More meshes of a face split over several objects (teeth, brows...);
-    # live.target_meshes lists `mesh` first, then these.
-    meshes: bpy.props.CollectionProperty(type=live_ui.VStreamMeshSlot)
-    mesh_index: bpy.props.IntProperty(default=0)
-    live: bpy.props.PointerProperty(type=live_ui.VStreamLiveOptions)
-    armature: bpy.props.PointerProperty(
-        name="Armature", type=bpy.types.Object, poll=_is_armature, update=_armature_changed,
-        description="Armature holding the head bone")
-    head_bone: bpy.props.StringProperty(
-        name="Head Bone", description="Bone that turns with the head")
-    port: bpy.props.IntProperty(
-        name="Port", default=protocol.DEFAULT_PORT, min=1024, max=65535,
-        description="Local UDP port the tracker sends to (vstream-tracker --port)")
-    listen_all: bpy.props.BoolProperty(
-        name="Listen on all interfaces (LAN)", default=False,
-        description="Accept frames from other computers (tracker on another machine). "
-                    "Off: only this computer (127.0.0.1) can send")
-    recording: bpy.props.PointerProperty(type=recording_settings.VStreamRecordingSettings)
+def wrap(text, width):
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = (line + " " + word).strip()
+    if line:
+        lines.append(line)
+    return lines
+
+
+def label_wrapped(layout, context, text, icon='NONE'):
+    """`text` as labels that fit the sidebar; the icon on the first line only."""
+    for i, line in enumerate(wrap(text, chars_that_fit(context))):
+        layout.label(text=line, icon=icon if i == 0 else ('BLANK1' if icon != 'NONE' else 'NONE'))
+
+
+# -- the main panel ------------------------------------------------------------------
+
+class VSTREAM_UL_meshes(bpy.types.UIList):
+    def draw_item(self, _context, layout, _data, item, _icon, _active_data, _active_prop, _index=0, _flt_flag=0):
+        layout.prop(item, "object", text="", emboss=True)
+
+
+def draw_meshes(layout, settings):
+    """The extra face meshes list, under the main Face Mesh field."""
+    row = layout.row()
+    row.template_list("VSTREAM_UL_meshes", "", settings, "meshes", settings, "mesh_index", rows=2)
+    col = row.column(align=True)
+    col.operator("vstream.mesh_add", icon='ADD', text="")
+    col.operator("vstream.mesh_remove", icon='REMOVE', text="")
 
 
 class VIEW3D_PT_vstream(SidebarPanel, bpy.types.Panel):
     bl_label = "VStream Face Capture"
-    bl_idname = sidebar.PARENT
+    bl_idname = PARENT
 
     def draw(self, context):
         layout = self.layout
@@ -69,12 +91,12 @@ class VIEW3D_PT_vstream(SidebarPanel, bpy.types.Panel):
         col.label(text="Face mesh (ARKit shape keys):")
         col.prop(settings, "mesh", text="")
         if settings.mesh is not None:
-            found = len(apply.matched_names(settings.mesh))
+            found = len(mesh_mapping.matched_names(settings.mesh))
             row = col.row()
             row.alert = found == 0
             row.label(text="%d/%d ARKit shape keys" % (found, arkit.NUM_CHANNELS), icon='SHAPEKEY_DATA')
         col.label(text="More face meshes:")
-        live_ui.draw_meshes(col, settings)
+        draw_meshes(col, settings)
         col = layout.column(align=True)
         col.label(text="Armature and head bone:")
         col.prop(settings, "armature", text="")
@@ -134,29 +156,166 @@ class VIEW3D_PT_vstream(SidebarPanel, bpy.types.Panel):
             col.label(text="Recording: %d frames" % status["recorded"], icon='REC')
 
 
-# The recording options' group before the settings that point to it, its
-# sub-panel after its parent panel.
-CLASSES = (recording_settings.VStreamRecordingSettings, VStreamSettings, VIEW3D_PT_vstream,
-           recording_settings.VIEW3D_PT_vstream_recording)
+# -- sub-panels ----------------------------------------------------------------------
+
+class VIEW3D_PT_vstream_recording(SubPanel, bpy.types.Panel):
+    bl_label = "Recording"
+    bl_idname = "VIEW3D_PT_vstream_recording"
+    bl_options = {'DEFAULT_CLOSED'}
+
+    def draw(self, context):
+        layout = self.layout
+        recording = context.scene.vstream.recording
+        col = layout.column()
+        col.prop(recording, "start_playback")
+        col.prop(recording, "push_to_nla")
+        col.prop(recording, "reduce_keys")
+        row = col.row()
+        row.enabled = recording.reduce_keys
+        row.prop(recording, "reduce_tolerance")
+        if recording.reduce_keys and not HAVE_NUMPY:
+            col.label(text="Needs numpy: this Blender has none", icon='ERROR')
+        layout.label(text="Takes start at the current frame", icon='TIME')
 
 
-def register():
-    live_ui.register_types()  # VStreamSettings points at them
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-    bpy.types.Scene.vstream = bpy.props.PointerProperty(type=VStreamSettings)
-    operators.register()
-    live_ui.register()      # sub-panels after their parent panel
-    mapping_ui.register()
-    tracker_launch.register()
+class VIEW3D_PT_vstream_head(SubPanel, bpy.types.Panel):
+    bl_label = "Head & Smoothing"
+    bl_idname = "VIEW3D_PT_vstream_head"
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.vstream
+        options = settings.live
+        col = layout.column(align=True)
+        if settings.armature is not None:
+            col.label(text="Neck bone (optional):")
+            col.prop_search(options, "neck_bone", settings.armature.data, "bones", text="", icon='BONE_DATA')
+            sub = col.row()
+            sub.enabled = bool(options.neck_bone)
+            sub.prop(options, "neck_split", slider=True)
+        col.prop(options, "head_location")
+        if options.head_location:
+            col.prop(options, "location_scale")
+            neck, head = live_apply.head_bones(settings, options)
+            moved = neck or head
+            if moved is not None and moved.bone.use_connect:
+                box = col.box()
+                box.alert = True
+                box.label(text="%s is connected to its parent:" % moved.name, icon='ERROR')
+                box.label(text="Blender ignores its location", icon='BLANK1')
+
+        col = layout.column(align=True)
+        col.label(text="Neutral:")
+        col.prop(options, "calibrate_mode", text="")
+        row = col.row(align=True)
+        row.operator("vstream.set_neutral_pose", icon='ARMATURE_DATA')
+        row.operator("vstream.clear_neutral", text="", icon='X')
+        if options.neutral_weights:
+            col.label(text="Neutral face kept in Blender", icon='CHECKMARK')
+
+        col = layout.column(align=True)
+        col.prop(options, "smooth")
+        sub = col.column(align=True)
+        sub.enabled = options.smooth
+        sub.prop(options, "smooth_min_cutoff")
+        sub.prop(options, "smooth_beta")
 
 
-def unregister():
-    tracker_launch.unregister()
-    mapping_ui.unregister()
-    live_ui.unregister()
-    operators.unregister()
-    del bpy.types.Scene.vstream
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
-    live_ui.unregister_types()
+class VSTREAM_UL_mapping(bpy.types.UIList):
+    def draw_item(self, _context, layout, data, item, _icon, _active_data, _active_prop, _index=0, _flt_flag=0):
+        keys = data.data.shape_keys if data.type == 'MESH' else None
+        # The sidebar is narrow: channel, key and mute here; the rest under the list.
+        row = layout.row(align=True)
+        split = row.split(factor=0.5, align=True)
+        split.label(text=item.channel)
+        _key_field(split, item, keys)
+        row.prop(item, "mute", text="", icon='HIDE_ON' if item.mute else 'HIDE_OFF', emboss=False)
+
+
+def _key_field(layout, row, keys, text=""):
+    sub = layout.row(align=True)
+    # A key the mesh does not have (from a preset) is kept but shown in red.
+    sub.alert = bool(row.shape_key) and (keys is None or row.shape_key not in keys.key_blocks)
+    if keys is not None:
+        sub.prop_search(row, "shape_key", keys, "key_blocks", text=text)
+    else:
+        sub.prop(row, "shape_key", text=text)
+
+
+class VIEW3D_PT_vstream_mapping(SubPanel, bpy.types.Panel):
+    bl_label = "Shape Key Mapping"
+    bl_idname = "VIEW3D_PT_vstream_mapping"
+
+    def draw(self, context):
+        layout = self.layout
+        obj = mesh_mapping.mapping_object(context)
+        if obj is None:
+            layout.label(text="Pick a face mesh first", icon='INFO')
+            return
+        layout.label(text="Mapping of %s:" % obj.name, icon='SHAPEKEY_DATA')
+        error = mesh_mapping.mapping_error(obj)
+        if error:
+            box = layout.box()
+            box.alert = True
+            box.label(text="Stored mapping ignored:", icon='ERROR')
+            box.label(text=error[:120], icon='BLANK1')
+        rows = obj.vstream_rows
+        if len(rows) == 0:
+            found = len(mesh_mapping.matched_names(obj))
+            layout.label(text="Automatic: %d keys matched by name" % found)
+            layout.operator("vstream.mapping_edit", icon='PRESET')
+        else:
+            row = layout.row()
+            row.template_list("VSTREAM_UL_mapping", "", obj, "vstream_rows", obj, "vstream_row_index", rows=6)
+            col = row.column(align=True)
+            col.operator("vstream.mapping_row_add", icon='ADD', text="")
+            col.operator("vstream.mapping_row_remove", icon='REMOVE', text="")
+            if 0 <= obj.vstream_row_index < len(rows):
+                row = rows[obj.vstream_row_index]
+                col = layout.column(align=True)
+                col.prop(row, "channel")
+                _key_field(col, row, obj.data.shape_keys, text="Key")
+                col.prop(row, "invert")
+                col.prop(row, "gain")
+                col.prop(row, "offset")
+                sub = col.row(align=True)
+                sub.prop(row, "clamp_min")
+                sub.prop(row, "clamp_max")
+            for text in mesh_mapping.problems.get(obj.name, ()):
+                layout.label(text=text, icon='ERROR')
+            row = layout.row(align=True)
+            row.operator("vstream.mapping_edit", text="Refresh", icon='FILE_REFRESH')
+            row.operator("vstream.mapping_reset", text="Reset", icon='LOOP_BACK')
+        row = layout.row(align=True)
+        row.operator("vstream.mapping_load", text="Load...", icon='IMPORT')
+        row.operator("vstream.mapping_save", text="Save...", icon='EXPORT')
+
+
+class VIEW3D_PT_vstream_tracker(SubPanel, bpy.types.Panel):
+    bl_label = "Tracker"
+    bl_idname = "VIEW3D_PT_vstream_tracker"
+
+    def draw(self, context):
+        layout = self.layout
+        prefs = props.preferences(context)
+        if prefs is None:
+            return
+        launched = tracker_launch.launched
+        process = launched.process
+        session = state.session
+        col = layout.column()
+        col.enabled = session is None
+        col.prop(prefs, "launch_tracker", text="Launch Tracker on Start")
+        row = layout.row()
+        row.enabled = process is None
+        row.prop(prefs, "tracker_source", text="Source")
+        col = layout.column(align=True)
+        if process is not None:
+            col.label(text="Running (pid %d)" % process.pid, icon='PLAY')
+            label_wrapped(col, context, tracker_launch.shown(process.last_line()))
+        elif launched.ended:
+            label_wrapped(col, context, launched.ended, 'INFO')
+        if session is not None and process is None and prefs.launch_tracker:
+            layout.operator("vstream.launch_tracker", icon='PLAY')
+        layout.operator("preferences.addon_show", text="Tracker Settings",
+                        icon='PREFERENCES').module = props.ADDON

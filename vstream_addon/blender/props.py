@@ -1,23 +1,53 @@
-"""Settings and panel parts of live apply: extra face meshes, neck/head, neutral, smoothing.
+"""Every property the add-on stores: the scene settings (scene.vstream and the groups
+under it), the mapping table's rows (obj.vstream_rows) and the add-on preferences.
 
-The PropertyGroups here hang off the scene settings (blender_ui.VStreamSettings):
-`settings.meshes` (more face meshes after `settings.mesh`) and `settings.live`
-(LiveOptions). register_types() must run before VStreamSettings is registered;
-register() adds the operators, lists, sub-panel and handlers.
+    scene.vstream               VStreamSettings: face meshes, armature, port, LAN
+      .meshes[]                 VStreamMeshSlot: more meshes of a split face
+      .live                     VStreamLiveOptions: neck, Move Head, neutral, smoothing
+      .recording                VStreamRecordingSettings: options of Record and Import Take
+    obj.vstream_rows[]          VStreamMappingRow: the Shape Key Mapping table
+    preferences                 VStreamPreferences: how Start launches the tracker
 """
 
-import bpy
-from bpy.app.handlers import persistent
+import shutil
 
-from . import live_apply as live
-from ..core import neutral
-from .operators import state
-from .sidebar import SubPanel
+import bpy
+
+from . import mesh_mapping
+from ..core import neutral, quaternions, tracker_process
+from ..shared import protocol
+
+# The add-on's module name, which preferences are registered under: `vstream_addon`
+# for the legacy zip, `bl_ext.<repository>.vstream` for the 4.2+ extension. This
+# module lives in its `blender` subpackage.
+ADDON = __package__.rpartition(".")[0]
 
 
 def is_mesh(_self, obj):
-    """Poll of the properties that point at a face mesh (here and in blender_ui)."""
+    """Poll of the properties that point at a face mesh."""
     return obj.type == 'MESH'
+
+
+def _is_armature(_self, obj):
+    return obj.type == 'ARMATURE'
+
+
+def _armature_changed(self, _context):
+    # A bone name left over from another armature would silently drive nothing,
+    # so pick this armature's head bone when the name does not fit.
+    if self.armature is not None and self.head_bone not in self.armature.data.bones:
+        self.head_bone = _guess_head_bone(self.armature)
+
+
+def _guess_head_bone(armature_obj):
+    bones = armature_obj.data.bones
+    for bone in bones:
+        if bone.name.lower() == "head":
+            return bone.name
+    for bone in bones:
+        if "head" in bone.name.lower() and "end" not in bone.name.lower():
+            return bone.name
+    return ""
 
 
 class VStreamMeshSlot(bpy.types.PropertyGroup):
@@ -41,18 +71,18 @@ class VStreamLiveOptions(bpy.types.PropertyGroup):
         description="Scene units per tracked metre")
     calibrate_mode: bpy.props.EnumProperty(
         name="Neutral By",
-        items=((live.CALIBRATE_AUTO, "Auto", "The sender's frames say whether it calibrates itself "
+        items=((neutral.CALIBRATE_AUTO, "Auto", "The sender's frames say whether it calibrates itself "
                 "(vstream's tracker does); otherwise Calibrate captures the neutral here"),
-               (live.CALIBRATE_SENDER, "Sender", "Calibrate only asks the sender to recalibrate"),
-               (live.CALIBRATE_ADDON, "Blender", "Calibrate captures the current face as neutral here, "
+               (neutral.CALIBRATE_SENDER, "Sender", "Calibrate only asks the sender to recalibrate"),
+               (neutral.CALIBRATE_ADDON, "Blender", "Calibrate captures the current face as neutral here, "
                 "for senders that stream raw weights")),
-        default=live.CALIBRATE_AUTO,
+        default=neutral.CALIBRATE_AUTO,
         description="Who measures the neutral face when you press Calibrate")
     neutral_weights: bpy.props.StringProperty(
         name="Neutral Weights", options={'HIDDEN'},
         description="The add-on's neutral face, 52 weights as JSON (empty: none)")
     neutral_rotation: bpy.props.FloatVectorProperty(
-        name="Neutral Head Rotation", size=4, default=neutral.IDENTITY, subtype='QUATERNION',
+        name="Neutral Head Rotation", size=4, default=quaternions.IDENTITY, subtype='QUATERNION',
         description="Incoming head rotation treated as the rest pose")
     neutral_position: bpy.props.FloatVectorProperty(
         name="Neutral Head Position", size=3, default=(0.0, 0.0, 0.0), subtype='TRANSLATION',
@@ -69,173 +99,109 @@ class VStreamLiveOptions(bpy.types.PropertyGroup):
         description="How fast the cutoff rises with speed (One Euro beta): higher follows quick moves with less lag")
 
 
-def has_neutral(options):
-    return bool(options.neutral_weights) or tuple(options.neutral_rotation) != neutral.IDENTITY \
-        or any(options.neutral_position)
+class VStreamRecordingSettings(bpy.types.PropertyGroup):
+    start_playback: bpy.props.BoolProperty(
+        name="Start with Playback", default=False,
+        description="Record also starts timeline playback, and stopping the recording stops it, "
+                    "so the take lines up with the animation you perform to")
+    push_to_nla: bpy.props.BoolProperty(
+        name="Push to NLA", default=False,
+        description="Put each take's Actions on new NLA tracks named after the take and leave the "
+                    "active action empty, ready for the next take")
+    reduce_keys: bpy.props.BoolProperty(
+        name="Reduce Keys", default=False,
+        description="Remove keys that straight-line interpolation between the remaining keys "
+                    "reproduces within the tolerance")
+    reduce_tolerance: bpy.props.FloatProperty(
+        name="Tolerance", default=0.005, min=0.0, soft_max=0.05, precision=4, step=0.01,
+        description="Largest change Reduce Keys may make to any recorded value, in the curve's own "
+                    "unit: shape-key value (0 to 1), bone quaternion component or location (scene units)")
 
 
-# -- operators -------------------------------------------------------------------------
-
-class VSTREAM_OT_mesh_add(bpy.types.Operator):
-    """Add a slot for another face mesh (the active mesh if it is not driven yet)"""
-    bl_idname = "vstream.mesh_add"
-    bl_label = "Add Face Mesh"
-    bl_options = {'UNDO'}
-
-    def execute(self, context):
-        settings = context.scene.vstream
-        slot = settings.meshes.add()
-        obj = context.object
-        if obj is not None and obj.type == 'MESH' and obj not in live.target_meshes(settings):
-            slot.object = obj
-        settings.mesh_index = len(settings.meshes) - 1
-        return {'FINISHED'}
-
-
-class VSTREAM_OT_mesh_remove(bpy.types.Operator):
-    """Stop driving the selected extra face mesh"""
-    bl_idname = "vstream.mesh_remove"
-    bl_label = "Remove Face Mesh"
-    bl_options = {'UNDO'}
-
-    @classmethod
-    def poll(cls, context):
-        settings = getattr(context.scene, "vstream", None)
-        return settings is not None and 0 <= settings.mesh_index < len(settings.meshes)
-
-    def execute(self, context):
-        settings = context.scene.vstream
-        settings.meshes.remove(settings.mesh_index)
-        settings.mesh_index = min(settings.mesh_index, len(settings.meshes) - 1)
-        return {'FINISHED'}
+class VStreamSettings(bpy.types.PropertyGroup):
+    mesh: bpy.props.PointerProperty(
+        name="Face Mesh", type=bpy.types.Object, poll=is_mesh,
+        description="Mesh whose ARKit-named shape keys are driven (names match in any case)")
+    # More meshes of a face split over several objects (teeth, brows...);
+    # live_apply.target_meshes lists `mesh` first, then these.
+    meshes: bpy.props.CollectionProperty(type=VStreamMeshSlot)
+    mesh_index: bpy.props.IntProperty(default=0)
+    live: bpy.props.PointerProperty(type=VStreamLiveOptions)
+    armature: bpy.props.PointerProperty(
+        name="Armature", type=bpy.types.Object, poll=_is_armature, update=_armature_changed,
+        description="Armature holding the head bone")
+    head_bone: bpy.props.StringProperty(
+        name="Head Bone", description="Bone that turns with the head")
+    port: bpy.props.IntProperty(
+        name="Port", default=protocol.DEFAULT_PORT, min=1024, max=65535,
+        description="Local UDP port the tracker sends to (vstream-tracker --port)")
+    listen_all: bpy.props.BoolProperty(
+        name="Listen on all interfaces (LAN)", default=False,
+        description="Accept frames from other computers (tracker on another machine). "
+                    "Off: only this computer (127.0.0.1) can send")
+    recording: bpy.props.PointerProperty(type=VStreamRecordingSettings)
 
 
-class VSTREAM_OT_set_neutral_pose(bpy.types.Operator):
-    """Take the current incoming head rotation and position as the avatar's rest pose"""
-    bl_idname = "vstream.set_neutral_pose"
-    bl_label = "Set Neutral Pose"
-    bl_options = {'UNDO'}
-
-    @classmethod
-    def poll(cls, context):
-        return state.session is not None and live.driver.session is state.session \
-            and live.driver.last_face is not None
-
-    def execute(self, context):
-        if not live.driver.capture_head_neutral(context.scene.vstream.live):
-            self.report({'WARNING'}, "No face received yet")
-            return {'CANCELLED'}
-        return {'FINISHED'}
+_row_changed = mesh_mapping.row_changed
 
 
-class VSTREAM_OT_clear_neutral(bpy.types.Operator):
-    """Forget the neutral face and head pose kept in Blender"""
-    bl_idname = "vstream.clear_neutral"
-    bl_label = "Clear Neutral"
-    bl_options = {'UNDO'}
-
-    @classmethod
-    def poll(cls, context):
-        settings = getattr(context.scene, "vstream", None)
-        return settings is not None and has_neutral(settings.live)
-
-    def execute(self, context):
-        live.clear_neutral(context.scene.vstream.live)
-        return {'FINISHED'}
-
-
-# -- panel parts --------------------------------------------------------------------------
-
-class VSTREAM_UL_meshes(bpy.types.UIList):
-    def draw_item(self, _context, layout, _data, item, _icon, _active_data, _active_prop, _index=0, _flt_flag=0):
-        layout.prop(item, "object", text="", emboss=True)
+class VStreamMappingRow(bpy.types.PropertyGroup):
+    channel: bpy.props.EnumProperty(name="Channel", items=mesh_mapping.CHANNEL_ITEMS, update=_row_changed,
+                                    description="Tracked channel (ARKit) or VRM expression that drives the key")
+    shape_key: bpy.props.StringProperty(name="Shape Key", update=_row_changed,
+                                        description="Shape key this channel drives (empty: automatic)")
+    gain: bpy.props.FloatProperty(name="Gain", default=1.0, soft_min=-2.0, soft_max=4.0, update=_row_changed,
+                                  description="Multiplies the channel's 0..1 weight")
+    offset: bpy.props.FloatProperty(name="Offset", default=0.0, soft_min=-1.0, soft_max=1.0, update=_row_changed,
+                                    description="Added after the gain")
+    clamp_min: bpy.props.FloatProperty(name="Min", default=0.0, soft_min=-1.0, soft_max=1.0, update=_row_changed,
+                                       description="Lowest value the key gets")
+    clamp_max: bpy.props.FloatProperty(name="Max", default=1.0, soft_min=0.0, soft_max=2.0, update=_row_changed,
+                                       description="Highest value the key gets")
+    invert: bpy.props.BoolProperty(name="Invert", default=False, update=_row_changed,
+                                   description="Use 1 - weight (a key that closes as the channel opens)")
+    mute: bpy.props.BoolProperty(name="Mute", default=False, update=_row_changed,
+                                 description="Do not drive this key at all (keep it for hand animation)")
 
 
-def draw_meshes(layout, settings):
-    """The extra face meshes list, under the main Face Mesh field."""
-    row = layout.row()
-    row.template_list("VSTREAM_UL_meshes", "", settings, "meshes", settings, "mesh_index", rows=2)
-    col = row.column(align=True)
-    col.operator("vstream.mesh_add", icon='ADD', text="")
-    col.operator("vstream.mesh_remove", icon='REMOVE', text="")
+class VStreamPreferences(bpy.types.AddonPreferences):
+    bl_idname = ADDON
 
-
-class VIEW3D_PT_vstream_head(SubPanel, bpy.types.Panel):
-    bl_label = "Head & Smoothing"
-    bl_idname = "VIEW3D_PT_vstream_head"
+    launch_tracker: bpy.props.BoolProperty(
+        name="Launch tracker on Start", default=False,
+        description="Start runs the tracker as a child process sending to the panel's port; "
+                    "Stop, opening another file and quitting Blender end it")
+    tracker_command: bpy.props.StringProperty(
+        name="Tracker command", subtype='FILE_PATH', default="",
+        description="The vstream-tracker program, e.g. /path/to/vstream/.venv/bin/vstream-tracker "
+                    "(arguments allowed, no shell). Empty: vstream-tracker found on PATH")
+    tracker_source: bpy.props.StringProperty(
+        name="Source", subtype='FILE_PATH', default="0",
+        description="Webcam index (0, 1...) or a video or image file")
+    tracker_options: bpy.props.StringProperty(
+        name="Extra options", default="",
+        description="More vstream-tracker options, e.g. --no-preview --out /tmp/take.jsonl. "
+                    "--port and --source are set by the add-on")
 
     def draw(self, context):
         layout = self.layout
-        settings = context.scene.vstream
-        options = settings.live
-        col = layout.column(align=True)
-        if settings.armature is not None:
-            col.label(text="Neck bone (optional):")
-            col.prop_search(options, "neck_bone", settings.armature.data, "bones", text="", icon='BONE_DATA')
-            sub = col.row()
-            sub.enabled = bool(options.neck_bone)
-            sub.prop(options, "neck_split", slider=True)
-        col.prop(options, "head_location")
-        if options.head_location:
-            col.prop(options, "location_scale")
-            neck, head = live.head_bones(settings, options)
-            moved = neck or head
-            if moved is not None and moved.bone.use_connect:
-                box = col.box()
-                box.alert = True
-                box.label(text="%s is connected to its parent:" % moved.name, icon='ERROR')
-                box.label(text="Blender ignores its location", icon='BLANK1')
-
-        col = layout.column(align=True)
-        col.label(text="Neutral:")
-        col.prop(options, "calibrate_mode", text="")
-        row = col.row(align=True)
-        row.operator("vstream.set_neutral_pose", icon='ARMATURE_DATA')
-        row.operator("vstream.clear_neutral", text="", icon='X')
-        if options.neutral_weights:
-            col.label(text="Neutral face kept in Blender", icon='CHECKMARK')
-
-        col = layout.column(align=True)
-        col.prop(options, "smooth")
-        sub = col.column(align=True)
-        sub.enabled = options.smooth
-        sub.prop(options, "smooth_min_cutoff")
-        sub.prop(options, "smooth_beta")
+        layout.prop(self, "launch_tracker")
+        col = layout.column()
+        col.prop(self, "tracker_command")
+        if not self.tracker_command.strip():
+            found = shutil.which(tracker_process.DEFAULT_EXECUTABLE)
+            col.label(text=("Empty: uses %s" % found) if found else
+                      "Empty and vstream-tracker is not on PATH: give the full path, "
+                      "e.g. .../vstream/.venv/bin/vstream-tracker",
+                      icon='INFO' if found else 'ERROR')
+        col.prop(self, "tracker_source")
+        col.prop(self, "tracker_options")
+        col.label(text="The tracker sends to the port set in the VStream panel; its errors show "
+                       "there.", icon='INFO')
 
 
-TYPES = (VStreamMeshSlot, VStreamLiveOptions)
-CLASSES = (VSTREAM_OT_mesh_add, VSTREAM_OT_mesh_remove, VSTREAM_OT_set_neutral_pose,
-           VSTREAM_OT_clear_neutral, VSTREAM_UL_meshes, VIEW3D_PT_vstream_head)
-
-
-@persistent
-def _forget_plans(*_args):
-    # Undo, redo and file load replace Blender data: compiled plans name key
-    # blocks by position in data that may no longer be the same.
-    live.driver.forget_plans()
-
-
-_HANDLER_LISTS = ("undo_post", "redo_post", "load_post")
-
-
-register_types, unregister_types = bpy.utils.register_classes_factory(TYPES)
-_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
-
-
-def register():
-    _register_classes()
-    for name in _HANDLER_LISTS:
-        handlers = getattr(bpy.app.handlers, name)
-        if _forget_plans not in handlers:
-            handlers.append(_forget_plans)
-
-
-def unregister():
-    for name in _HANDLER_LISTS:
-        handlers = getattr(bpy.app.handlers, name)
-        for handler in list(handlers):
-            if handler is _forget_plans or (getattr(handler, "__name__", "") == "_forget_plans"
-                                            and getattr(handler, "__module__", "") == __name__):
-                handlers.remove(handler)
-    _unregister_classes()
-    live.driver.reset()
+def preferences(context=None):
+    """This add-on's preferences, or None while it is not enabled."""
+    context = context or bpy.context
+    addon = context.preferences.addons.get(ADDON)
+    return addon.preferences if addon is not None else None

@@ -1,7 +1,8 @@
 """Which tracked value drives which shape key: name detection, VRM presets, user entries.
 
 Pure Python (no bpy), so the rules are tested without Blender and the add-on
-zip for Blender 3.4 (Python 3.10) can carry it.
+zip for Blender 3.4 (Python 3.10) can carry it. What value a driven key then
+gets is core/values.py.
 
 A shape key gets its value from exactly one source, chosen in this order:
 
@@ -177,7 +178,8 @@ def channel_name(name):
 
 # -- VRM presets -----------------------------------------------------------------------
 
-def _clamp01(x):
+def clamp01(x):
+    """x as a weight: clamped to 0..1, NaN -> 0."""
     x = float(x)
     if not x > 0.0:  # also catches NaN
         return 0.0
@@ -190,7 +192,7 @@ def vrm_weights(weights, split_blink=True):
     Missing ARKit names count as 0.
     """
     def w(name):
-        return _clamp01(weights.get(name, 0.0))
+        return clamp01(weights.get(name, 0.0))
 
     def m(base):
         return (w(base + "Left") + w(base + "Right")) / 2.0
@@ -225,7 +227,7 @@ def vrm_weights(weights, split_blink=True):
         "lookRight": (w("eyeLookInLeft") + w("eyeLookOutRight")) / 2.0,
     }
     out["neutral"] = 1.0 - max(out[e] for e in _EMOTIONS)
-    return {k: _clamp01(v) for k, v in out.items()}
+    return {k: clamp01(v) for k, v in out.items()}
 
 
 # -- entries ---------------------------------------------------------------------------
@@ -288,7 +290,7 @@ def apply_entry(entry, value):
     """The shape-key value `entry` makes of a channel weight, or None when muted."""
     if entry.mute:
         return None
-    x = _clamp01(value)
+    x = clamp01(value)
     if entry.invert:
         x = 1.0 - x
     y = entry.gain * x + entry.offset
@@ -379,6 +381,31 @@ class Binding:
         return arkit.INDEX[self.channel]
 
 
+def stored_entries(text, source="mapping"):
+    """The entries of a mesh's stored mapping text (PROP_MAPPING); none for empty text.
+
+    Raises MappingError (naming `source`) when the text is not a valid preset.
+    """
+    return entries_from_json(text, source=source) if text else []
+
+
+@lru_cache(maxsize=64)
+def resolve_stored(shape_key_names, text):
+    """resolve() for a tuple of key names and a mesh's stored mapping text, cached.
+
+    A bad stored preset resolves as automatic detection alone: live apply must
+    not stop (the panel reports the error). Live apply resolves every tick, and
+    the key names and the stored text rarely change, so each combination is
+    parsed and resolved once. The bindings (and their entries) are shared
+    between calls: never mutate them.
+    """
+    try:
+        entries = stored_entries(text)
+    except MappingError:
+        entries = []
+    return tuple(resolve(shape_key_names, entries))
+
+
 def resolve(shape_key_names, entries=()):
     """[Binding] for the names that get a source, in the names' order.
 
@@ -406,23 +433,3 @@ def resolve(shape_key_names, entries=()):
 def splits_blink(bindings):
     """True when a driven key takes VRM "blink", so the one-eye keys carry only the rest."""
     return any(b.channel == "blink" and not b.muted for b in bindings)
-
-
-def evaluate(bindings, weights, split_blink=None):
-    """Values in bindings' order (None for muted) from 52 weights in wire order."""
-    if split_blink is None:
-        split_blink = splits_blink(bindings)
-    vrm = None
-    values = []
-    for b in bindings:
-        if b.muted:
-            values.append(None)
-            continue
-        if b.is_vrm:
-            if vrm is None:
-                vrm = vrm_weights(dict(zip(arkit.ARKIT_NAMES, weights)), split_blink=split_blink)
-            x = vrm[b.channel]
-        else:
-            x = weights[arkit.INDEX[b.channel]]
-        values.append(apply_entry(b.entry, x) if b.entry is not None else _clamp01(x))
-    return values

@@ -1,6 +1,6 @@
 """The add-on's own neutral: weights and head pose measured from the user's resting face.
 
-Pure Python. Used when the sender does not calibrate itself (protocol
+Used when the sender does not calibrate itself (protocol
 FLAG_SENDER_CALIBRATES clear) or the user asks the add-on to: a sender that
 streams raw weights (a phone app, another tracker) often reads 0.2 for a
 resting mouth, which would hold every avatar's mouth a little open.
@@ -14,20 +14,30 @@ user held when capturing becomes the avatar's rest pose:
 q' = q * q0^-1 (the turn since neutral, in the avatar frame), p' = p - p0.
 """
 
-import math
-
-try:
-    import numpy as np
-except ImportError:  # see recorder.py: a system-Python Blender may lack numpy
-    np = None
-
-from .quaternions import quat_mul
+from . import arrays, quaternions
 from ..shared.arkit import NUM_CHANNELS
 
 # A channel already near 1 at rest leaves no range to stretch: cap the
 # neutral so (1 - n) never divides by almost nothing.
 MAX_NEUTRAL = 0.95
-IDENTITY = (1.0, 0.0, 0.0, 0.0)
+# A neutral capture averages the face frames of the last WINDOW_SECONDS
+# (sender time), so one noisy frame does not become the neutral.
+WINDOW_SECONDS = 0.25
+WINDOW_FRAMES = 240  # frames kept for it: the window at up to 960 fps
+
+# Who measures the neutral when the user presses Calibrate.
+CALIBRATE_AUTO = 'AUTO'      # the frames' FLAG_SENDER_CALIBRATES decides
+CALIBRATE_SENDER = 'SENDER'  # always the sender's job (send the control datagram only)
+CALIBRATE_ADDON = 'ADDON'    # always capture the neutral here
+
+
+def sender_calibrates(mode, last_face):
+    """True when the sender, not the add-on, measures the neutral (mode: CALIBRATE_*)."""
+    if mode == CALIBRATE_SENDER:
+        return True
+    if mode == CALIBRATE_ADDON:
+        return False
+    return bool(last_face is not None and last_face.sender_calibrates)
 
 
 def clean_neutral(weights):
@@ -38,12 +48,21 @@ def clean_neutral(weights):
     return [min(MAX_NEUTRAL, v) if v > 0.0 else 0.0 for v in values]
 
 
+def window_neutral(faces):
+    """The neutral of the last WINDOW_SECONDS of `faces` (face frames, oldest first): their mean weights, cleaned."""
+    newest = faces[-1].t
+    window = [f for f in faces if newest - WINDOW_SECONDS <= f.t <= newest] or [faces[-1]]
+    n = len(window)
+    return clean_neutral([sum(f.weights[i] for f in window) / n for i in range(len(window[0].weights))])
+
+
 def rescale(weights, neutral):
     """Weights measured from `neutral` (clean_neutral output), each in 0..1.
 
     `weights` is one frame's sequence, or a numpy array of frames x channels
     (a whole take, as the bake does it): the same formula per element, NaN -> 0.
     """
+    np = arrays.np
     if np is not None and isinstance(weights, np.ndarray):
         n = np.asarray(neutral, dtype=np.float64)
         # Channels with n = 0 divide by 1: the same value, as the loop's skip gives.
@@ -58,34 +77,11 @@ def rescale(weights, neutral):
     return out
 
 
-def normalized(q):
-    # Spelled out (not sum() over a generator): the same additions in the same
-    # order, three times faster, and the bake calls this a few times a frame.
-    w, x, y, z = q
-    n = math.sqrt(w * w + x * x + y * y + z * z)
-    if not math.isfinite(n) or n < 1e-9:
-        return IDENTITY
-    return (float(w) / n, float(x) / n, float(y) / n, float(z) / n)
-
-
 def relative_rotation(q, q0):
     """q * q0^-1: the rotation since the neutral q0 (both unit (w, x, y, z))."""
-    w, x, y, z = normalized(q0)
-    return normalized(quat_mul(normalized(q), (w, -x, -y, -z)))
+    w, x, y, z = quaternions.normalized(q0)
+    return quaternions.normalized(quaternions.mul(quaternions.normalized(q), (w, -x, -y, -z)))
 
 
 def relative_position(p, p0):
     return tuple(float(a) - float(b) for a, b in zip(p, p0))
-
-
-def quat_power(q, t):
-    """q^t: the same axis, t times the angle (shortest way round); t in 0..1 splits a turn."""
-    w, x, y, z = normalized(q)
-    if w < 0.0:
-        w, x, y, z = -w, -x, -y, -z
-    s = math.sqrt(x * x + y * y + z * z)
-    if s < 1e-12:
-        return IDENTITY
-    half = math.atan2(s, w) * t
-    k = math.sin(half) / s
-    return (math.cos(half), x * k, y * k, z * k)

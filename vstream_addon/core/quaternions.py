@@ -1,24 +1,21 @@
-"""What live apply and the bake share about an avatar: quaternion math, the head
-bone's rest correction, which shape keys the mapping drives, setting a pose bone.
+"""Quaternion maths on plain (w, x, y, z) tuples: the one place the add-on multiplies,
+normalises, splits or re-expresses a rotation.
 
-The math is plain Python on (w, x, y, z) tuples so it can be tested without
-Blender; the helpers that take Blender objects need no import of bpy.
-The per-tick apply itself is live.py (LiveDriver); the bake is recorder.py.
+Rotations arrive in the avatar frame (the character faces -Y with +Z up, as in an
+armature's space); a pose bone's rotation acts in that bone's rest frame, which
+`bone_local_rotation` (one frame) and `rest_map` + `to_rest_frame` (the same map,
+built once and applied to many frames) convert to.
 """
 
 import functools
 import math
 
-from . import mapping
+from . import arrays
 
-# A rotation closer than this to the bone's current one is not written
-# (set_rotation): a still head writes nothing tick after tick.
-QUAT_EPSILON = 1e-6
+IDENTITY = (1.0, 0.0, 0.0, 0.0)
 
 
-# -- quaternion helpers, (w, x, y, z) ----------------------------------------
-
-def quat_mul(a, b):
+def mul(a, b):
     aw, ax, ay, az = a
     bw, bx, by, bz = b
     return (
@@ -29,22 +26,39 @@ def quat_mul(a, b):
     )
 
 
-def quat_conjugate(q):
+def conjugate(q):
     w, x, y, z = q
     return (w, -x, -y, -z)
 
 
-def quat_normalized(q):
-    n = math.sqrt(sum(c * c for c in q))
+def normalized(q):
+    """q scaled to unit length; the identity for a zero or non-finite q."""
+    # Spelled out (not sum() over a generator): the same additions in the same
+    # order, three times faster, and the bake calls this a few times a frame.
+    w, x, y, z = q
+    n = math.sqrt(w * w + x * x + y * y + z * z)
     if not math.isfinite(n) or n < 1e-9:
-        return (1.0, 0.0, 0.0, 0.0)
-    return tuple(c / n for c in q)
+        return IDENTITY
+    return (float(w) / n, float(x) / n, float(y) / n, float(z) / n)
 
 
-def quat_rotate(q, v):
+def rotate(q, v):
     """Rotate vector v by unit quaternion q."""
-    w, x, y, z = quat_mul(quat_mul(q, (0.0, *v)), quat_conjugate(q))
+    w, x, y, z = mul(mul(q, (0.0, *v)), conjugate(q))
     return (x, y, z)
+
+
+def power(q, t):
+    """q^t: the same axis, t times the angle (shortest way round); t in 0..1 splits a turn."""
+    w, x, y, z = normalized(q)
+    if w < 0.0:
+        w, x, y, z = -w, -x, -y, -z
+    s = math.sqrt(x * x + y * y + z * z)
+    if s < 1e-12:
+        return IDENTITY
+    half = math.atan2(s, w) * t
+    k = math.sin(half) / s
+    return (math.cos(half), x * k, y * k, z * k)
 
 
 def bone_local_rotation(q_avatar, q_rest):
@@ -56,115 +70,57 @@ def bone_local_rotation(q_avatar, q_rest):
     expresses the armature-space turn in that frame:
     q_local = q_rest^-1 @ q_avatar @ q_rest.
     """
-    q_rest = quat_normalized(q_rest)
-    return quat_normalized(quat_mul(quat_mul(quat_conjugate(q_rest), quat_normalized(q_avatar)), q_rest))
-
-
-# -- shape keys -----------------------------------------------------------------
-
-class ShapeKeyTarget:
-    """One driven shape key: the Blender key block and the mapping.Binding that values it."""
-
-    __slots__ = ("block", "binding")
-
-    def __init__(self, block, binding):
-        self.block = block
-        self.binding = binding
-
-    def __repr__(self):
-        return "ShapeKeyTarget(%r <- %s)" % (self.binding.shape_key, self.binding.channel)
-
-
-def mesh_entries(mesh_obj):
-    """Explicit entries stored on the mesh object (mapping.PROP_MAPPING), [] if none.
-
-    Raises mapping.MappingError when the stored text is not a valid preset.
-    """
-    text = mesh_obj.get(mapping.PROP_MAPPING) if hasattr(mesh_obj, "get") else None
-    if not text:
-        return []
-    return mapping.entries_from_json(str(text), source='%s["%s"]' % (mesh_obj.name, mapping.PROP_MAPPING))
-
-
-def mapping_error(mesh_obj):
-    """Why the mesh's stored entries are ignored, or None (for the panel)."""
-    try:
-        mesh_entries(mesh_obj)
-    except mapping.MappingError as e:
-        return str(e)
-    return None
-
-
-def _key_blocks(mesh_obj):
-    if mesh_obj is None or getattr(mesh_obj, "type", None) != 'MESH':
-        return []
-    keys = mesh_obj.data.shape_keys
-    if keys is None:
-        return []
-    reference = keys.reference_key
-    # The reference key (Basis) is never driven: its value has no effect.
-    return [block for block in keys.key_blocks if block != reference]
-
-
-def mapping_targets(mesh_obj, entries=None):
-    """[ShapeKeyTarget] for every shape key that gets a value (mapping.resolve order).
-
-    `entries` defaults to the ones stored on the mesh; a bad stored preset is
-    ignored here (live apply must not stop) and reported by `mapping_error`.
-    """
-    blocks = _key_blocks(mesh_obj)
-    if not blocks:
-        return []
-    names = tuple(block.name for block in blocks)
-    if entries is None:
-        text = mesh_obj.get(mapping.PROP_MAPPING) if hasattr(mesh_obj, "get") else None
-        bindings = _stored_resolution(names, str(text) if text else "")
-    else:
-        bindings = mapping.resolve(names, entries)
-    by_name = dict(zip(names, blocks))
-    return [ShapeKeyTarget(by_name[b.shape_key], b) for b in bindings]
+    q_rest = normalized(q_rest)
+    return normalized(mul(mul(conjugate(q_rest), normalized(q_avatar)), q_rest))
 
 
 @functools.lru_cache(maxsize=64)
-def _stored_resolution(names, text):
-    # Live apply resolves every tick; the key names and the stored text
-    # rarely change, so parse and resolve once per combination. The bindings
-    # (and their entries) are shared between calls: never mutate them.
-    entries = []
-    if text:
-        try:
-            entries = mapping.entries_from_json(text)
-        except mapping.MappingError:
-            pass
-    return tuple(mapping.resolve(names, entries))
+def rest_map(q_rest):
+    """bone_local_rotation(., q_rest) as a linear map: its 4 columns, the images of the basis.
 
-
-def matched_names(mesh_obj):
-    """Sorted ARKit names the mesh has shape keys for (for the panel)."""
-    return sorted({t.binding.channel for t in mapping_targets(mesh_obj)
-                   if not t.binding.muted and not t.binding.is_vrm})
-
-
-def target_values(targets, weights):
-    """Shape-key values (None: leave the key alone) of `mapping_targets` output.
-
-    `weights` are 52 in wire order. The bake values VRM presets and shaped
-    entries with this; live.MeshPlan does the same per tick.
+    Conjugation by a fixed unit quaternion is linear, so a bone's rest
+    correction is built once (cached per rest rotation) and then costs 16
+    products a frame: `to_rest_frame` per frame (live apply, the plain bake)
+    or one matrix product over a whole take (the numpy bake).
     """
-    return mapping.evaluate([t.binding for t in targets], weights)
+    basis = ((1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0), (0.0, 0.0, 0.0, 1.0))
+    return tuple(bone_local_rotation(e, q_rest) for e in basis)
 
 
-# -- pose bones -----------------------------------------------------------------
+def to_rest_frame(q, columns):
+    """The pose-bone rotation turning a bone by `q` (armature space); `columns` = rest_map(rest).
 
-def set_rotation(pose_bone, q_local):
-    """Set a pose bone's quaternion rotation; True if it changed."""
-    changed = False
-    if pose_bone.rotation_mode != 'QUATERNION':
-        pose_bone.rotation_mode = 'QUATERNION'
-        changed = True
-    # q and -q are the same rotation: compare as rotations.
-    w, x, y, z = pose_bone.rotation_quaternion
-    if changed or 1.0 - abs(w * q_local[0] + x * q_local[1] + y * q_local[2] + z * q_local[3]) > QUAT_EPSILON:
-        pose_bone.rotation_quaternion = q_local
-        changed = True
-    return changed
+    A zero or non-finite q gives the identity, as `normalized` does.
+    """
+    (a0, a1, a2, a3), (b0, b1, b2, b3), (c0, c1, c2, c3), (d0, d1, d2, d3) = columns
+    w, x, y, z = q
+    n = math.sqrt(w * w + x * x + y * y + z * z)
+    if not math.isfinite(n) or n < 1e-9:
+        return IDENTITY
+    return ((a0 * w + b0 * x + c0 * y + d0 * z) / n, (a1 * w + b1 * x + c1 * y + d1 * z) / n,
+            (a2 * w + b2 * x + c2 * y + d2 * z) / n, (a3 * w + b3 * x + c3 * y + d3 * z) / n)
+
+
+def hemisphere_consistent(quats):
+    """Flip signs so consecutive quaternions are within 180 degrees; (n, 4) array or list of tuples.
+
+    q and -q are the same rotation, but linear interpolation between them
+    swings the head the long way round. Each sign is the previous one times
+    the sign of the raw neighbours' dot product, so a cumulative product does
+    the whole take at once.
+    """
+    np = arrays.np
+    if np is None:
+        out, prev = [], None
+        for q in quats:
+            if prev is not None and sum(a * b for a, b in zip(prev, q)) < 0.0:
+                q = tuple(-c for c in q)
+            out.append(tuple(q))
+            prev = q
+        return out
+    q = np.asarray(quats, dtype=np.float64).reshape(-1, 4)
+    if len(q) < 2:
+        return q.copy()
+    steps = np.where(np.einsum("ij,ij->i", q[:-1], q[1:]) < 0.0, -1.0, 1.0)
+    signs = np.concatenate(([1.0], np.cumprod(steps)))
+    return q * signs[:, None]

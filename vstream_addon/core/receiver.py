@@ -1,4 +1,7 @@
-"""Non-blocking UDP receiver for tracker frames. Pure Python (no bpy).
+"""Where frames come from, decoded into protocol.Frame: the UDP socket live apply
+drains every tick (`Receiver`, datagrams decoded by shared/protocol), and take
+files written by `vstream-tracker --out` (`frames_from_take`), so an imported
+take bakes exactly as a recorded one.
 
 The add-on calls `drain()` once per timer tick. Blender's UI runs on one
 thread, so the socket is never read from a background thread: each tick
@@ -6,11 +9,14 @@ empties whatever the OS buffered since the last one.
 """
 
 import errno
+import math
 import socket
 import time
 from collections import deque
 
 from ..shared import protocol
+from ..shared.arkit import ARKIT_NAMES, NUM_CHANNELS
+from ..shared.take import TakeError, read_take
 
 LOCALHOST = "127.0.0.1"
 ALL_INTERFACES = "0.0.0.0"
@@ -200,3 +206,67 @@ class Receiver:
     @property
     def accepted_total(self):
         return self.decoder.accepted
+
+
+# -- take files ----------------------------------------------------------
+
+def _number(value, where, what):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TakeError("%s: %s is not a finite number (%r)" % (where, what, value))
+    return float(value)
+
+
+def frame_from_record(record, where):
+    """One take record -> protocol.Frame; TakeError naming `where` (path:line) if malformed."""
+    if not isinstance(record, dict):
+        raise TakeError("%s: expected a JSON object per line" % where)
+    t = _number(record.get("t"), where, '"t"')
+    face = record.get("face")
+    if not isinstance(face, bool):
+        raise TakeError('%s: "face" must be true or false' % where)
+    weights = record.get("weights") or {}
+    if not isinstance(weights, dict):
+        raise TakeError('%s: "weights" must be an object of ARKit names' % where)
+    values = [0.0] * NUM_CHANNELS
+    for i, name in enumerate(ARKIT_NAMES):
+        if name in weights:
+            values[i] = _number(weights[name], where, "weight %s" % name)
+    quat = protocol.IDENTITY_QUAT
+    position = (0.0, 0.0, 0.0)
+    head = record.get("head")
+    if head is not None:
+        q = head.get("quat") if isinstance(head, dict) else None
+        if not isinstance(q, list) or len(q) != 4:
+            raise TakeError('%s: "head.quat" must be 4 numbers (w, x, y, z)' % where)
+        quat = tuple(_number(c, where, "head.quat") for c in q)
+        p = head.get("position")
+        if p is not None:
+            # Optional (Move Head uses it); metres, as on the wire.
+            if not isinstance(p, list) or len(p) != 3:
+                raise TakeError('%s: "head.position" must be 3 numbers (x, y, z)' % where)
+            position = tuple(_number(c, where, "head.position") for c in p)
+    seq = record.get("frame", 0)
+    return protocol.Frame(seq=seq if isinstance(seq, int) else 0, t=t, face=face,
+                          quat=quat, position=position, weights=tuple(values))
+
+
+def frames_from_take(path, progress=None):
+    """Read and check a take file; return (header, [Frame]). Raises TakeError with the line.
+
+    `progress(fraction)`, if given, is called with 0..1 as the records are converted.
+    """
+    try:
+        head, records = read_take(path)
+    except AttributeError:
+        # A first line that is JSON but not an object (e.g. a list).
+        raise TakeError("%s:1: not a vstream-take header" % path) from None
+    frames = []
+    n = len(records)
+    for i, record in enumerate(records):
+        # read_take numbers lines from 1 with the header first.
+        frames.append(frame_from_record(record, "%s:%d" % (path, i + 2)))
+        if progress is not None and i % 2000 == 0:
+            progress(i / max(1, n))
+    if not frames:
+        raise TakeError("%s: the take has a header but no frames" % path)
+    return head, frames

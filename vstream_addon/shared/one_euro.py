@@ -1,10 +1,12 @@
-"""Optional add-on side smoothing: One Euro filters for the weights and the head rotation.
+"""The One Euro filter, defined once for both sides of the wire: the tracker smooths
+the gaze with it (its landmark filter builds on `alpha`), the add-on, for senders
+that do not smooth, the weights and head pose (off by default).
 
-For senders that do not smooth (vstream's own tracker already does, so this is
-off by default). Pure Python: the add-on must not need numpy or the tracker.
+Standard library only: the tracker and a Blender without numpy both import it.
 OneEuroVector also takes a numpy array (the bake smooths a whole take's
 weights a frame at a time that way): the same step, done on every component
-at once, gives the same numbers (IEEE double either way).
+at once, gives the same numbers (IEEE double either way). The quaternion
+version is core/face_transform.OneEuroQuat.
 
 One Euro (Casiez, Roussel and Vogel, CHI 2012): a low-pass filter whose
 cutoff rises with the signal's speed, cutoff = min_cutoff + beta * |speed|,
@@ -15,11 +17,9 @@ radians, so one (min_cutoff, beta) pair suits both.
 
 import math
 
-from ..core.neutral import normalized as _normalized
-
 try:
     import numpy as np
-except ImportError:  # see recorder.py: a system-Python Blender may lack numpy
+except ImportError:  # a system-Python Blender may lack numpy (core/arrays.py)
     np = None
 
 # Used when the sender's timestamps do not advance (a replayed or broken
@@ -78,41 +78,3 @@ def _step(x, dx, v, dt, a_d, min_cutoff, beta):
     d = dx + a_d * ((v - x) / dt - dx)
     a = alpha(min_cutoff + beta * abs(d), dt)
     return x + a * (v - x), d
-
-
-class OneEuroQuat:
-    """One Euro on a unit quaternion (w, x, y, z).
-
-    The speed is the angular speed between filtered and new rotation; the
-    step towards the new rotation is a normalised lerp on the same
-    hemisphere (q and -q are one rotation, and a sender may flip between them).
-    """
-
-    def __init__(self, min_cutoff=1.0, beta=0.5):
-        self.min_cutoff = min_cutoff
-        self.beta = beta
-        self.reset()
-
-    def reset(self):
-        self.q = None
-        self.speed = 0.0
-        self.t = None
-
-    def __call__(self, q, t):
-        q = _normalized(q)
-        if self.q is None:
-            self.q, self.speed, self.t = q, 0.0, t
-            return q
-        dt = t - self.t
-        if not dt > 0.0:
-            dt = FALLBACK_DT
-        self.t = t
-        (pw, px, py, pz), (w, x, y, z) = self.q, q
-        dot = pw * w + px * x + py * y + pz * z
-        if dot < 0.0:
-            q, dot = (-w, -x, -y, -z), -dot
-        angle = 2.0 * math.acos(min(1.0, dot))
-        self.speed += alpha(D_CUTOFF, dt) * (angle / dt - self.speed)
-        a = alpha(max(1e-3, self.min_cutoff) + max(0.0, self.beta) * self.speed, dt)
-        self.q = _normalized(tuple(p + a * (n - p) for p, n in zip(self.q, q)))
-        return self.q

@@ -36,7 +36,7 @@ FLAG_FACE = 1
 # The sender measures weights and head pose from its own neutral and
 # recalibrates on CMD_CALIBRATE (vstream's tracker does). Receivers use it to
 # decide whether to take the neutral themselves; senders without it get the
-# add-on's own calibration (vstream_addon/neutral.py).
+# add-on's own calibration (vstream_addon/core/neutral.py).
 FLAG_SENDER_CALIBRATES = 2
 
 CMD_CALIBRATE = 1
