@@ -14,7 +14,8 @@ import tempfile
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import ROOT
+
 BLEND = os.path.join(ROOT, "blend", "avatar.blend")
 SCRIPT = os.path.join(ROOT, "blend", "build_avatar.py")
 sys.path.insert(0, ROOT)

@@ -1,5 +1,5 @@
 """Reliability of the installed add-on, each part in its own process:
-tests/blender_scripts/scenario_reliability.py does the work and reports named
+tests/blender/scripts/scenario_reliability.py does the work and reports named
 checks; these tests demand the ones that matter. Every part runs in the
 Blender 5.0 and 4.5 LTS modules; lifecycle, the 10-minute take and take
 import in the 3.4 executable too.
@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from test_addon_bpy import BLENDER34, BPY_MODULES, run_in_blender, run_in_gui, zips  # noqa: F401 (zips: fixture)
+from blenders import BLENDER34, BPY_MODULES, run_in_blender, run_in_gui
 
 # What Blender or Python print when something went wrong behind the caller's back
 # (handlers, timers, unregister). Busy-port reports are expected and go to stdout.
@@ -20,7 +20,7 @@ EXPECTED = re.compile(r"^((Error: )?Port \d+ is already in use by another progra
                       r"|Info: Total files \d+ \| Changed \d+ \| Failed 0$)")
 
 
-def run_part(target, part, zips, home, timeout=600, extra=()):  # noqa: F811
+def run_part(target, part, zips, home, timeout=600, extra=()):
     """Run one part in one Blender; return (RESULT dict, stdout, stderr)."""
     result, proc = run_in_blender(target, "scenario_reliability.py",
                                   ["--zip", zips["legacy"], "--part", part, *extra], home, timeout)
@@ -28,7 +28,7 @@ def run_part(target, part, zips, home, timeout=600, extra=()):  # noqa: F811
 
 
 @pytest.mark.parametrize("target", BPY_MODULES)
-def test_fuzzed_datagrams_over_udp_are_all_counted(target, zips, tmp_path):  # noqa: F811
+def test_fuzzed_datagrams_over_udp_are_all_counted(target, zips, tmp_path):
     """100,000 random and mutated datagrams: no exception, every one accepted or rejected for its reason."""
     result, _, _ = run_part(target, "fuzz", zips, tmp_path)
     for name in ("kernel dropped nothing", "accepted + rejected == sent",
@@ -42,7 +42,7 @@ def test_fuzzed_datagrams_over_udp_are_all_counted(target, zips, tmp_path):  # n
 
 
 @pytest.mark.parametrize("target", BPY_MODULES + (BLENDER34,))
-def test_lifecycle_busy_port_restarts_file_changes_and_disable(target, zips, tmp_path):  # noqa: F811
+def test_lifecycle_busy_port_restarts_file_changes_and_disable(target, zips, tmp_path):
     """Busy port, 100 Start/Stop cycles, new/open/revert file and disable while running, listen address."""
     result, stdout, stderr = run_part(target, "lifecycle", zips, tmp_path)
     for name in ("binds 127.0.0.1 by default", "binds 0.0.0.0 when Listen on all interfaces is on",
@@ -62,7 +62,7 @@ def test_lifecycle_busy_port_restarts_file_changes_and_disable(target, zips, tmp
 
 
 @pytest.mark.parametrize("target", BPY_MODULES + (BLENDER34,))
-def test_ten_minute_take_at_60fps_keys_every_frame(target, zips, tmp_path):  # noqa: F811
+def test_ten_minute_take_at_60fps_keys_every_frame(target, zips, tmp_path):
     """36,000 frames of 52 channels + head through UDP, Record, and the real bake: nothing lost.
     Blender 3.4 here runs on a system Python without numpy: the plain-Python bake path."""
     result, _, _ = run_part(target, "long_take", zips, tmp_path)
@@ -73,7 +73,7 @@ def test_ten_minute_take_at_60fps_keys_every_frame(target, zips, tmp_path):  # n
 
 
 @pytest.mark.parametrize("target", BPY_MODULES + (BLENDER34,))
-def test_import_take_from_the_tracker_and_corrupt_takes(target, zips, tmp_path):  # noqa: F811
+def test_import_take_from_the_tracker_and_corrupt_takes(target, zips, tmp_path):
     """A take written by vstream-tracker --out bakes through the Record path; bad files name their line."""
     from conftest import data, run_tracker
     take_path = tmp_path / "T.jsonl"
@@ -109,52 +109,7 @@ def test_import_take_from_the_tracker_and_corrupt_takes(target, zips, tmp_path):
     assert "Traceback" not in stderr, stderr
 
 
-# -- pure-Python pieces the speed work replaced: same answers as the plain forms --
-
-def test_packets_per_second_matches_the_plain_window_sum():
-    import random as _random
-    from vstream_addon.core import receiver as receiver_mod
-
-    class Clock:
-        now = 50.0
-
-        def __call__(self):
-            return self.now
-
-    rng = _random.Random(5)
-    clock = Clock()
-    rx = receiver_mod.Receiver(port=1, clock=clock)
-    for _ in range(3000):
-        clock.now += rng.choice((0.0, 0.001, 0.016, 0.2, 1.3))
-        since = rx._last_drain if rx._last_drain is not None else clock.now
-        n = rng.choice((0, 1, 1, 2, 30))
-        if n:
-            rx._batches.append((since, clock.now, n))
-            rx._batched += n
-        rx._last_drain = clock.now
-        start = clock.now - receiver_mod.RATE_WINDOW
-        plain = 0.0
-        for s, u, c in rx._batches:
-            if u < start:
-                continue
-            plain += c if u <= s else c * max(0.0, min(u, clock.now) - max(s, start)) / (u - s)
-        assert abs(rx.packets_per_second() - plain / receiver_mod.RATE_WINDOW) < 1e-6
-
-
-def test_batched_head_rotation_equals_the_per_frame_one():
-    import random as _random
-    from vstream_addon.core import quaternions, rig
-    rng = _random.Random(9)
-    for _ in range(500):
-        rest = [rng.uniform(-1, 1) for _ in range(4)]
-        quats = [[rng.uniform(-3, 3) for _ in range(4)] for _ in range(5)] + [[0.0, 0.0, 0.0, 0.0]]
-        got = rig.bone_local_rotations(quats, rest)
-        for q, g in zip(quats, got):
-            want = quaternions.bone_local_rotation(q, rest)
-            assert max(abs(a - b) for a, b in zip(want, g)) < 1e-9, (q, rest)
-
-
-def test_gui_panel_shows_the_lan_warning_and_import_button(zips, tmp_path):  # noqa: F811
+def test_gui_panel_shows_the_lan_warning_and_import_button(zips, tmp_path):
     """GUI Blender 3.4 under Xvfb: the panel draws (idle, LAN warning, listening on the LAN) without errors."""
     from conftest import free_udp_port
     result, proc, out = run_in_gui("gui_panel_lan.py", ["--zip", zips["legacy"], "--port", str(free_udp_port())],

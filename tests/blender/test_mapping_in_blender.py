@@ -1,14 +1,15 @@
 """The shape-key mapping inside the real Blender 5.0 and 4.5 LTS bpy modules (no mocks).
 
 The scenario runs in its own process with its own temporary HOME, like the
-other bpy tests; its checks live in tests/blender_scripts/mapping_apply.py.
+other bpy tests; its checks live in tests/blender/scripts/mapping_apply.py.
 """
 
 import os
 
 import pytest
 
-from test_addon_bpy import BPY_MODULES, ROOT, run_in_blender
+from blenders import BPY_MODULES, run_in_blender
+from conftest import ROOT
 
 AVATAR = os.path.join(ROOT, "blend", "avatar.blend")
 

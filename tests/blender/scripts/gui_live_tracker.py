@@ -1,7 +1,7 @@
 """GUI Blender (3.4) under Xvfb: the REAL modal operator fed by a REAL tracker process.
 
     xvfb-run -a blender --factory-startup --enable-event-simulate --python gui_live_tracker.py -- \
-        --zip LEGACY.zip --tracker CMD... (see tests/test_addon_gui.py)
+        --zip LEGACY.zip --tracker CMD... (see tests/blender/test_gui_live_tracker.py)
 
 Driven by a bpy.app.timers generator, so Blender's own event loop runs the
 add-on's modal operator in between. This script never calls the add-on's

@@ -95,3 +95,15 @@ def test_control_message_round_trip_and_rejection():
 def test_arkit_names_are_the_52_unique_names():
     assert len(set(ARKIT_NAMES)) == 52
     assert canonical("JAWOPEN") == "jawOpen" and canonical("jaw_open") is None
+
+
+def test_sender_calibrates_flag_round_trips_and_defaults_off():
+    plain = protocol.Frame(seq=1, t=0.0, face=True)
+    data = protocol.encode(plain)
+    assert protocol.Decoder().decode(data).sender_calibrates is False
+    flagged = protocol.Frame(seq=2, t=0.0, face=False, sender_calibrates=True)
+    data = protocol.encode(flagged)
+    flags = int.from_bytes(data[6:8], "little")
+    assert flags == protocol.FLAG_SENDER_CALIBRATES
+    got = protocol.Decoder().decode(data)
+    assert got.sender_calibrates is True and got.face is False

@@ -1,4 +1,4 @@
-"""Recording and takes in real Blender (tests/blender_scripts/scenario_recording.py):
+"""Recording and takes in real Blender (tests/blender/scripts/scenario_recording.py):
 mapping-exact keys (VRM presets, gain/offset/invert/mute entries), several meshes,
 takes from the current frame, Start with Playback, Push to NLA, Reduce Keys,
 undo of a take, and Import Take through the same path.
@@ -6,7 +6,7 @@ undo of a take, and Import Take through the same path.
 
 import pytest
 
-from test_addon_bpy import BLENDER34, BPY_MODULES, run_in_blender, run_in_gui, zips  # noqa: F401 (zips: fixture)
+from blenders import BLENDER34, BPY_MODULES, run_in_blender, run_in_gui
 
 COMMON_CHECKS = (
     "sub-panel under the VStream panel, closed by default",
@@ -56,7 +56,7 @@ REDUCE_CHECKS = (
 
 
 @pytest.mark.parametrize("target", BPY_MODULES)
-def test_recording_in_blender_module_slotted_actions(target, zips, tmp_path):  # noqa: F811
+def test_recording_in_blender_module_slotted_actions(target, zips, tmp_path):
     """5.0 and 4.5 LTS as Python modules: slotted Actions (4.4 and later)."""
     result, _ = run_in_blender(target, "scenario_recording.py", ["--zip", zips["legacy"]], tmp_path)
     assert result["slotted"] and result["numpy"]
@@ -64,7 +64,7 @@ def test_recording_in_blender_module_slotted_actions(target, zips, tmp_path):  #
         assert name in result["passed"], name
 
 
-def test_recording_in_blender34_legacy_actions(zips, tmp_path):  # noqa: F811
+def test_recording_in_blender34_legacy_actions(zips, tmp_path):
     """Blender 3.4 in background mode. Debian's build runs on the system Python; without
     numpy there, Reduce Keys must say it was skipped and keep every key."""
     result, _ = run_in_blender(BLENDER34, "scenario_recording.py", ["--zip", zips["legacy"]], tmp_path,
@@ -80,7 +80,7 @@ def test_recording_in_blender34_legacy_actions(zips, tmp_path):  # noqa: F811
         assert name in result["passed"], name
 
 
-def test_gui_playback_moves_while_recording_and_esc_take_is_one_undo_step(zips, tmp_path):  # noqa: F811
+def test_gui_playback_moves_while_recording_and_esc_take_is_one_undo_step(zips, tmp_path):
     """GUI Blender 3.4 under Xvfb (a real event loop): Start with Playback plays, the take starts at the
     frame Record was pressed on, and ed.undo after an Esc-baked take removes just that take."""
     from conftest import free_udp_port

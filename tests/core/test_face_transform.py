@@ -1,22 +1,17 @@
-"""The bake's per-frame transforms are live apply's, without Blender: the numpy
-and plain-Python paths of each give the same numbers, and a bake's posed values
-equal feeding the frames one by one through FaceTransform.values.
+"""core/face_transform.py: what live apply does to a frame before posing it (neutral, smoothing),
+and the bake's per-take form of it: a bake's posed values equal feeding the frames one by one
+through FaceTransform.values, on the numpy and the plain-Python paths alike.
 """
 
-import math
 import random
 
 import numpy as np
 import pytest
 
-from vstream_addon.core import arrays, keys, neutral, quaternions, recorder, rig
-from vstream_addon.core.face_transform import FaceTransform, Filters
-from vstream_addon.shared import one_euro, protocol
-
-
-def unit(q):
-    n = math.sqrt(sum(c * c for c in q))
-    return tuple(c / n for c in q)
+from turns import angle_between, unit, yaw
+from vstream_addon.core import arrays, keys, neutral, recorder
+from vstream_addon.core.face_transform import FaceTransform, Filters, OneEuroQuat
+from vstream_addon.shared import protocol
 
 
 def random_frames(rng, n, shuffle=False, duplicate_times=False):
@@ -42,75 +37,6 @@ def full_transform(smooth=True):
                               q0=unit((0.98, 0.05, -0.1, 0.15)), p0=(0.01, -0.02, 0.03), smooth=smooth,
                               min_cutoff=1.3, beta=0.7, move=True, location_scale=2.0,
                               neck_bone="neck", neck_split=0.4)
-
-
-# -- each transform: numpy and plain Python agree ------------------------------------------
-
-def test_one_euro_vector_array_path_equals_list_path():
-    rng = random.Random(1)
-    listed, arrayed = one_euro.OneEuroVector(1.2, 0.6), one_euro.OneEuroVector(1.2, 0.6)
-    t = 0.0
-    for i in range(300):
-        t += rng.choice((1 / 60, 1 / 30, 0.0))  # includes a repeated timestamp
-        v = [rng.random() for _ in range(52)]
-        a = listed(v, t)
-        b = arrayed(np.array(v), t)
-        assert isinstance(b, np.ndarray)
-        assert list(b) == a  # the same IEEE operations: equal, not just close
-
-
-def test_one_euro_vector_continues_from_list_state_as_array():
-    # Live ticks fill the filter with lists; the bake continues with arrays.
-    rng = random.Random(2)
-    samples = [[rng.random() for _ in range(52)] for _ in range(50)]
-    ref, mixed = one_euro.OneEuroVector(), one_euro.OneEuroVector()
-    for i, v in enumerate(samples):
-        want = ref(v, i / 60)
-        got = mixed(v, i / 60) if i < 20 else list(mixed(np.array(v), i / 60))
-        assert got == want
-
-
-def test_rescale_matrix_equals_rows():
-    rng = random.Random(3)
-    base = neutral.clean_neutral([rng.choice((0.0, rng.uniform(0, 1))) for _ in range(52)])
-    rows = [[rng.uniform(-0.2, 1.2) for _ in range(52)] for _ in range(40)]
-    rows[3][4], rows[5][7], rows[6][8] = float("nan"), float("inf"), float("-inf")
-    matrix = neutral.rescale(np.array(rows), base)
-    for row, got in zip(rows, matrix):
-        assert list(got) == neutral.rescale(row, base)
-
-
-def test_normalized_spelled_out_keeps_the_old_numbers():
-    rng = random.Random(4)
-    for _ in range(1000):
-        q = tuple(rng.uniform(-2, 2) for _ in range(4))
-        n = math.sqrt(sum(c * c for c in q))
-        assert quaternions.normalized(q) == tuple(float(c) / n for c in q)
-
-
-@pytest.mark.parametrize("plain", [False, True])
-def test_bone_locations_equal_live_bone_location(plain, monkeypatch):
-    rng = random.Random(6)
-    rest = unit((0.7, 0.1, -0.7, 0.2))
-    positions = [tuple(rng.uniform(-1, 1) for _ in range(3)) for _ in range(100)]
-    if plain:
-        monkeypatch.setattr(arrays, "np", None)
-    curves = rig.bone_locations(positions, 2.5, rest)
-    for i, p in enumerate(positions):
-        want = rig.bone_location(p, 2.5, rest)
-        assert [curves[axis][i] for axis in range(3)] == pytest.approx(want, abs=1e-12)
-
-
-def test_split_rotation_neck_and_head_make_the_whole_turn():
-    q = unit((0.9, 0.2, -0.3, 0.25))
-    q_neck, q_head = rig.split_rotation(q, 0.4, True, True, True)
-    both = quaternions.mul(q_neck, q_head)
-    assert abs(sum(a * b for a, b in zip(both, q))) == pytest.approx(1.0, abs=1e-12)
-    angle = 2 * math.acos(min(1.0, abs(q[0])))
-    assert 2 * math.acos(q_neck[0]) == pytest.approx(0.4 * angle)
-    assert rig.split_rotation(q, 0.4, False, True, False) == (None, q)
-    assert rig.split_rotation(q, 0.4, True, False, False) == (q, None)
-    assert rig.split_rotation(q, 0.4, True, True, False)[1] == q  # a neck that is no parent: head takes all
 
 
 # -- the bake's posed values are live apply's, frame by frame ---------------------------------
@@ -191,15 +117,19 @@ def test_posed_values_head_only_take_skips_the_weights(plain, monkeypatch):
     assert head_only[1] == both[1] and head_only[2] == both[2]
 
 
-def test_take_import_reads_head_position():
-    from vstream_addon.core import receiver
-    from vstream_addon.shared.take import TakeError
-    record = {"t": 1.0, "face": True, "weights": {"jawOpen": 0.5},
-              "head": {"quat": [1, 0, 0, 0], "position": [0.01, -0.02, 0.03]}}
-    assert receiver.frame_from_record(record, "x:2").position == (0.01, -0.02, 0.03)
-    del record["head"]["position"]
-    assert receiver.frame_from_record(record, "x:2").position == (0.0, 0.0, 0.0)
-    for bad in ([0.1, 0.2], "0,0,0", [0.0, float("nan"), 0.0]):
-        record["head"]["position"] = bad
-        with pytest.raises(TakeError, match="x:2.*position"):
-            receiver.frame_from_record(record, "x:2")
+def test_quat_filter_lags_then_converges_and_stays_unit():
+    f = OneEuroQuat(1.0, 0.0)
+    assert f((1.0, 0.0, 0.0, 0.0), 0.0) == (1.0, 0.0, 0.0, 0.0)
+    first = f(yaw(40), 1 / 60)
+    assert 0.0 < angle_between(first, (1, 0, 0, 0)) < 10.0
+    for i in range(2, 600):
+        q = f(yaw(40), i / 60)
+    assert angle_between(q, yaw(40)) < 1e-3
+    assert sum(c * c for c in q) == pytest.approx(1.0)
+
+
+def test_quat_filter_treats_q_and_minus_q_as_one_rotation():
+    f = OneEuroQuat(1.0, 0.0)
+    f(yaw(30), 0.0)
+    q = f(tuple(-c for c in yaw(30)), 1 / 60)
+    assert angle_between(q, yaw(30)) < 1e-6

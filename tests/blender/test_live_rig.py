@@ -1,6 +1,6 @@
 """Live apply in real Blender: several meshes, mapping table, neck/head, neutral, calibrate, smoothing.
 
-The checks live in tests/blender_scripts/live_rig.py; each run is its own
+The checks live in tests/blender/scripts/live_rig.py; each run is its own
 process with its own HOME, like the other Blender tests.
 """
 
@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from conftest import free_udp_port
-from test_addon_bpy import BLENDER34, BPY_MODULES, ROOT, build_addon, run_in_blender, run_in_gui
+from blenders import BLENDER34, BPY_MODULES, run_in_blender, run_in_gui
+from conftest import ROOT, build_addon, free_udp_port
 
 AVATAR = os.path.join(ROOT, "blend", "avatar.blend")
 

@@ -1,7 +1,7 @@
 """A recorded take is what live apply showed (neck share, Move Head, smoothing, add-on
 neutral, Set Neutral Pose, rig pointing +Z), in the bpy 5.0 and 4.5 modules and Blender 3.4.
 
-The checks live in tests/blender_scripts/bake_live.py; each run is its own
+The checks live in tests/blender/scripts/bake_live.py; each run is its own
 process with its own HOME. 3.4 (Debian's, no numpy) bakes on the plain-Python
 path; where numpy exists the script also bakes the take on that path and
 compares the keys of both.
@@ -9,7 +9,8 @@ compares the keys of both.
 
 import pytest
 
-from test_addon_bpy import BLENDER34, ROOT, run_in_blender
+from blenders import BLENDER34, run_in_blender
+from conftest import ROOT
 
 KEY_CHECKS = (
     "add-on neutral captured (sender does not calibrate)",

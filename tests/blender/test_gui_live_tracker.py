@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from conftest import free_udp_ports
-from test_addon_bpy import ROOT, build_addon, run_in_gui
+from blenders import run_in_gui
+from conftest import ROOT, build_addon, free_udp_ports
 
 VIDEO = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "video", "webcam_cap12.mp4"))
 

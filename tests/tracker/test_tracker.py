@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import TRACKER, data, free_udp_port, run_tracker
+from conftest import ROOT, TRACKER, data, free_udp_port, run_tracker
 from tracker_service.pipeline import FaceTracker
 from vstream_addon.shared import protocol, take
 from vstream_addon.shared.arkit import ARKIT_NAMES
@@ -238,7 +238,7 @@ def _take_weights(tmp_path, clip):
 @pytest.mark.parametrize("clip", ["expr_d0.mp4", "expr_d11.mp4"])
 def test_eye_look_channels_follow_labelled_gaze(tmp_path, clip):
     # Frame ranges where the eyes clearly look to one side, labelled by looking at the frames.
-    labels = json.load(open(os.path.join(os.path.dirname(__file__), "fixtures", "gaze_labels.json")))[clip]
+    labels = json.load(open(os.path.join(ROOT, "tests", "fixtures", "gaze_labels.json")))[clip]
     weights = _take_weights(tmp_path, clip)
     toward_left = lambda w: (w["eyeLookOutLeft"] + w["eyeLookInRight"]) / 2   # subject's own left
     toward_right = lambda w: (w["eyeLookInLeft"] + w["eyeLookOutRight"]) / 2
@@ -317,3 +317,19 @@ def test_eyelids_follow_a_slow_reopening_that_the_rest_of_the_face_would_hold():
         assert out[lid, 1] < -0.8
     for other in (2, 30, 36, 39, 48):                            # jaw, nose, eye corners, mouth
         assert out[other, 1] > -0.2
+
+
+def test_vstream_tracker_link_sets_the_flag():
+    import socket
+    from tracker_service import link as tracker_link
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(2.0)
+    out = tracker_link.Link(rx.getsockname()[1], 0)
+    try:
+        out.send(0.0, True, (1.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0), {})
+        frame = protocol.Decoder().decode(rx.recv(1024))
+    finally:
+        out.close()
+        rx.close()
+    assert frame.face and frame.sender_calibrates
