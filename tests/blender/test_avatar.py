@@ -33,6 +33,8 @@ args = sys.argv[sys.argv.index("--") + 1:]
 out = args[0]
 if len(args) > 1:
     bpy.ops.wm.open_mainfile(filepath=args[1])
+sys.path.insert(0, BLEND_DIR)
+import build_avatar
 
 face = bpy.data.objects["VStreamFace"]
 rig = bpy.data.objects["VStreamRig"]
@@ -77,6 +79,28 @@ for k in keys[1:]:
     stats[k.name] = {"max": big, "cx": cx, "mean": list(mean), "front": list(fmean),
                      "min_dz": min(v.z for v in d), "min_dy": min(v.y for v in d)}
 info["stats"] = stats
+
+# every 3D View the file opens with: where it looks from, and the face mesh's vertices as it sees them
+world = [face.matrix_world @ c for c in basis]
+views = []
+for screen in bpy.data.screens:
+    for area in screen.areas:
+        for space in area.spaces:
+            if space.type != "VIEW_3D" or space.region_3d is None:
+                continue
+            r3d = space.region_3d
+            rot = r3d.view_rotation.copy()
+            eye = r3d.view_location + rot @ Vector((0.0, 0.0, r3d.view_distance))
+            inv = rot.inverted()
+            cam = [inv @ (c - eye) for c in world]
+            # The view's half field of view as the build framed it (a 16:9 screen's shape at most).
+            half_w, half_h = build_avatar.view_half_extents(area.width, area.height, space.lens)
+            views.append({"screen": screen.name, "perspective": r3d.view_perspective,
+                          "forward": list(rot @ Vector((0.0, 0.0, -1.0))),
+                          "nearest": min(-c.z for c in cam),
+                          "across": [min(c.x / -c.z for c in cam) / half_w, max(c.x / -c.z for c in cam) / half_w],
+                          "up": [min(c.y / -c.z for c in cam) / half_h, max(c.y / -c.z for c in cam) / half_h]})
+info["views"] = views
 info["basis_sig"] = [sum(c.x for c in basis), sum(c.y for c in basis), sum(c.z for c in basis)]
 
 # evaluated mesh (shape keys + armature) through the depsgraph
@@ -144,7 +168,7 @@ def _inspect(runner, blend, tmp):
     script = os.path.join(tmp, "inspect_avatar.py")
     out = os.path.join(tmp, "info-%s.json" % runner)
     with open(script, "w") as f:
-        f.write(INSPECT)
+        f.write("BLEND_DIR = %r\n" % os.path.dirname(SCRIPT) + INSPECT)
     if runner == "module":
         _run([sys.executable, script, "--", out, blend])
     else:
@@ -170,6 +194,21 @@ def test_file_is_small_and_saved_by_blender_34(infos):
     assert tuple(infos["module"]["file_version"][:2]) == (3, 4), infos["module"]["file_version"]
     assert infos["module"]["blender"].startswith("5.0")
     assert infos["blender34"]["blender"].startswith("3.4")
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_opens_framed_on_the_face(infos, runner):
+    """Every 3D View of the file looks at the face from the front, near enough that the whole
+    mesh (head and neck) fits in the view and spans most of its height."""
+    views = infos[runner]["views"]
+    assert any(v["screen"] == "Layout" for v in views), [v["screen"] for v in views]
+    for v in views:
+        assert v["perspective"] == "PERSP", v["screen"]
+        assert v["forward"][1] > 0.9, ("looks at the face's front (it faces -Y)", v["screen"], v["forward"])
+        assert v["nearest"] > 0.5, ("the face is in front of the view", v["screen"])
+        across, up = v["across"], v["up"]
+        assert max(abs(c) for c in across + up) <= 1.0, ("the whole face mesh is in view", v["screen"], across, up)
+        assert (up[1] - up[0]) / 2.0 >= 0.6, ("the face mesh spans most of the view's height", v["screen"], up)
 
 
 @pytest.mark.parametrize("runner", RUNNERS)
