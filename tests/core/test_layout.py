@@ -177,27 +177,23 @@ def test_one_value_rule():
         assert callers == {PACKAGE + ".core.values"}, (ingredient, callers)
 
 
-def test_pure_modules_import_without_bpy():
-    code = ("import sys; sys.modules['bpy'] = None; sys.modules['mathutils'] = None\n"
-            "import vstream_addon, vstream_addon.core.receiver, vstream_addon.core.quaternions, "
-            "vstream_addon.core.recorder, vstream_addon.core.session\n"
-            "vstream_addon.core.recorder.Recorder().add(None)\n")
+def run_without_bpy(statements):
+    """Run `statements` in a Python where bpy and mathutils are absent (None in sys.modules)."""
+    code = "import sys; sys.modules['bpy'] = None; sys.modules['mathutils'] = None\n" + statements
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_pure_modules_import_without_bpy():
+    run_without_bpy("import vstream_addon, vstream_addon.core.receiver, vstream_addon.core.quaternions, "
+                    "vstream_addon.core.recorder, vstream_addon.core.session\n"
+                    "vstream_addon.core.recorder.Recorder().add(None)\n")
 
 
 def test_live_modules_import_without_bpy():
-    import subprocess
-    import sys
-    code = ("import sys; sys.modules['bpy'] = None; sys.modules['mathutils'] = None\n"
-            "import vstream_addon.core.face_transform, vstream_addon.core.values, vstream_addon.core.rig, "
-            "vstream_addon.core.neutral, vstream_addon.shared.one_euro\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+    run_without_bpy("import vstream_addon.core.face_transform, vstream_addon.core.values, vstream_addon.core.rig, "
+                    "vstream_addon.core.neutral, vstream_addon.shared.one_euro\n")
 
 
 def test_imports_without_bpy():
-    code = ("import sys; sys.modules['bpy'] = None; sys.modules['mathutils'] = None\n"
-            "import vstream_addon.core.mapping, vstream_addon.core.values\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+    run_without_bpy("import vstream_addon.core.mapping, vstream_addon.core.values\n")
