@@ -59,15 +59,20 @@ class KeyValues:
             if lo > 0.0 or hi < 1.0:
                 self.narrow.append((pos, lo, hi))
         self._direct_pos = [pos for pos, _ in self.direct]
+        self._all_direct = self._direct_pos == list(range(len(self.bindings)))
         # One C call picks every directly driven weight (itemgetter of one index returns a bare value).
         indices = [index for _, index in self.direct]
         self._pick = operator.itemgetter(*indices) if len(indices) > 1 else (lambda w: tuple(w[i] for i in indices))
 
     def frame(self, weights):
         """Values in bindings' order (None for muted keys) from one frame's 52 weights in wire order."""
-        out = [None] * len(self.bindings)
-        for pos, v in zip(self._direct_pos, self._pick(weights)):
-            out[pos] = 0.0 if not v > 0.0 else 1.0 if v > 1.0 else v
+        clamped = [0.0 if not v > 0.0 else 1.0 if v > 1.0 else v for v in self._pick(weights)]
+        if self._all_direct:
+            out = clamped  # every key one channel unchanged, in order: the values as they are
+        else:
+            out = [None] * len(self.bindings)
+            for pos, v in zip(self._direct_pos, clamped):
+                out[pos] = v
         for pos, lo, hi in self.narrow:
             out[pos] = min(hi, max(lo, out[pos]))
         if self.shaped:
