@@ -8,7 +8,9 @@ Writes two installable zips from vstream_addon/:
                                          legacy add-on on 4.2+): folder
                                          vstream_addon/ inside, version in bl_info.
   dist/vstream-extension-<ver>.zip      Blender 4.2+ extension: blender_manifest.toml
-                                         and the modules at the zip root.
+                                         and the package's files at the zip root.
+
+Both hold every .py file below vstream_addon/, subfolders included.
 
 The version has one source: bl_info["version"] in vstream_addon/__init__.py.
 vstream_addon/blender_manifest.toml is generated from it here (and rewritten
@@ -72,12 +74,24 @@ def manifest_text(bl_info):
 
 
 def addon_sources():
-    """The add-on's Python files, sorted (no caches, no manifest)."""
-    names = sorted(n for n in os.listdir(ADDON_DIR)
-                   if n.endswith(".py") and os.path.isfile(os.path.join(ADDON_DIR, n)))
+    """The add-on's Python files as paths relative to vstream_addon/ ("core/values.py"), sorted.
+
+    Every folder below it is walked, so a subpackage can never be left out of
+    the zips; caches and the manifest are not sources. A folder holding Python
+    files must be a package (have an __init__.py): Blender imports the add-on
+    as one package.
+    """
+    names = []
+    for dirpath, dirnames, filenames in os.walk(ADDON_DIR):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
+        sources = [n for n in filenames if n.endswith(".py")]
+        if sources and "__init__.py" not in sources:
+            raise SystemExit("build_addon: %s has Python files but no __init__.py" % dirpath)
+        rel = os.path.relpath(dirpath, ADDON_DIR)
+        names += [n if rel == "." else "/".join(rel.split(os.sep) + [n]) for n in sources]
     if "__init__.py" not in names:
         raise SystemExit("build_addon: %s has no __init__.py" % ADDON_DIR)
-    return names
+    return sorted(names)
 
 
 def _write_zip(path, entries):
@@ -106,7 +120,7 @@ def build(out_dir=os.path.join(ROOT, "dist")):
 
     sources = []
     for name in addon_sources():
-        with open(os.path.join(ADDON_DIR, name), "rb") as f:
+        with open(os.path.join(ADDON_DIR, *name.split("/")), "rb") as f:
             sources.append((name, f.read()))
 
     os.makedirs(out_dir, exist_ok=True)

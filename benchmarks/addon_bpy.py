@@ -10,12 +10,13 @@ rig) with the add-on registered from the repository:
   again with the add-on's optional smoothing on;
   only `operators.tick` is timed (the depsgraph update and redraw it asks
   for are Blender's work and happen later, once per redraw);
-- keys per second written by the batch bake (Recorder.bake) against
+- keys per second written by the batch bake (bake.bake_take) against
   `keyframe_insert` per key, in the same run on the same scene, measured in
   turns three times (the median pair is reported: the machine may be shared);
 - the bake time of a 10-minute take at 60 fps (36,000 frames), plain and
   with every live option the bake reproduces (add-on neutral, neutral pose,
-  neck share, Move Head, smoothing: the per-frame live.py transforms).
+  neck share, Move Head, smoothing: the per-take forms of core/face_transform,
+  core/values and core/rig).
 """
 
 import argparse
@@ -67,17 +68,18 @@ def random_frame(protocol, rng, seq, fps=60.0):
 
 
 def all_live_options():
-    """A live.FaceTransform with everything on: what the bake then redoes per frame."""
-    from vstream_addon import live
+    """A FaceTransform with everything on: what the bake then redoes per frame."""
+    from vstream_addon.core.face_transform import FaceTransform
     rig = bpy.data.objects["VStreamRig"]
     neck = next((b.name for b in rig.pose.bones if "neck" in b.name.lower()), "")
-    return live.FaceTransform(neutral_weights=[0.1] * 52, q0=(0.996, 0.0, 0.0, 0.087), p0=(0.0, 0.0, 0.01),
+    return FaceTransform(neutral_weights=[0.1] * 52, q0=(0.996, 0.0, 0.0, 0.087), p0=(0.0, 0.0, 0.01),
                               smooth=True, min_cutoff=1.0, beta=0.5, move=True, location_scale=1.0,
                               neck_bone=neck, neck_split=0.4)
 
 
 def bench_tick(n_ticks, targets=True, smooth=False):
-    from vstream_addon import operators, protocol
+    from vstream_addon.blender import operators, state
+    from vstream_addon.shared import protocol
     settings = bpy.context.scene.vstream
     kept = settings.mesh, settings.armature
     if not targets:
@@ -89,7 +91,7 @@ def bench_tick(n_ticks, targets=True, smooth=False):
     port.close()
     bpy.context.scene.vstream.port = free
     bpy.ops.vstream.start()
-    session = operators.current_session()
+    session = state.session
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rng = random.Random(1)
     times = []
@@ -126,11 +128,11 @@ def select_readable(session):
 
 def bench_keyframe_insert(n_frames):
     """The per-key way: set the value, keyframe_insert, for every channel and frame."""
-    from vstream_addon import apply
+    from vstream_addon.blender import mesh_mapping
     face = bpy.data.objects["VStreamFace"]
     rig = bpy.data.objects["VStreamRig"]
     # The shape keys the bake keys: every one the mapping drives (52 on the avatar).
-    blocks = [t.block for t in apply.mapping_targets(face) if not t.binding.muted]
+    blocks = [t.block for t in mesh_mapping.mapping_targets(face) if not t.binding.muted]
     bone = rig.pose.bones["head"]
     bone.rotation_mode = 'QUATERNION'
     rng = random.Random(2)
@@ -156,7 +158,9 @@ def bench_keyframe_insert(n_frames):
 
 
 def bench_batch_bake(n_frames, fps=60, transform=None):
-    from vstream_addon import protocol, recorder
+    from vstream_addon.blender import bake
+    from vstream_addon.core import recorder
+    from vstream_addon.shared import protocol
     scene = bpy.context.scene
     scene.render.fps, scene.render.fps_base = fps, 1.0
     rng = random.Random(3)
@@ -166,8 +170,8 @@ def bench_batch_bake(n_frames, fps=60, transform=None):
     settings = scene.vstream
     take = recorder.next_take_name([a.name for a in bpy.data.actions])
     t = time.perf_counter()
-    report = rec.bake(scene, [settings.mesh], settings.armature, settings.head_bone, take, frame_start=1,
-                      transform=transform)
+    report = bake.bake_take(rec, scene, [settings.mesh], settings.armature, settings.head_bone, take, frame_start=1,
+                            transform=transform)
     seconds = time.perf_counter() - t
     bone_channels = 4 * (report["head"] + report["neck"]) + 3 * report["location"]
     keys = report["keyed"] * (report["shape_key_curves"] + bone_channels)

@@ -12,7 +12,7 @@ blinks, which human labels judge, and those the reference cannot make either):
 
 import numpy as np
 
-from vstream_addon.arkit import ARKIT_NAMES
+from vstream_addon.shared.arkit import ARKIT_NAMES
 
 LEFT_OUT = ("eyeBlinkLeft", "eyeBlinkRight", "cheekPuff", "tongueOut", "jawForward")
 CHANNELS = tuple(n for n in ARKIT_NAMES if n not in LEFT_OUT)

@@ -25,7 +25,7 @@ import agreement
 import reference
 
 from tracker_service.pipeline import FaceTracker
-from vstream_addon.arkit import ARKIT_NAMES
+from vstream_addon.shared.arkit import ARKIT_NAMES
 
 
 def run_clip(path):

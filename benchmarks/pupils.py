@@ -1,4 +1,4 @@
-"""Pupil finder: time per eye on one core, and the checks of tests/test_pupils.py as tables.
+"""Pupil finder: time per eye on one core, and the checks of tests/tracker/test_pupils.py as tables.
 
 Prints Markdown: the median time of pupils.locate() per eye on every frame of
 the labelled clips; the offsets on the RT-GENE gaze samples; the mean offsets

@@ -3,9 +3,10 @@
 A stylised cartoon head (skull, eyes with irises and pupils, eyelids, brows,
 nose, lips, mouth interior with teeth and tongue, cheeks, ears, neck) as ONE
 mesh object, ``VStreamFace``, carrying a ``Basis`` shape key plus the 52 ARKit
-shape keys (named exactly as ``vstream_addon.arkit.ARKIT_NAMES``), skinned to
+shape keys (named exactly as ``vstream_addon.shared.arkit.ARKIT_NAMES``), skinned to
 an armature ``VStreamRig`` with the bones ``neck`` and ``head``.  A camera and a
-light frame the face for the Workbench engine.
+light frame the face for the Workbench engine, and every 3D View of the saved
+file opens on the face.
 
 Left/Right are the character's own: the character faces -Y with +Z up, so its
 left is +X.
@@ -31,15 +32,15 @@ import os
 import sys
 
 import bpy
-from mathutils import Matrix, Vector
+from mathutils import Euler, Matrix, Vector
 from mathutils.bvhtree import BVHTree
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _load_arkit_names():
-    """ARKIT_NAMES from vstream_addon/arkit.py, loaded by path (no package import)."""
-    path = os.path.join(HERE, os.pardir, "vstream_addon", "arkit.py")
+    """ARKIT_NAMES from vstream_addon/shared/arkit.py, loaded by path (no package import)."""
+    path = os.path.join(HERE, os.pardir, "vstream_addon", "shared", "arkit.py")
     spec = importlib.util.spec_from_file_location("_vstream_arkit_for_avatar", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -1112,6 +1113,7 @@ def _make_rig(collection, scene):
     rig = bpy.data.objects.new(RIG_NAME, arm)
     collection.objects.link(rig)
     rig.show_in_front = True
+    arm.display_type = "WIRE"              # visible in front of the face without hiding it
     view_layer = scene.view_layers[0]
     with bpy.context.temp_override(scene=scene, view_layer=view_layer,
                                    active_object=rig, object=rig,
@@ -1207,14 +1209,49 @@ def build_avatar(scene=None):
     return {"face": face, "rig": rig, "camera": cam, "light": light}
 
 
-def _viewports_show_material_colours():
-    """Solid-mode 3D views of the saved file show the flat material colours."""
+# Every 3D View of the saved file looks at the face from the front, a little from
+# the character's left and above, near enough that head and neck fill VIEW_FILL of
+# the view's height (a factory view from 18 units away shows the head a few pixels tall).
+VIEW_EULER_DEG = (80.0, 0.0, 15.0)   # front view (90, 0, 0), tilted down 10 and turned 15 degrees
+VIEW_FILL = 0.75
+VIEWPORT_SENSOR = 72.0               # mm across a 3D View's wider side, at its lens (Blender's viewport)
+# The factory layout's views are stored at a large window's size (Layout 2842 x 1223):
+# on a 16:9 screen none is wider than this, so that is the shape framed for.
+VIEW_MAX_ASPECT = 16.0 / 9.0
+
+
+def view_half_extents(width, height, lens):
+    """tan of half the field of view across and up a 3D View of that size and lens,
+    for a view no wider than VIEW_MAX_ASPECT."""
+    half = VIEWPORT_SENSOR / 2.0 / lens
+    if width >= height:
+        return half, half / min(width / height, VIEW_MAX_ASPECT)
+    return half * width / height, half
+
+
+def _viewports_frame_the_face(face):
+    """Every 3D View of the saved file opens on the face, in solid mode with the flat material colours."""
+    rotation = Euler([math.radians(a) for a in VIEW_EULER_DEG]).to_quaternion()
+    corners = [face.matrix_world @ Vector(c) for c in face.bound_box]
+    low = Vector([min(c[i] for c in corners) for i in range(3)])
+    high = Vector([max(c[i] for c in corners) for i in range(3)])
+    size = high - low
     for screen in bpy.data.screens:
         for area in screen.areas:
             for space in area.spaces:
-                if space.type == "VIEW_3D":
-                    space.shading.type = "SOLID"
-                    space.shading.color_type = "MATERIAL"
+                if space.type != "VIEW_3D":
+                    continue
+                space.shading.type = "SOLID"
+                space.shading.color_type = "MATERIAL"
+                view = space.region_3d
+                if view is None:
+                    continue
+                # Each area by its own shape: some workspaces' views are tall, some low.
+                half_w, half_h = view_half_extents(area.width, area.height, space.lens)
+                view.view_perspective = "PERSP"
+                view.view_location = (low + high) / 2.0
+                view.view_rotation = rotation
+                view.view_distance = max(size.z / 2.0 / (VIEW_FILL * half_h), size.x / 2.0 / (VIEW_FILL * half_w))
 
 
 def _args(argv):
@@ -1227,8 +1264,8 @@ def _args(argv):
 def main(argv=None):
     args = _args(sys.argv if argv is None else argv)
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    build_avatar(bpy.context.scene)
-    _viewports_show_material_colours()
+    objects = build_avatar(bpy.context.scene)
+    _viewports_frame_the_face(objects["face"])
     out = os.path.abspath(args.out)
     bpy.context.preferences.filepaths.save_version = 0     # no avatar.blend1 backups
     bpy.ops.wm.save_as_mainfile(filepath=out, compress=True)

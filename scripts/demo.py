@@ -2,9 +2,9 @@
 
 Run through scripts/demo.sh (it installs everything first). Steps:
 1. vstream-tracker tracks the clip into a take file (and a dots preview video).
-2. Blender (the bpy module) opens blend/avatar.blend and records the take through
-   the add-on's own Recorder, exactly as a live Record would, then bakes it into
-   an Action per target and saves out/demo.blend.
+2. Blender (the bpy module) opens blend/avatar.blend and records the take into
+   the add-on's own Recorder and bakes it (blender/bake.py), exactly as a live
+   Record would, into an Action per target, and saves out/demo.blend.
 3. Workbench renders the avatar for every frame; each render goes side by side
    with its source frame into out/demo_side_by_side.mp4.
 """
@@ -22,7 +22,7 @@ from tqdm import tqdm
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from vstream_addon import protocol, take  # noqa: E402
+from vstream_addon.shared import protocol, take  # noqa: E402
 
 
 def parse_args():
@@ -68,7 +68,8 @@ def find_targets(bpy):
 
 def bake_and_render(take_path, avatar, out_dir, size):
     import bpy
-    from vstream_addon.recorder import Recorder
+    from vstream_addon.blender import bake
+    from vstream_addon.core.recorder import Recorder
 
     head, records = take.read_take(take_path)
     bpy.ops.wm.open_mainfile(filepath=avatar)
@@ -78,7 +79,7 @@ def bake_and_render(take_path, avatar, out_dir, size):
     recorder = Recorder()
     for frame in frames_of(records):
         recorder.add(frame)
-    report = recorder.bake(scene, [mesh], rig, "head", "vstream_take_demo", frame_start=1)
+    report = bake.bake_take(recorder, scene, [mesh], rig, "head", "vstream_take_demo", frame_start=1)
     print("demo: baked %(keyed)d keys per channel (%(merged)d merged, %(no_face)d frames without a face) "
           "into %(actions)s" % report)
     scene.frame_start, scene.frame_end = 1, report["frame_end"]

@@ -1,14 +1,23 @@
-"""Shared test fixtures: where the real data lives, and the project's commands."""
+"""Shared test fixtures: where the real data lives, the project's commands, the built zips.
+
+The folders say what a test needs: shared/ and core/ plain Python (no Blender),
+tracker/ the tracker's dependencies and the real footage, blender/ real
+Blenders (its scripts/ run inside them).
+"""
 
 import os
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
+sys.path.insert(0, ROOT)
+import build_addon  # noqa: E402
+
 VENV_BIN = os.path.dirname(sys.executable)
 TRACKER = os.path.join(VENV_BIN, "vstream-tracker")
 
@@ -36,5 +45,34 @@ def free_udp_port():
     return free_udp_ports(1)[0]
 
 
+def process_gone(pid):
+    """True once `pid` no longer runs. A zombie counts as gone: its parent was
+    killed and a container's init may never reap it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def wait_for(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
 def run_tracker(*args, timeout=300):
     return subprocess.run([TRACKER, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def zips(tmp_path_factory):
+    """Both add-on zips, built once per test module: {"legacy": path, "extension": path, "version": "x.y.z"}."""
+    return build_addon.build(str(tmp_path_factory.mktemp("dist")))

@@ -38,7 +38,7 @@ import agreement  # noqa: E402
 import reference  # noqa: E402
 from tracker_service import expressions, face_shape  # noqa: E402
 from tracker_service.pipeline import FaceTracker  # noqa: E402
-from vstream_addon.arkit import ARKIT_NAMES  # noqa: E402
+from vstream_addon.shared.arkit import ARKIT_NAMES  # noqa: E402
 
 CACHE = os.path.join(ROOT, ".cache", "expression_inputs")
 # What the model makes: every ARKit channel but the blinks (blinks.py, judged by human

@@ -17,7 +17,7 @@ on from there.
 
 import numpy as np
 
-from vstream_addon.neutral import rescale
+from vstream_addon.shared.neutral_rule import rescale
 
 from .features import FEATURE_NAMES
 

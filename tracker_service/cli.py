@@ -9,7 +9,7 @@ import time
 
 from tqdm import tqdm
 
-from vstream_addon import protocol, take
+from vstream_addon.shared import protocol, take
 
 from . import preview
 from .link import DEFAULT_LISTEN_PORT, Link, LinkError

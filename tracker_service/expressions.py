@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from vstream_addon.arkit import ARKIT_NAMES, INDEX
+from vstream_addon.shared.arkit import ARKIT_NAMES, INDEX
 
 from .calibration import WeightNeutral
 from .face_shape import align

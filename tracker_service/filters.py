@@ -3,13 +3,13 @@
 A One Euro variant (Casiez, Roussel and Vogel, CHI 2012) for the landmarks and
 for the expression weights. The plain One Euro filter (cutoff rising with
 speed: strong smoothing at rest, little lag on fast moves) is the add-on's,
-vstream_addon/smoothing.py, which the tracker also uses for the gaze: one
+vstream_addon/shared/one_euro.py, which the tracker also uses for the gaze: one
 definition for both sides of the wire.
 """
 
 import numpy as np
 
-from vstream_addon.smoothing import alpha
+from vstream_addon.shared.one_euro import alpha
 
 
 class DeadZoneFilter:

@@ -7,7 +7,7 @@ to the address its frames come from (docs/PROTOCOL.md, control messages).
 import errno
 import socket
 
-from vstream_addon import protocol
+from vstream_addon.shared import protocol
 
 HOST = "127.0.0.1"   # vstream streams on this machine only
 DEFAULT_LISTEN_PORT = protocol.DEFAULT_PORT + 1

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vstream_addon.arkit import ARKIT_NAMES
-from vstream_addon.smoothing import OneEuroVector
+from vstream_addon.shared.arkit import ARKIT_NAMES
+from vstream_addon.shared.one_euro import OneEuroVector
 
 from . import blinks, expressions, eye_closure, features, pupils, rotation
 from .blinks import BlinkDepth

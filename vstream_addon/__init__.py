@@ -1,7 +1,11 @@
 """vstream: live face capture onto shape keys and a head bone.
 
-The Blender parts are imported inside register() so that the pure-Python
-modules (protocol, arkit, take) can be imported by the tracker without bpy.
+    shared/   what the tracker process imports too (standard library only)
+    core/     the add-on's working parts as plain values (no bpy)
+    blender/  everything that touches Blender, registered by blender.register()
+
+The Blender part is imported inside register(), so that the tracker can import
+shared/ (and the tests core/) without bpy.
 """
 
 bl_info = {
@@ -16,10 +20,10 @@ bl_info = {
 
 
 def register():
-    from . import blender_ui
-    blender_ui.register()
+    from . import blender
+    blender.register()
 
 
 def unregister():
-    from . import blender_ui
-    blender_ui.unregister()
+    from . import blender
+    blender.unregister()

@@ -1,0 +1,105 @@
+"""Expression weights: agreement with the trained reference, relaxed faces, the model file.
+
+The reference's weights come from tests/fixtures/reference_weights.npz (derived by
+tools/reference/fixtures.py), so these run without MediaPipe. The clips are the
+expression split's test part: faces the model was never fitted on.
+"""
+
+import json
+import os
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import ROOT, data
+
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
+import agreement  # noqa: E402
+
+from tracker_service import calibration, expressions  # noqa: E402
+from tracker_service.pipeline import FaceTracker  # noqa: E402
+from vstream_addon.shared.arkit import ARKIT_NAMES  # noqa: E402
+
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+GAZE = tuple(n for n in ARKIT_NAMES if n.startswith("eyeLook"))
+
+
+def track(clip, folder="video"):
+    """vstream's weights (frames, 52) for every frame of a clip, NaN where no face."""
+    cap = cv2.VideoCapture(data(folder, clip))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    tracker = FaceTracker(int(cap.get(3)), int(cap.get(4)), fps)
+    rows, i = [], 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        r = tracker.process(frame, i / fps)
+        rows.append([r.weights[n] for n in ARKIT_NAMES] if r.face else [np.nan] * len(ARKIT_NAMES))
+        i += 1
+    return np.array(rows), fps
+
+
+def reference_weights():
+    with np.load(os.path.join(FIXTURES, "reference_weights.npz")) as f:
+        return {clip: np.where(f[clip] == 255, np.nan, f[clip] / 254.0) for clip in f.files}
+
+
+@pytest.fixture(scope="module")
+def test_part():
+    """(ours, reference) pooled over the test part's clips."""
+    ours, refs = [], []
+    for clip, ref in sorted(reference_weights().items()):
+        w, _ = track(clip)
+        n = min(len(w), len(ref))
+        ours.append(w[:n])
+        refs.append(ref[:n])
+    return np.vstack(ours), np.vstack(refs)
+
+
+# Set from the test part's one reading (docs/EXPRESSIONS.md), with a margin.
+MAX_MAD, MAX_FALSE_FIRES, MAX_CHANNEL_FIRES, MAX_MISSES, MIN_CORRELATION = 0.06, 0.01, 0.05, 0.01, 0.8
+
+
+def test_weights_agree_with_the_reference_on_faces_never_fitted_on(test_part):
+    m = agreement.measures(*test_part)
+    text = "mean |diff| %.4f, false fires %.4f (worst channel %.4f), misses %.4f, median correlation %.3f" % (
+        m["mad"], m["false_fires"], m["channel_fires"].max(), m["misses"], m["median_corr"])
+    assert m["frames"] > 1500, text
+    assert m["mad"] <= MAX_MAD and m["false_fires"] <= MAX_FALSE_FIRES, text
+    assert m["channel_fires"].max() <= MAX_CHANNEL_FIRES and m["misses"] <= MAX_MISSES, text
+    assert m["median_corr"] >= MIN_CORRELATION, text
+
+
+def test_a_relaxed_face_gives_a_relaxed_avatar():
+    """On frames labelled relaxed by eye (tests/fixtures/neutral_frames.json), no expression
+    channel reaches 0.3. Gaze is not an expression; the first WEIGHT_PRIOR_SECONDS of a clip
+    are left out: until then the tracker has seen nothing of the user's resting face."""
+    with open(os.path.join(FIXTURES, "neutral_frames.json")) as f:
+        labels = json.load(f)
+    expression = [k for k, n in enumerate(ARKIT_NAMES) if n not in GAZE]
+    failures = []
+    for clip, label in labels.items():
+        if clip == "about":
+            continue
+        w, fps = track(clip, label["folder"])
+        start = int(np.ceil(calibration.WEIGHT_PRIOR_SECONDS * fps))
+        for a, b in label["relaxed"]:
+            for i in range(max(a, start), b + 1):
+                high = [(ARKIT_NAMES[k], round(float(w[i, k]), 2)) for k in expression if w[i, k] > 0.3]
+                if high:
+                    failures.append((clip, i, high))
+    assert not failures, failures[:20]
+
+
+def test_the_model_file_makes_every_channel_but_those_it_cannot_see():
+    model = expressions.ExpressionModel()
+    made = set(model.channels)
+    assert "eyeBlinkLeft" not in made and "tongueOut" not in made and "mouthSmileLeft" in made
+    assert model.rest_cap.shape == (len(ARKIT_NAMES),) and np.all(model.rest_cap <= 1.0)
+    x = expressions.inputs(np.tile(model.template, (1, 1)) * 100 + 200, (0, 0, 0, 0), (0, 0, 0), model.template)
+    w = model.predict(x)
+    assert w.shape == (len(made),) and np.all((w >= 0) & (w <= 1))

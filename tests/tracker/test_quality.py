@@ -1,0 +1,65 @@
+"""Accuracy figures from the benchmarks, asserted with a margin so quality cannot slide back.
+
+The numbers themselves (and timings, which are never asserted) are in docs/BENCHMARKS.md.
+"""
+
+import os
+import sys
+
+import numpy as np
+
+from conftest import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
+import blink  # noqa: E402
+import tracker_quality  # noqa: E402
+
+
+def test_tracking_landmarks_are_as_good_as_plain_dlib():
+    errs, _ = tracker_quality.landmark_error()
+    plain, tracked = np.array(errs["plain"]), np.array(errs["tracked"])
+    same_face = plain < 20  # plain dlib picks another face in one multi-face photo
+    assert np.mean(tracked[same_face]) <= np.mean(plain[same_face]) * 1.1
+    assert np.mean(tracked) < 4.0
+
+
+def test_head_pose_on_aflw2000():
+    summary, _ = tracker_quality.head_pose()
+    found, mae = summary["ours"]
+    plain_found, plain_mae = summary["plain"]
+    assert found >= 14
+    # Measured 5.3 / 6.4 / 2.1 (docs/BENCHMARKS.md); most of the yaw is one detector box on a chin.
+    assert mae[0] < 6.5 and mae[1] < 7.5 and mae[2] < 3.0, mae
+    assert found >= plain_found and np.all(mae[1:] < plain_mae[1:]), (mae, plain_mae)
+
+
+# Clear frontal faces among the jitter stills (issue 11): every weight steady within 0.02.
+CLEAR_FACES = ("image_0001.png", "image_0002.png", "image_0003.png", "image_0004.png", "image_0005.png",
+               "image_0010.png", "lenna.png", "takeo.ppm", "image00050.jpg", "image00081.jpg")
+
+
+def test_still_face_is_steady_and_a_sudden_mouth_opening_is_followed():
+    stats, (step_frames, jaw_frames), text = tracker_quality.jitter()
+    median = stats["median"]
+    # Clear faces: raw dlib jitters by ~0.6-1% of the eye distance; smoothed, well under that.
+    assert median["ours"] < 0.3 and median["ours"] < 0.5 * median["raw"], text
+    assert median["weight_sd"] <= 0.01 and median["angle_sd"] < 0.5, text
+    assert all(stats["images"][name]["weight_sd"] <= 0.02 for name in CLEAR_FACES), text
+    assert step_frames is not None and step_frames <= 2, text
+    assert jaw_frames is not None and jaw_frames <= 2, text
+
+
+def test_blinks_against_human_labels():
+    scores, text = blink.evaluate()
+    # Both clips with the same settings; cap12's small webcam eyes are the hard one.
+    assert scores["expr_d10.mp4"] >= 0.9 and scores["webcam_cap12.mp4"] >= 0.9, text
+
+
+def test_blinks_survive_a_change_of_light():
+    # Before the pixel cues were measured relative to the face's brightness, the eyes
+    # read shut for seconds after the light fell by 40% (20 and 52 open frames read as
+    # closed here). Blinks must still be seen in the new light.
+    counts, text = blink.light_change()
+    for tp, fp, fn in counts.values():
+        assert fp <= 5 and tp >= 0.75 * (tp + fn), text

@@ -1,0 +1,2 @@
+"""The add-on's working parts as plain values in and out: never imports bpy, so it is
+tested under plain Python."""
