@@ -72,9 +72,13 @@ def manifest_text(bl_info):
 
 
 def addon_sources():
-    """The add-on's Python files, sorted (no caches, no manifest)."""
-    names = sorted(n for n in os.listdir(ADDON_DIR)
-                   if n.endswith(".py") and os.path.isfile(os.path.join(ADDON_DIR, n)))
+    """The add-on's Python files with their subpackages, as sorted "/" paths (no caches, no manifest)."""
+    names = []
+    for folder, dirs, files in os.walk(ADDON_DIR):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        rel = os.path.relpath(folder, ADDON_DIR).replace(os.sep, "/")
+        names += [n if rel == "." else rel + "/" + n for n in files if n.endswith(".py")]
+    names.sort()
     if "__init__.py" not in names:
         raise SystemExit("build_addon: %s has no __init__.py" % ADDON_DIR)
     return names
@@ -106,7 +110,7 @@ def build(out_dir=os.path.join(ROOT, "dist")):
 
     sources = []
     for name in addon_sources():
-        with open(os.path.join(ADDON_DIR, name), "rb") as f:
+        with open(os.path.join(ADDON_DIR, *name.split("/")), "rb") as f:
             sources.append((name, f.read()))
 
     os.makedirs(out_dir, exist_ok=True)
