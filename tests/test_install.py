@@ -38,8 +38,8 @@ PLATFORMS = {
     "manylinux_2_28_x86_64": {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
                               "platform_machine": "x86_64"},
 }
-TARGETS = [("win_amd64", "3.11"), ("win_amd64", "3.12"), ("win_amd64", "3.13"),
-           ("macosx_14_0_arm64", "3.11"), ("macosx_14_0_arm64", "3.12"),
+TARGETS = [("win_amd64", "3.10"), ("win_amd64", "3.11"), ("win_amd64", "3.12"), ("win_amd64", "3.13"),
+           ("macosx_14_0_arm64", "3.10"), ("macosx_14_0_arm64", "3.11"), ("macosx_14_0_arm64", "3.12"),
            ("macosx_13_0_x86_64", "3.11"), ("macosx_13_0_x86_64", "3.12"),
            ("manylinux_2_28_x86_64", "3.11")]
 
