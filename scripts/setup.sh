@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything vstream needs on Debian/Ubuntu: system packages, then a
 # virtualenv (.venv) with the pinned requirements and vstream itself; with --tests
-# also .venv-bpy45 (Blender 4.5 LTS module) for the tests.
+# also .venv-bpy45 (Blender 4.5 LTS module) and .venv-peers (other projects' face trackers,
+# scripts/setup_peers.sh) for the tests.
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,4 +64,10 @@ if [ "$TESTS" = 1 ] && needs_install .venv-bpy45 requirements-bpy45.txt; then
   .venv-bpy45/bin/pip install -q --upgrade pip
   .venv-bpy45/bin/pip install -q -r requirements-bpy45.txt
   stamp .venv-bpy45 requirements-bpy45.txt
+fi
+
+# --tests: also the virtualenv that runs other projects' senders (OpenSeeFace) in the
+# interoperability tests; their requirements stay out of .venv.
+if [ "$TESTS" = 1 ]; then
+  bash scripts/setup_peers.sh
 fi

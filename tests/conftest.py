@@ -5,6 +5,7 @@ tracker/ the tracker's dependencies and the real footage, blender/ real
 Blenders (its scripts/ run inside them).
 """
 
+import math
 import os
 import socket
 import subprocess
@@ -76,3 +77,40 @@ def run_tracker(*args, timeout=300):
 def zips(tmp_path_factory):
     """Both add-on zips, built once per test module: {"legacy": path, "extension": path, "version": "x.y.z"}."""
     return build_addon.build(str(tmp_path_factory.mktemp("dist")))
+
+
+def mutated_datagrams(rng, good, n):
+    """n datagrams for a decoder's fuzz test: `good` ones (a list of valid datagrams) with
+    bytes changed, cut, extended, spliced, doubled, plus plain random bytes of any size."""
+    for _ in range(n):
+        base = bytearray(rng.choice(good))
+        kind = rng.randrange(7)
+        if kind == 0:
+            for _ in range(rng.randint(1, 8)):
+                base[rng.randrange(len(base))] = rng.getrandbits(8)
+        elif kind == 1:
+            base = base[:rng.randrange(len(base) + 1)]
+        elif kind == 2:
+            base += bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 64)))
+        elif kind == 3:
+            other = rng.choice(good)
+            cut = rng.randrange(len(base) + 1)
+            base = base[:cut] + other[rng.randrange(len(other) + 1):]
+        elif kind == 4:
+            base = base * rng.randint(2, 3)
+        elif kind == 5:
+            base = bytearray(rng.getrandbits(8) for _ in range(rng.choice([0, 1, 4, 16, 64, 320, 1785, 2000])))
+        else:
+            # a run of 0xff (NaNs in floats, -1 in signed lengths) somewhere
+            at = rng.randrange(len(base))
+            base[at:at + 4] = b"\xff\xff\xff\xff"
+        yield bytes(base)
+
+
+def check_frame_sane(frame):
+    """What every decoder must yield, whatever it was fed."""
+    assert len(frame.weights) == 52 and all(0.0 <= w <= 1.0 for w in frame.weights)
+    assert math.isfinite(frame.t)
+    for q in [frame.quat] + list(frame.eyes or []):
+        assert len(q) == 4 and abs(math.sqrt(sum(c * c for c in q)) - 1.0) < 1e-6, q
+    assert frame.eyes is None or len(frame.eyes) == 2

@@ -15,6 +15,9 @@ from . import preview
 from .link import DEFAULT_LISTEN_PORT, Link, LinkError
 from .pipeline import FaceTracker
 from .sources import SourceError, open_source
+from .vmc_sender import DEFAULT_TARGET as VMC_DEFAULT_TARGET
+from .vmc_sender import NAME_SETS as VMC_NAME_SETS
+from .vmc_sender import VmcError, VmcSender
 
 
 class OutputError(RuntimeError):
@@ -25,15 +28,24 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(
         prog="vstream-tracker",
         description="Track a face and stream ARKit-52 weights and head rotation over UDP to the "
-                    "vstream Blender add-on (127.0.0.1 only).")
+                    "vstream Blender add-on (127.0.0.1 only), and with --vmc over the VMC protocol to "
+                    "VTuber apps.")
     p.add_argument("--source", default="0",
                    help="webcam index (0, 1...), video file or image file (default: 0)")
     p.add_argument("--port", type=int, default=None,
                    help="UDP port the Blender add-on listens on (default: %d). With --out and a "
-                        "file source and no --port, nothing is sent" % protocol.DEFAULT_PORT)
+                        "file source and no --port, nothing is sent to it" % protocol.DEFAULT_PORT)
     p.add_argument("--listen-port", type=int, default=DEFAULT_LISTEN_PORT,
                    help="local UDP port the tracker sends from and receives control messages "
                         "on, such as calibrate (default: %(default)s)")
+    p.add_argument("--vmc", nargs="?", const="", default=None, metavar="[HOST:]PORT",
+                   help="also send the face over the VMC protocol (OSC) to a VTuber app (VSeeFace, "
+                        "VNyan, Warudo, VMC4B...): one bundle per frame; --vmc alone sends to %s"
+                        % VMC_DEFAULT_TARGET)
+    p.add_argument("--vmc-names", choices=VMC_NAME_SETS, default=None,
+                   help="blendshape names sent over VMC: the 52 ARKit channels as Perfect Sync names "
+                        "(arkit, the default), plus the VRM 0.x presets (vrm0), the VRM 1.0 presets (vrm1) "
+                        "or both")
     p.add_argument("--out", metavar="TAKE.jsonl", help="write the take: one JSON line per frame")
     p.add_argument("--preview-out", metavar="VIDEO.mp4",
                    help="write the preview (landmarks and weight bars) to a video file")
@@ -48,15 +60,18 @@ def parse_args(argv=None):
 
 
 class _Stop:
-    """Set by SIGTERM/SIGINT so the take ends cleanly, with its files closed."""
+    """Set by SIGTERM/SIGINT (and Ctrl-Break on Windows) so the take ends cleanly, with its files closed."""
     requested = False
 
     @classmethod
     def install(cls):
         def handler(signum, frame):
             cls.requested = True
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+        # Windows has SIGTERM and SIGINT too (Python emulates them); a console's
+        # Ctrl-Break is SIGBREAK there, which POSIX does not have.
+        for name in ("SIGTERM", "SIGINT", "SIGBREAK"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), handler)
 
 
 EXIT_GRACE = 5.0  # seconds a stop asked by a closed stdin may take before the process exits anyway
@@ -72,6 +87,7 @@ def watch_stdin(fd=None, grace=EXIT_GRACE):
     before the loop (opening a camera) is ended after `grace` seconds.
     The descriptor is read directly: a thread blocked in sys.stdin's buffered
     reader would abort the interpreter's shutdown when the tracker ends first.
+    os.read on a pipe works the same on Windows, macOS and Linux.
     """
     if fd is None:
         try:
@@ -104,17 +120,26 @@ def main(argv=None):
         watch_stdin()
     try:
         return run(args)
-    except (SourceError, LinkError, OutputError) as e:
+    except (SourceError, LinkError, OutputError, VmcError) as e:
         print("vstream-tracker: error: %s" % e, file=sys.stderr)
         return 1
 
 
 def run(args):
-    source = open_source(args.source)
-    streaming = args.port is not None or not (args.out and source.kind != "camera")
+    if args.vmc_names is not None and args.vmc is None:
+        raise VmcError("--vmc-names needs --vmc")
+    vmc = VmcSender(args.vmc, args.vmc_names or "arkit") if args.vmc is not None else None
+    try:
+        source = open_source(args.source)
+    except SourceError:
+        if vmc:
+            vmc.close()
+        raise
+    native = args.port is not None or not (args.out and source.kind != "camera")
+    streaming = native or vmc is not None
     link = writer = preview_file = None
     try:
-        if streaming:
+        if native:
             link = Link(args.port if args.port is not None else protocol.DEFAULT_PORT, args.listen_port)
         if args.out:
             try:
@@ -130,15 +155,18 @@ def run(args):
         window = preview.display_available() and not args.no_preview
         if link:
             print("vstream-tracker: streaming %s to %s:%d" % (source.path, *link.target), file=sys.stderr)
-        return _loop(args, source, link, writer, preview_file, window, streaming)
+        if vmc:
+            print("vstream-tracker: sending VMC to %s:%d (%d blendshapes)" % (*vmc.target, len(vmc.names)),
+                  file=sys.stderr)
+        return _loop(args, source, link, vmc, writer, preview_file, window, streaming)
     finally:
         source.close()
-        for closable in (link, writer, preview_file):
+        for closable in (link, vmc, writer, preview_file):
             if closable:
                 closable.close()
 
 
-def _loop(args, source, link, writer, preview_file, window, streaming):
+def _loop(args, source, link, vmc, writer, preview_file, window, streaming):
     _Stop.install()
     tracker = FaceTracker(source.width, source.height, source.fps)
     realtime = source.kind == "video" and streaming and not args.fast
@@ -168,6 +196,8 @@ def _loop(args, source, link, writer, preview_file, window, streaming):
         faces += result.face
         if link:
             link.send(t, result.face, result.quat, result.position, result.weights)
+        if vmc:
+            vmc.send(t, result.face, result.quat, result.weights)
         if writer:
             writer.write(take.frame_record(index, t, result.face, result.weights, result.quat,
                                            result.euler_deg, result.position, result.landmarks))

@@ -171,9 +171,13 @@ def test_one_quaternion_normalize_and_multiply():
 
 def test_one_value_rule():
     """A shape key's value is composed in core/values.py alone: the entry curve and the VRM
-    formulas are called there (and inside mapping itself), nowhere else."""
+    formulas are called there (and inside mapping and shared/vrm themselves), nowhere else.
+    The decoders of other senders (core/sources) clamp what they receive to 0..1 with the
+    same clamp01, which composes nothing."""
+    own = {PACKAGE + ".core.mapping", PACKAGE + ".shared.vrm"}
     for ingredient in ("apply_entry", "vrm_weights", "clamp01"):
-        callers = _calls(ingredient) - {PACKAGE + ".core.mapping"}
+        callers = {m for m in _calls(ingredient) - own
+                   if not (ingredient == "clamp01" and m.startswith(PACKAGE + ".core.sources."))}
         assert callers == {PACKAGE + ".core.values"}, (ingredient, callers)
 
 

@@ -18,48 +18,8 @@ A shape key gets its value from exactly one source, chosen in this order:
 Names that match nothing (Basis, "Key 1", a side-less "eyeBlink") are left
 alone: guessing would silently drive the wrong part of the face.
 
-VRM expressions from ARKit weights (`vrm_weights`). Every input is clamped to
-0..1 first and every output after; m(x) is the mean of xLeft and xRight.
-Left/right are the subject's own, as in ARKit; VRM's Blink_L/blinkLeft and
-lookLeft are the character's own left, which is the same side.
-
-    ====================  ==========  ===========================================
-    VRM 1.0 (canonical)   VRM 0.x     value
-    ====================  ==========  ===========================================
-    aa                    A           jaw * (1 - round)
-    ih                    I           spread * (1 - jaw) * (1 - round)
-    ou                    U           mouthPucker * (1 - jaw)
-    ee                    E           spread * jaw * (1 - round)
-    oh                    O           sqrt(jaw * mouthFunnel)
-    blink                 Blink       min(eyeBlinkLeft, eyeBlinkRight)
-    blinkLeft             Blink_L     eyeBlinkLeft - blink   (split, see below)
-    blinkRight            Blink_R     eyeBlinkRight - blink  (split, see below)
-    happy                 Joy         m(mouthSmile)
-    angry                 Angry       m(browDown)
-    sad                   Sorrow      (m(mouthFrown) + max(0, browInnerUp - m(browOuterUp))) / 2
-    relaxed               Fun         m(mouthSmile) * max(m(eyeSquint), m(cheekSquint))
-    surprised             (none)      (m(browOuterUp) + jaw + m(eyeWide)) / 3
-    lookUp                LookUp      m(eyeLookUp)
-    lookDown              LookDown    m(eyeLookDown)
-    lookLeft              LookLeft    (eyeLookOutLeft + eyeLookInRight) / 2
-    lookRight             LookRight   (eyeLookInLeft + eyeLookOutRight) / 2
-    neutral               Neutral     1 - max(happy, angry, sad, relaxed, surprised)
-    ====================  ==========  ===========================================
-
-    where jaw = jawOpen, round = max(mouthFunnel, mouthPucker),
-          spread = max(m(mouthStretch), m(mouthSmile)).
-
-Why these shapes: an open jaw is "aa" only while the lips are not rounded;
-"oh" needs both an open jaw and a funnel (the geometric mean keeps the scale:
-jaw = funnel = 0.6 gives 0.6); "ou" is rounding with the jaw nearly shut;
-"ih" and "ee" are spread lips with the jaw shut or open. Blink uses min, not
-the mean, so a one-eye wink does not half-close the other eye. VRM avatars
-usually close the left lid with both Blink and Blink_L, so when the mesh has
-a blink key the one-eye keys carry only what one eye closes beyond the other
-(`split_blink=True`): Blink + Blink_L then equals eyeBlinkLeft. A mesh with
-only the one-eye keys gets the whole eyeBlinkLeft/Right (`split_blink=False`).
-Sadness raises the inner brows without the outer ones (surprise raises both),
-hence the difference. Neutral fades out as any emotion fades in.
+VRM expressions from ARKit weights: `vrm_weights`, defined in shared/vrm.py
+(the tracker sends them over VMC too) and imported here.
 
 Presets on disk are JSON:
 
@@ -76,6 +36,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..shared import arkit
+from ..shared.vrm import VRM0_TO_VRM1, VRM_NAMES, clamp01, vrm_weights  # noqa: F401 (re-exported)
 
 FORMAT = "vstream-mapping"
 VERSION = 1
@@ -88,17 +49,6 @@ SOURCE_EXPLICIT = "explicit"
 SOURCE_ARKIT = "arkit"
 SOURCE_VRM = "vrm"
 
-VRM_NAMES = ("aa", "ih", "ou", "ee", "oh", "blink", "blinkLeft", "blinkRight",
-             "happy", "angry", "sad", "relaxed", "surprised",
-             "lookUp", "lookDown", "lookLeft", "lookRight", "neutral")
-VRM0_TO_VRM1 = {
-    "A": "aa", "I": "ih", "U": "ou", "E": "ee", "O": "oh",
-    "Blink": "blink", "Blink_L": "blinkLeft", "Blink_R": "blinkRight",
-    "Joy": "happy", "Angry": "angry", "Sorrow": "sad", "Fun": "relaxed",
-    "LookUp": "lookUp", "LookDown": "lookDown", "LookLeft": "lookLeft", "LookRight": "lookRight",
-    "Neutral": "neutral",
-}
-_EMOTIONS = ("happy", "angry", "sad", "relaxed", "surprised")
 
 
 class MappingError(ValueError):
@@ -174,60 +124,6 @@ def detect_vrm(name):
 def channel_name(name):
     """Canonical source channel (ARKit or VRM 1.0 name) for any accepted spelling, or None."""
     return detect_arkit(name) or detect_vrm(name)
-
-
-# -- VRM presets -----------------------------------------------------------------------
-
-def clamp01(x):
-    """x as a weight: clamped to 0..1, NaN -> 0."""
-    x = float(x)
-    if not x > 0.0:  # also catches NaN
-        return 0.0
-    return 1.0 if x > 1.0 else x
-
-
-def vrm_weights(weights, split_blink=True):
-    """{VRM 1.0 expression name: 0..1} from {ARKit name: weight}; see the module table.
-
-    Missing ARKit names count as 0.
-    """
-    def w(name):
-        return clamp01(weights.get(name, 0.0))
-
-    def m(base):
-        return (w(base + "Left") + w(base + "Right")) / 2.0
-
-    jaw = w("jawOpen")
-    funnel = w("mouthFunnel")
-    pucker = w("mouthPucker")
-    rounded = max(funnel, pucker)
-    smile = m("mouthSmile")
-    spread = max(m("mouthStretch"), smile)
-    blink_l, blink_r = w("eyeBlinkLeft"), w("eyeBlinkRight")
-    blink = min(blink_l, blink_r)
-    if split_blink:
-        blink_l, blink_r = blink_l - blink, blink_r - blink
-    out = {
-        "aa": jaw * (1.0 - rounded),
-        "ih": spread * (1.0 - jaw) * (1.0 - rounded),
-        "ou": pucker * (1.0 - jaw),
-        "ee": spread * jaw * (1.0 - rounded),
-        "oh": math.sqrt(jaw * funnel),
-        "blink": blink,
-        "blinkLeft": blink_l,
-        "blinkRight": blink_r,
-        "happy": smile,
-        "angry": m("browDown"),
-        "sad": (m("mouthFrown") + max(0.0, w("browInnerUp") - m("browOuterUp"))) / 2.0,
-        "relaxed": smile * max(m("eyeSquint"), m("cheekSquint")),
-        "surprised": (m("browOuterUp") + jaw + m("eyeWide")) / 3.0,
-        "lookUp": m("eyeLookUp"),
-        "lookDown": m("eyeLookDown"),
-        "lookLeft": (w("eyeLookOutLeft") + w("eyeLookInRight")) / 2.0,
-        "lookRight": (w("eyeLookInLeft") + w("eyeLookOutRight")) / 2.0,
-    }
-    out["neutral"] = 1.0 - max(out[e] for e in _EMOTIONS)
-    return {k: clamp01(v) for k, v in out.items()}
 
 
 # -- entries ---------------------------------------------------------------------------

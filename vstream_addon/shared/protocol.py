@@ -67,6 +67,11 @@ class Frame:
     position: tuple = (0.0, 0.0, 0.0)
     weights: tuple = field(default_factory=lambda: (0.0,) * NUM_CHANNELS)
     sender_calibrates: bool = False
+    # Eye rotations from sources that measure them (Live Link Face, VMC, OpenSeeFace;
+    # core/sources/): ((w, x, y, z) subject's left eye, (w, x, y, z) right eye), avatar
+    # frame, relative to looking straight ahead; None when the source has none. Not on
+    # the wire: vstream's own datagrams carry gaze as the eyeLook* weights.
+    eyes: tuple = None
 
     def weight_dict(self):
         return dict(zip(ARKIT_NAMES, self.weights))
