@@ -59,6 +59,17 @@ def model_path():
     return path
 
 
+_MODELS = []
+
+
+def _models():
+    """(HOG detector, 68-point predictor): loading them takes 0.5-1.5 s each, so a
+    process loads them once and every tracker shares them (both are read-only in use)."""
+    if not _MODELS:
+        _MODELS.extend((dlib.get_frontal_face_detector(), dlib.shape_predictor(model_path())))
+    return tuple(_MODELS)
+
+
 _POINT_PUNCTUATION = str.maketrans("()", "  ")
 
 
@@ -87,8 +98,7 @@ class LandmarkTracker:
     """Per-frame 68 landmarks for the most prominent face, or None when there is none."""
 
     def __init__(self, recheck_every=RECHECK_EVERY):
-        self.detector = dlib.get_frontal_face_detector()
-        self.predictor = dlib.shape_predictor(model_path())
+        self.detector, self.predictor = _models()
         self.recheck_every = recheck_every
         self.points = None          # last landmarks, (68, 2) float
         self.box = None             # the box the last fit used
