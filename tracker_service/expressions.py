@@ -56,6 +56,8 @@ class ExpressionModel:
         self.out_w, self.out_b = arrays["out_w"], arrays["out_b"]               # (nets, h, out), (nets, out)
         self.channels = [str(c) for c in arrays["channels"]]
         self.rest_cap = arrays["rest_cap"]   # (52,): calibration.WeightNeutral
+        # Per channel, undoes the fit's shrinkage toward the mean (tools/fit_expressions.py).
+        self.gain, self.offset = arrays["out_gain"], arrays["out_offset"]
         self.columns = np.array([INDEX[c] for c in self.channels])
 
     def predict(self, x):
@@ -63,7 +65,7 @@ class ExpressionModel:
         z = (np.atleast_2d(np.asarray(x, np.float64)) - self.mean) / self.scale
         h = np.tanh(z @ self.hidden_w + self.hidden_b[:, None, :])        # (nets, m, hidden)
         o = h @ self.out_w + self.out_b[:, None, :]                        # (nets, m, out)
-        y = (1.0 / (1.0 + np.exp(-o))).mean(axis=0)
+        y = np.clip((1.0 / (1.0 + np.exp(-o))).mean(axis=0) * self.gain + self.offset, 0.0, 1.0)
         return y[0] if np.ndim(x) == 1 else y
 
     def __call__(self, points, gaze, euler_deg):
