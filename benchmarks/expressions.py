@@ -29,7 +29,8 @@ from vstream_addon.shared.arkit import ARKIT_NAMES
 
 
 def run_clip(path):
-    """vstream's weights (frames, 52) for every frame of a clip, NaN where it found no face."""
+    """vstream's weights (frames, 52) for every frame of a clip, NaN where it found no face,
+    and the clip's frame rate."""
     cap = cv2.VideoCapture(path)
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     tracker = FaceTracker(int(cap.get(3)), int(cap.get(4)), fps)
@@ -42,7 +43,7 @@ def run_clip(path):
         r = tracker.process(frame, i / fps)
         rows.append([r.weights[n] for n in ARKIT_NAMES] if r.face else [np.nan] * len(ARKIT_NAMES))
         i += 1
-    return np.array(rows)
+    return np.array(rows), fps
 
 
 def clip_pairs(parts):
@@ -53,7 +54,7 @@ def clip_pairs(parts):
             continue
         out[part] = []
         for path in clips:
-            ours = run_clip(path)
+            ours, _ = run_clip(path)
             ref, _ = reference.weights(path)
             n = min(len(ours), len(ref))
             out[part].append((os.path.basename(path), ours[:n], ref[:n]))

@@ -9,7 +9,6 @@ import json
 import os
 import sys
 
-import cv2
 import numpy as np
 import pytest
 
@@ -18,9 +17,9 @@ from conftest import ROOT, data
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 import agreement  # noqa: E402
+import expressions as expression_benchmark  # noqa: E402  (benchmarks/expressions.py)
 
 from tracker_service import calibration, expressions  # noqa: E402
-from tracker_service.pipeline import FaceTracker  # noqa: E402
 from vstream_addon.shared.arkit import ARKIT_NAMES  # noqa: E402
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -28,19 +27,8 @@ GAZE = tuple(n for n in ARKIT_NAMES if n.startswith("eyeLook"))
 
 
 def track(clip, folder="video"):
-    """vstream's weights (frames, 52) for every frame of a clip, NaN where no face."""
-    cap = cv2.VideoCapture(data(folder, clip))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-    tracker = FaceTracker(int(cap.get(3)), int(cap.get(4)), fps)
-    rows, i = [], 0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        r = tracker.process(frame, i / fps)
-        rows.append([r.weights[n] for n in ARKIT_NAMES] if r.face else [np.nan] * len(ARKIT_NAMES))
-        i += 1
-    return np.array(rows), fps
+    """vstream's weights (frames, 52) for every frame of a clip, NaN where no face, and its fps."""
+    return expression_benchmark.run_clip(data(folder, clip))
 
 
 def reference_weights():
