@@ -55,7 +55,7 @@ from ...shared.arkit import INDEX, NUM_CHANNELS
 from ..mapping import detect_arkit, detect_vrm
 from ...shared import frames
 from ...shared.vrm import arkit_from_vrm
-from . import SourceDecoder, clamp01
+from .base import SourceDecoder, clamp01
 
 NAME = "VMC"
 DEFAULT_PORT = 39539  # a marionette (receiver) listens here
