@@ -221,3 +221,32 @@ def test_100000_random_and_mutated_datagrams_never_raise():
     assert d.accepted > 10_000 and frames > 10_000, (d.accepted, frames)
     assert set(d.ignored) <= {vmc.IGNORE_ADDRESS, vmc.IGNORE_BONE, vmc.IGNORE_ARGUMENTS, vmc.IGNORE_NONFINITE,
                               vmc.IGNORE_NAME}
+
+
+def test_learned_layout_reads_what_python_osc_reads():
+    """The fast path (`_Layout`, learned once a datagram size repeats) gives the frames and
+    counts python-osc's parse gives, and leaves datagrams that differ outside the numbers to it."""
+    rng = random.Random(7)
+    names = ["JawOpen", "EyeBlinkLeft", "eyeBlink_R", "Joy", "unknown"]
+
+    def frame_bundle(name_order=names):
+        q = [rng.uniform(-1, 1) for _ in range(4)]
+        return bundle(msg(vmc.OK, 1, 3, 0, rng.randint(0, 1)), msg(vmc.TIME, rng.uniform(0, 100)),
+                      bone("Head", q), *[val(n, rng.uniform(-0.2, 1.2)) for n in name_order],
+                      APPLY).dgram
+
+    stream = [frame_bundle() for _ in range(50)]
+    # Same size, other bytes: a swapped name order must not be read with the learned layout.
+    stream += [frame_bundle(["EyeBlinkLeft", "JawOpen"] + names[2:]) for _ in range(5)]
+    stream += [frame_bundle() for _ in range(5)]
+    clock = Clock()
+    fast, slow = vmc.Decoder(clock=clock), vmc.Decoder(clock=clock)
+    slow_learn = []
+    for data in stream:
+        a = fast.decode(data)
+        slow._last_size = None  # never learns: every datagram goes through python-osc
+        b = slow.decode(data)
+        slow_learn.append(slow._layout)
+        assert a == b
+    assert fast._layout is not None and not any(slow_learn)
+    assert (fast.accepted, dict(fast.ignored)) == (slow.accepted, dict(slow.ignored))

@@ -38,21 +38,34 @@ not use, e.g. /VMC/Ext/Root/Pos), `bone` (a bone other than the four above),
 `arguments` (too few arguments or wrong types; extra arguments are ignored, as
 the protocol asks), `non-finite`, `name` (a blendshape name that is neither an
 ARKit channel nor a VRM preset).
+
+python-osc (pure Python) is imported when the first Decoder is made: the
+add-on's zips carry its wheel (core/wheels.py), and a Python without it gets a
+clear ImportError then, not when the add-on loads. Any python-osc from 1.7 on
+works (OscPacket, TimedMessage, OscMessage.address/params/dgram).
+
+Speed: python-osc takes about 0.4 ms to parse one frame of a face (56
+messages), more than a whole live tick may cost. Performers send the same
+bundle layout every frame, only the numbers change, so the decoder learns a
+datagram's layout from python-osc's parse (`_Layout`: which bytes are the f/i
+arguments) when the size repeats, once it has checked that encoding python-osc's messages back gives
+the datagram byte for byte; a later datagram of the same length whose every
+other byte is the same is read with one struct call, and its messages go
+through the same handlers. Anything else goes through python-osc.
 """
+
 
 import logging
 import math
-import os
 import struct
 import time
 from collections import Counter
-
-import pythonosc
-from pythonosc.osc_packet import OscPacket
+from operator import itemgetter
 
 from ..quaternions import mul as quat_mul, normalized as quat_normalized
 from ...shared.arkit import INDEX, NUM_CHANNELS
 from ..mapping import detect_arkit, detect_vrm
+from .. import wheels
 from ...shared import frames
 from ...shared.vrm import arkit_from_vrm
 from .base import SourceDecoder, clamp01
@@ -86,47 +99,69 @@ class _QuietPythonOsc(logging.Filter):
     instead, so a stream of junk would otherwise print a line per datagram.
     """
 
-    _folder = os.path.dirname(os.path.abspath(pythonosc.__file__))
+    def __init__(self, folder):
+        super().__init__()
+        self.folder = folder
 
     def filter(self, record):
-        return not record.pathname.startswith(self._folder)
+        return not record.pathname.startswith(self.folder)
 
 
-def _install_quiet_filter():
-    root = logging.getLogger()
-    if not any(isinstance(f, _QuietPythonOsc) for f in root.filters):
-        root.addFilter(_QuietPythonOsc())
+_packet_class = None
 
 
-_install_quiet_filter()
+def _osc_packet():
+    """python-osc's OscPacket, imported (and its warnings quietened) on first use."""
+    global _packet_class
+    if _packet_class is None:
+        pythonosc = wheels.require("pythonosc", "python-osc", "receiving VMC")
+        from pythonosc.osc_packet import OscPacket
+        root = logging.getLogger()
+        if not any(isinstance(f, _QuietPythonOsc) for f in root.filters):
+            root.addFilter(_QuietPythonOsc(pythonosc.__path__[0]))
+        _packet_class = OscPacket
+    return _packet_class
 
 
 _BUNDLE = b"#bundle\x00"
 _SIZE = struct.Struct(">i")
 
 
-def _element_sizes_ok(data):
-    """False when a bundle (at any depth) holds an element of negative size.
+def _message_spans(data):
+    """(offset, length) of each message in `data`, in datagram order, found as python-osc
+    finds them; None when a bundle (at any depth) holds an element of negative size.
 
     python-osc 1.10's bundle parser adds each element's size to its position; a
     negative size steps back onto the size field it just read, and it loops
-    forever (20 bytes are enough to hang the receiver). Nested bundles are
-    walked with a stack, on memoryviews, so deep nesting costs neither
-    recursion nor copies.
+    forever (20 bytes are enough to hang the receiver), so this walk runs
+    first. Nested bundles are walked with a stack, so deep nesting costs no
+    recursion. Elements that are neither a bundle nor a message (python-osc
+    skips them) and malformed tails (python-osc refuses them) yield nothing here.
     """
-    stack = [memoryview(data)]
+    if not data.startswith(_BUNDLE):
+        return [(0, len(data))] if data[:1] == b"/" else []
+    spans = []
+    stack = [(16, len(data))]  # after "#bundle\0" and the time tag
     while stack:
-        d = stack.pop()
-        if bytes(d[:8]) != _BUNDLE:
-            continue
-        i = 16  # "#bundle\0" and the time tag
-        while i + 4 <= len(d):
-            (size,) = _SIZE.unpack_from(d, i)
+        i, end = stack.pop()
+        while i + 4 <= end:
+            (size,) = _SIZE.unpack_from(data, i)
             if size < 0:
-                return False
-            stack.append(d[i + 4:i + 4 + size])
-            i += 4 + size
-    return True
+                return None
+            start, stop = i + 4, min(i + 4 + size, end)
+            i = stop
+            if data.startswith(_BUNDLE, start, stop):
+                stack.append((i, end))  # the rest of this bundle, after the nested one
+                stack.append((start + 16, stop))
+                break
+            if data.startswith(b"/", start, stop):
+                spans.append((start, stop - start))
+    return spans
+
+
+def _osc_string(text):
+    raw = text.encode("utf-8")
+    return raw + b"\x00" * (4 - len(raw) % 4)
 
 
 def _number(value):
@@ -134,9 +169,92 @@ def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _picker(indices):
+    """f(sequence) -> tuple of the items at `indices` (itemgetter, always a tuple)."""
+    if not indices:
+        return lambda values: ()
+    get = itemgetter(*indices)
+    return get if len(indices) > 1 else (lambda values: (get(values),))
+
+
+class _Layout:
+    """Where the numbers sit in one datagram python-osc parsed, to read the next ones like it.
+
+    Built only when encoding python-osc's messages back (address, type tags
+    s/f/i, strings before numbers) gives the datagram's messages byte for
+    byte, so every byte outside the numbers fixes what python-osc would parse.
+    """
+
+    def __init__(self, size, fmt, fixed, expected, numbers, messages):
+        self.size = size
+        self.struct = struct.Struct(fmt)
+        self.fixed = _picker(fixed)
+        self.expected = expected
+        self.numbers = _picker(numbers)
+        self.messages = messages  # [(address, leading string params, first number, end)]
+
+    @classmethod
+    def learn(cls, data, timed_messages):
+        """The layout of `data`, or None when it cannot be read this way."""
+        if len({timed.time for timed in timed_messages}) > 1:
+            return None  # python-osc reorders bundles timed in the future: keep its order
+        spans = _message_spans(data)
+        if spans is None or len(spans) != len(timed_messages):
+            return None
+        fmt, fixed, expected, numbers, messages = [">"], [], [], [], []
+        pos = count = 0
+
+        def keep(upto):
+            # The bytes from pos to upto must stay the same.
+            if upto > pos:
+                fixed.append(len(fmt) - 1)
+                fmt.append("%ds" % (upto - pos))
+                expected.append(data[pos:upto])
+
+        for (start, length), timed in zip(spans, timed_messages):
+            message = timed.message
+            params = list(message.params)
+            strings = 0
+            while strings < len(params) and isinstance(params[strings], str):
+                strings += 1
+            tail = params[strings:]
+            tags = ["s"] * strings
+            for value in tail:
+                if not _number(value):
+                    return None
+                tags.append("i" if isinstance(value, int) else "f")
+            head = _osc_string(message.address)
+            if params or data[start:start + length] != head:  # a message without arguments may omit ","
+                head += _osc_string("," + "".join(tags))
+            head += b"".join(_osc_string(text) for text in params[:strings])
+            encoded = head + struct.pack(">" + "".join(tags[strings:]), *tail)
+            if data[start:start + length] != encoded or message.dgram != encoded:
+                return None
+            keep(start + len(head))
+            for tag in tags[strings:]:
+                numbers.append(len(fmt) - 1)
+                fmt.append(tag)
+            messages.append((message.address, tuple(params[:strings]), count, count + len(tail)))
+            count += len(tail)
+            pos = start + length
+        keep(len(data))
+        return cls(len(data), "".join(fmt), fixed, tuple(expected), numbers, messages)
+
+    def read(self, data):
+        """[(address, params)] of a datagram laid out like this one, or None."""
+        if len(data) != self.size:
+            return None
+        values = self.struct.unpack(data)
+        if self.fixed(values) != self.expected:
+            return None
+        numbers = self.numbers(values)
+        return [(address, strings + numbers[a:b]) for address, strings, a, b in self.messages]
+
+
 class Decoder(SourceDecoder):
     def __init__(self, clock=time.monotonic):
         super().__init__()
+        self._packet = _osc_packet()  # ImportError (for the user) where python-osc is missing
         self.ignored = Counter()
         self._clock = clock
         self._arkit = [0.0] * NUM_CHANNELS
@@ -145,24 +263,33 @@ class Decoder(SourceDecoder):
         self._bones = {}       # bone name -> avatar-frame rotation
         self._tracking = True
         self._sender_time = None  # (sender seconds, our clock then)
+        self._layout = None    # the last datagram layout learned from python-osc's parse
+        self._last_size = None  # size of the last datagram python-osc parsed
 
     def _parse(self, data):
-        if not _element_sizes_ok(data):
-            return REJECT_OSC, None
-        try:
-            messages = OscPacket(data).messages
-        except Exception:  # noqa: BLE001 - python-osc raises ParseError, UnicodeDecodeError,
-            # RecursionError (deeply nested bundles)... on hostile input; any of them means
-            # "not an OSC packet", which is counted, never raised into the receiver.
-            return REJECT_OSC, None
+        messages = self._layout.read(data) if self._layout is not None else None
+        if messages is None:
+            if _message_spans(data) is None:
+                return REJECT_OSC, None
+            try:
+                timed = self._packet(data).messages
+            except Exception:  # noqa: BLE001 - python-osc raises ParseError, UnicodeDecodeError,
+                # RecursionError (deeply nested bundles)... on hostile input; any of them means
+                # "not an OSC packet", which is counted, never raised into the receiver.
+                return REJECT_OSC, None
+            if len(data) == self._last_size:
+                # Learning costs about as much as python-osc's parse: only for a size seen
+                # twice in a row, which a performer's frames are and junk seldom is.
+                self._layout = _Layout.learn(data, timed) or self._layout
+            self._last_size = len(data)
+            messages = [(t.message.address, t.message.params) for t in timed]
         made = []
-        for timed in messages:
-            message = timed.message
-            handler = self._HANDLERS.get(message.address)
+        for address, params in messages:
+            handler = self._HANDLERS.get(address)
             if handler is None:
                 self.ignored[IGNORE_ADDRESS] += 1
                 continue
-            reason = handler(self, message.params, made)
+            reason = handler(self, params, made)
             if reason:
                 self.ignored[reason] += 1
         return None, made
