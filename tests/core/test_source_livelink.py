@@ -15,8 +15,9 @@ import struct
 
 import pytest
 
-from conftest import ROOT, check_frame_sane, mutated_datagrams
+from conftest import ROOT, check_frame_sane, fuzz_in_receiver, mutated_datagrams
 from vstream_addon.shared import arkit
+from vstream_addon.core import sources
 from vstream_addon.core.sources import livelink
 
 EXAMPLES = os.path.join(os.path.dirname(ROOT), "shared", "peers", "llv", "examples")
@@ -118,12 +119,9 @@ def test_refusals_by_reason():
 def test_100000_random_and_mutated_datagrams_never_raise():
     rng = random.Random(11)
     good = recording("dao.gesichter")[::20] + [packet([0.5] * 61, device=b"")]
-    decoder = livelink.Decoder()
     n = 100_000
-    for data in mutated_datagrams(rng, good, n):
-        frames = decoder.decode(data)
-        for frame in frames or ():
-            check_frame_sane(frame)
+    decoder, sent = fuzz_in_receiver(sources.by_key("LIVELINK"), mutated_datagrams(rng, good, n))
+    assert sent == n
     assert decoder.accepted + decoder.rejected_total == n
     assert set(decoder.rejected) <= set(livelink.REJECT_REASONS)
     assert decoder.accepted > 1000 and len(decoder.rejected) >= 5, (decoder.accepted, decoder.rejected)

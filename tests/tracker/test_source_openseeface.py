@@ -22,9 +22,10 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT, check_frame_sane, data, mutated_datagrams, run_tracker
+from conftest import ROOT, check_frame_sane, data, fuzz_in_receiver, mutated_datagrams, run_tracker
 from tracker_service import rotation
 from vstream_addon.shared import arkit
+from vstream_addon.core import sources
 from vstream_addon.core.sources import openseeface as osf
 
 I = arkit.INDEX
@@ -187,11 +188,9 @@ def test_100000_random_and_mutated_datagrams_never_raise():
                    eyes=((0.25, -0.28, 0.22), (-0.25, -0.28, 0.22), (0.25, -0.28, 0.32), (-0.25, -0.28, 0.32)))
             for k in range(30)]
     good.append(record() + record(face_id=1))
-    d = osf.Decoder()
     n = 100_000
-    for datagram in mutated_datagrams(rng, good, n):
-        for frame in d.decode(datagram) or ():
-            check_frame_sane(frame)
+    d, sent = fuzz_in_receiver(sources.by_key("OPENSEEFACE"), mutated_datagrams(rng, good, n))
+    assert sent == n
     assert d.accepted + d.rejected_total == n
     assert set(d.rejected) == {osf.REJECT_SIZE, osf.REJECT_NONFINITE}
     assert d.accepted > 10_000
