@@ -104,9 +104,10 @@ class VIEW3D_PT_vstream(SidebarPanel, bpy.types.Panel):
             col.prop_search(settings, "head_bone", settings.armature.data, "bones", text="", icon='BONE_DATA')
 
         layout.separator()
-        row = layout.row(align=True)
-        row.enabled = session is None
-        row.prop(settings, "port")
+        col = layout.column(align=True)
+        col.enabled = session is None
+        col.prop(settings, "source", text="")
+        col.prop(settings, "port")
         row = layout.row()
         row.enabled = session is None
         # The full property name does not fit the sidebar; the tooltip has it.
@@ -143,7 +144,7 @@ class VIEW3D_PT_vstream(SidebarPanel, bpy.types.Panel):
         status = dict(session.status())
         box = layout.box()
         col = box.column(align=True)
-        col.label(text="Port %d: %s" % (session.port, status["rate"]), icon='URL')
+        col.label(text="%s, port %d: %s" % (session.source.name, session.port, status["rate"]), icon='URL')
         col.label(text=status["age"].capitalize())
         if status["face"] is False:
             col.label(text="No face in view", icon='HIDE_ON')

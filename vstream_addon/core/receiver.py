@@ -64,7 +64,12 @@ class Receiver:
         self._clock = clock
         self._sock = None
         self.source = source
-        self.decoder = source.module.Decoder()
+        try:
+            self.decoder = source.module.Decoder()
+        except ImportError as e:
+            # A decoder's library missing (python-osc for VMC in a copy of the add-on
+            # without its wheel): the user sees why Start failed, not a traceback.
+            raise ReceiverError(str(e)) from e
         self.latest = None          # newest accepted Frame
         self.last_frame_time = None  # clock() when the newest Frame arrived
         self.last_sender = None     # address the newest Frame came from
