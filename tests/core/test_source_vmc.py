@@ -236,6 +236,16 @@ def test_learned_layout_reads_what_python_osc_reads():
     # Same size, other bytes: a swapped name order must not be read with the learned layout.
     stream += [frame_bundle(["EyeBlinkLeft", "JawOpen"] + names[2:]) for _ in range(5)]
     stream += [frame_bundle() for _ in range(5)]
+    # Same layout, values the fast path must refuse as python-osc's path does (NaN, inf).
+    nan = struct.pack(">f", float("nan"))
+    for bad in (nan, struct.pack(">f", float("inf"))):
+        data = bytearray(frame_bundle())
+        at = data.rfind(b"unknown") + 8  # the value of the last Blend/Val ("unknown", a NaN too)
+        data[at:at + 4] = bad
+        jaw = data.find(b"JawOpen") + 8
+        data[jaw:jaw + 4] = bad
+        stream.append(bytes(data))
+    stream += [frame_bundle() for _ in range(3)]
     clock = Clock()
     fast, slow = vmc.Decoder(clock=clock), vmc.Decoder(clock=clock)
     slow_learn = []
@@ -247,3 +257,4 @@ def test_learned_layout_reads_what_python_osc_reads():
         assert a == b
     assert fast._layout is not None and not any(slow_learn)
     assert (fast.accepted, dict(fast.ignored)) == (slow.accepted, dict(slow.ignored))
+    assert fast.ignored[vmc.IGNORE_NONFINITE] == 4 and fast.ignored[vmc.IGNORE_NAME] > 50
