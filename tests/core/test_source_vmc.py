@@ -221,7 +221,7 @@ def test_100000_random_and_mutated_datagrams_never_raise():
 
 
 def test_learned_layout_reads_what_python_osc_reads():
-    """The fast path (`_Layout`, learned once a datagram size repeats) gives the frames and
+    """The fast path (`osc_layout.Layout`, learned once a datagram size repeats) gives the frames and
     counts python-osc's parse gives, and leaves datagrams that differ outside the numbers to it."""
     rng = random.Random(7)
     names = ["JawOpen", "EyeBlinkLeft", "eyeBlink_R", "Joy", "unknown"]

@@ -47,7 +47,7 @@ works (OscPacket, TimedMessage, OscMessage.address/params/dgram).
 Speed: python-osc takes 0.4 to 1 ms (as the machine is loaded) to parse one
 frame of a face (56 messages), more than a whole live tick may cost.
 Performers send the same bundle layout every frame, only the numbers change,
-so the decoder learns a datagram's layout from python-osc's parse (`_Layout`:
+so the decoder learns a datagram's layout from python-osc's parse (`osc_layout.Layout`:
 which bytes are the f/i arguments) when the size repeats, once it has checked
 that encoding python-osc's messages back gives the datagram byte for byte. A
 later datagram of the same length whose every other byte is the same is read
@@ -62,10 +62,8 @@ whole tick per source).
 
 import logging
 import math
-import struct
 import time
 from collections import Counter
-from operator import itemgetter
 
 from ..quaternions import mul as quat_mul, normalized as quat_normalized
 from ...shared.arkit import ARKIT_NAMES, INDEX, NUM_CHANNELS
@@ -73,6 +71,7 @@ from ..mapping import detect_arkit, detect_vrm
 from .. import wheels
 from ...shared import frames
 from ...shared.vrm import arkit_from_vrm
+from . import osc_layout
 from .base import SourceDecoder
 
 NAME = "VMC"
@@ -131,140 +130,13 @@ def _osc_packet():
 _UNKNOWN = object()  # a blendshape name that is neither an ARKit channel nor a VRM preset
 MAX_NAMES = 4096
 
-_BUNDLE = b"#bundle\x00"
-_SIZE = struct.Struct(">i")
-
-
-def _message_spans(data):
-    """(offset, length) of each message in `data`, in datagram order, found as python-osc
-    finds them; None when a bundle (at any depth) holds an element of negative size.
-
-    python-osc 1.10's bundle parser adds each element's size to its position; a
-    negative size steps back onto the size field it just read, and it loops
-    forever (20 bytes are enough to hang the receiver), so this walk runs
-    first. Nested bundles are walked with a stack, so deep nesting costs no
-    recursion. Elements that are neither a bundle nor a message (python-osc
-    skips them) and malformed tails (python-osc refuses them) yield nothing here.
-    """
-    if not data.startswith(_BUNDLE):
-        return [(0, len(data))] if data[:1] == b"/" else []
-    spans = []
-    stack = [(16, len(data))]  # after "#bundle\0" and the time tag
-    while stack:
-        i, end = stack.pop()
-        while i + 4 <= end:
-            (size,) = _SIZE.unpack_from(data, i)
-            if size < 0:
-                return None
-            start, stop = i + 4, min(i + 4 + size, end)
-            i = stop
-            if data.startswith(_BUNDLE, start, stop):
-                stack.append((i, end))  # the rest of this bundle, after the nested one
-                stack.append((start + 16, stop))
-                break
-            if data.startswith(b"/", start, stop):
-                spans.append((start, stop - start))
-    return spans
-
-
-def _osc_string(text):
-    raw = text.encode("utf-8")
-    return raw + b"\x00" * (4 - len(raw) % 4)
-
-
-def _number(value):
-    # OSC ints and floats both carry numbers; bool (OSC T/F) is an int to Python but not a number here.
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _picker(indices):
-    """f(sequence) -> tuple of the items at `indices` (itemgetter, always a tuple)."""
-    if not indices:
-        return lambda values: ()
-    get = itemgetter(*indices)
-    return get if len(indices) > 1 else (lambda values: (get(values),))
-
-
-class _Layout:
-    """Where the numbers sit in one datagram python-osc parsed, to read the next ones like it.
-
-    Built only when encoding python-osc's messages back (address, type tags
-    s/f/i, strings before numbers) gives the datagram's messages byte for
-    byte, so every byte outside the numbers fixes what python-osc would parse.
-    """
-
-    def __init__(self, size, fmt, fixed, expected, numbers, messages):
-        self.size = size
-        self.struct = struct.Struct(fmt)
-        self.fixed = _picker(fixed)
-        self.expected = expected
-        self.numbers = _picker(numbers)
-        self.messages = messages  # [(address, leading string params, first number, end)]
-
-    @classmethod
-    def learn(cls, data, timed_messages):
-        """The layout of `data`, or None when it cannot be read this way."""
-        if len({timed.time for timed in timed_messages}) > 1:
-            return None  # python-osc reorders bundles timed in the future: keep its order
-        spans = _message_spans(data)
-        if spans is None or len(spans) != len(timed_messages):
-            return None
-        fmt, fixed, expected, numbers, messages = [">"], [], [], [], []
-        pos = count = 0
-
-        def keep(upto):
-            # The bytes from pos to upto must stay the same.
-            if upto > pos:
-                fixed.append(len(fmt) - 1)
-                fmt.append("%ds" % (upto - pos))
-                expected.append(data[pos:upto])
-
-        for (start, length), timed in zip(spans, timed_messages):
-            message = timed.message
-            params = list(message.params)
-            strings = 0
-            while strings < len(params) and isinstance(params[strings], str):
-                strings += 1
-            tail = params[strings:]
-            tags = ["s"] * strings
-            for value in tail:
-                if not _number(value):
-                    return None
-                tags.append("i" if isinstance(value, int) else "f")
-            head = _osc_string(message.address)
-            if params or data[start:start + length] != head:  # a message without arguments may omit ","
-                head += _osc_string("," + "".join(tags))
-            head += b"".join(_osc_string(text) for text in params[:strings])
-            encoded = head + struct.pack(">" + "".join(tags[strings:]), *tail)
-            if data[start:start + length] != encoded or message.dgram != encoded:
-                return None
-            keep(start + len(head))
-            for tag in tags[strings:]:
-                numbers.append(len(fmt) - 1)
-                fmt.append(tag)
-            messages.append((message.address, tuple(params[:strings]), count, count + len(tail)))
-            count += len(tail)
-            pos = start + length
-        keep(len(data))
-        return cls(len(data), "".join(fmt), fixed, tuple(expected), numbers, messages)
-
-    def read(self, data):
-        """The numbers of a datagram laid out like this one, in order, or None."""
-        if len(data) != self.size:
-            return None
-        values = self.struct.unpack(data)
-        if self.fixed(values) != self.expected:
-            return None
-        return self.numbers(values)
-
-
 class _Values:
     """A run of /VMC/Ext/Blend/Val messages of a learned layout, names already looked up:
     [(position of the value among the layout's numbers, ARKit index, VRM preset or _UNKNOWN)]."""
 
     def __init__(self, entries):
         self.entries = entries
-        self.values = _picker([index for index, _ in entries])
+        self.values = osc_layout.picker([index for index, _ in entries])
         self.arkit = [(k, t) for k, (_, t) in enumerate(entries) if type(t) is int]
         self.vrm = [(k, t) for k, (_, t) in enumerate(entries) if type(t) is not int and t is not _UNKNOWN]
         self.direct = frozenset(ARKIT_NAMES[t] for _, t in self.arkit)
@@ -326,7 +198,7 @@ class Decoder(SourceDecoder):
         if numbers is not None:
             self._run_plan(self._plan, numbers, made)
             return None, made
-        if _message_spans(data) is None:
+        if osc_layout.message_spans(data) is None:
             return REJECT_OSC, None
         try:
             timed = self._packet(data).messages
@@ -337,7 +209,7 @@ class Decoder(SourceDecoder):
         if len(data) == self._last_size:
             # Learning costs about as much as python-osc's parse: only for a size seen
             # twice in a row, which a performer's frames are and junk seldom is.
-            layout = _Layout.learn(data, timed)
+            layout = osc_layout.Layout.learn(data, timed)
             if layout is not None:
                 self._layout, self._plan = layout, self._plan_for(layout)
         self._last_size = len(data)
@@ -392,7 +264,7 @@ class Decoder(SourceDecoder):
             return IGNORE_ARGUMENTS
         name, value = args[0], args[1]
         if type(value) is not float:
-            if not _number(value):
+            if not osc_layout.number(value):
                 return IGNORE_ARGUMENTS
             value = float(value)
         if not isinstance(name, str):
@@ -435,7 +307,7 @@ class Decoder(SourceDecoder):
         return None
 
     def _bone_pos(self, args, made):
-        if len(args) < 8 or not isinstance(args[0], str) or not all(_number(a) for a in args[1:8]):
+        if len(args) < 8 or not isinstance(args[0], str) or not all(osc_layout.number(a) for a in args[1:8]):
             return IGNORE_ARGUMENTS
         if args[0] not in _BONES:
             return IGNORE_BONE
@@ -456,7 +328,7 @@ class Decoder(SourceDecoder):
         return None
 
     def _sender_clock(self, args, made):
-        if not args or not _number(args[0]):
+        if not args or not osc_layout.number(args[0]):
             return IGNORE_ARGUMENTS
         if not math.isfinite(float(args[0])):
             return IGNORE_NONFINITE
