@@ -144,7 +144,9 @@ class VIEW3D_PT_vstream(SidebarPanel, bpy.types.Panel):
         status = dict(session.status())
         box = layout.box()
         col = box.column(align=True)
-        col.label(text="%s, port %d: %s" % (session.source.name, session.port, status["rate"]), icon='URL')
+        # Two lines: the sidebar is too narrow for the source, the port and the rate on one.
+        col.label(text="%s, port %d" % (session.source.name, session.port), icon='URL')
+        col.label(text=status["rate"].capitalize())
         col.label(text=status["age"].capitalize())
         if status["face"] is False:
             col.label(text="No face in view", icon='HIDE_ON')
