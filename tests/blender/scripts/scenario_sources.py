@@ -209,6 +209,17 @@ def scenario(check, module):
     check(keyed > 100 and max(values) - min(values) > 0.05, "the take's jawOpen curve follows the face",
           (keyed, min(values), max(values)))
     result["livelink_take"] = {"actions": sorted(a.name for a in new), "jaw_keys": keyed}
+
+    # The phone does not calibrate: Calibrate (Neutral By: Auto) takes the neutral in Blender.
+    live = settings.live
+    check(bpy.ops.vstream.calibrate() == {'FINISHED'} and live.neutral_weights != "",
+          "Calibrate captures the neutral in Blender for Live Link")
+    live.calibrate_mode = 'SENDER'
+    check(bpy.ops.vstream.calibrate() == {'CANCELLED'} and live.neutral_weights == "",
+          "Neutral By Sender: Live Link does not take calibrate (warned, Blender's neutral cleared)")
+    live.calibrate_mode = 'AUTO'
+    live.neutral_rotation = (1.0, 0.0, 0.0, 0.0)  # raw frames again for what follows
+    live.neutral_position = (0.0, 0.0, 0.0)
     run.stop()
 
     # -- OpenSeeFace, running live --
