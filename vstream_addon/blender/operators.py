@@ -223,8 +223,7 @@ class VSTREAM_OT_start(bpy.types.Operator):
             settings = context.scene.vstream
             source = sources.by_key(settings.source)
             session = start_session(settings.port, listen_host(settings), source)
-            if source is sources.DEFAULT:
-                # The launched program is vstream-tracker, which speaks vstream's protocol only.
+            if tracker_launch.speaks_to(session):
                 tracker_launch.launch_if_enabled(props.preferences(context), session.port)
         except ReceiverError as e:
             self.report({'ERROR'}, str(e))
@@ -391,7 +390,8 @@ class VSTREAM_OT_launch_tracker(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return state.session is not None and tracker_launch.launched.process is None
+        return (state.session is not None and tracker_launch.speaks_to(state.session)
+                and tracker_launch.launched.process is None)
 
     def execute(self, context):
         try:

@@ -318,7 +318,9 @@ class VIEW3D_PT_vstream_tracker(SubPanel, bpy.types.Panel):
             label_wrapped(col, context, tracker_launch.shown(process.last_line()))
         elif launched.ended:
             label_wrapped(col, context, launched.ended, 'INFO')
-        if session is not None and process is None and prefs.launch_tracker:
+        if session is not None and not tracker_launch.speaks_to(session):
+            col.label(text="Start launches the tracker for Source vstream only", icon='INFO')
+        elif session is not None and process is None and prefs.launch_tracker:
             layout.operator("vstream.launch_tracker", icon='PLAY')
         layout.operator("preferences.addon_show", text="Tracker Settings",
                         icon='PREFERENCES').module = props.ADDON

@@ -132,6 +132,8 @@ def scenario(check, module):
     run.stop()
 
     run = Run(check, ops, "VMC")
+    # vstream-tracker speaks vstream's protocol only: it is not launched for another source.
+    check(not bpy.ops.vstream.launch_tracker.poll(), "Launch Tracker is not offered for VMC")
     # python-osc's own client, as any VMC performer's OSC library would send.
     from pythonosc.udp_client import SimpleUDPClient
     import pythonosc
