@@ -7,7 +7,11 @@ rig) with the add-on registered from the repository:
 
 - one tick that drains one datagram and applies it (52 channels + head),
   every tick with new values so every shape key and the bone really change;
-  again with the add-on's optional smoothing on;
+  again with the add-on's optional smoothing on; and for each source the
+  panel offers (vstream, VMC, Live Link Face, OpenSeeFace), each datagram
+  laid out as its sender lays it out (VMC: the tracker's own --vmc bundle
+  of 56 messages; Live Link and OpenSeeFace: the layouts in their decoders'
+  docstrings);
   only `operators.tick` is timed (the depsgraph update and redraw it asks
   for are Blender's work and happen later, once per redraw);
 - keys per second written by the batch bake (bake.bake_take) against
@@ -77,9 +81,40 @@ def all_live_options():
                               neck_bone=neck, neck_split=0.4)
 
 
-def bench_tick(n_ticks, targets=True, smooth=False):
-    from vstream_addon.blender import operators, state
+def source_datagrams():
+    """{source key: f(rng, seq) -> one datagram of a random face frame, as that sender sends it}."""
+    import struct
     from vstream_addon.shared import protocol
+    from vstream_addon.shared.arkit import ARKIT_NAMES
+    from tracker_service.vmc_sender import VmcSender
+    vmc = VmcSender("127.0.0.1:9")  # builds the bundles only; nothing is sent through it
+
+    def native(rng, seq):
+        return protocol.encode(random_frame(protocol, rng, seq))
+
+    def vmc_bundle(rng, seq):
+        f = random_frame(protocol, rng, seq)
+        return vmc.bundle(f.t, True, f.quat, dict(zip(ARKIT_NAMES, f.weights))).dgram
+
+    def livelink(rng, seq):
+        device, subject = b"DEADC0DE-1337-1337-1337-CAFEBABE", b"iPhone"
+        angles = [rng.uniform(-0.3, 0.3) for _ in range(9)]
+        return (struct.pack(">Bi", 6, len(device)) + device + struct.pack(">i", len(subject)) + subject
+                + struct.pack(">ifiiB", seq, 0.0, 60, 1, 61)
+                + struct.pack(">61f", *[rng.random() for _ in range(52)], *angles))
+
+    def openseeface(rng, seq):
+        q = [rng.uniform(-0.1, 0.1) for _ in range(3)]
+        w = math.sqrt(1 - sum(c * c for c in q))
+        return struct.pack("<di2f2fBf4f3f3f68f136f210f14f", seq / 60, 0, 640.0, 480.0, rng.random(), rng.random(),
+                           1, 1.5, q[0] + 0.7, q[1] + 0.7, q[2], w * 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, -3.0,
+                           *[0.9] * 68, *[100.0] * 136, *[0.0] * 210, *[rng.uniform(-1, 1) for _ in range(14)])
+
+    return {"VSTREAM": native, "VMC": vmc_bundle, "LIVELINK": livelink, "OPENSEEFACE": openseeface}
+
+
+def bench_tick(n_ticks, targets=True, smooth=False, source="VSTREAM"):
+    from vstream_addon.blender import operators, state
     settings = bpy.context.scene.vstream
     kept = settings.mesh, settings.armature
     if not targets:
@@ -89,15 +124,19 @@ def bench_tick(n_ticks, targets=True, smooth=False):
     port.bind(("127.0.0.1", 0))
     free = port.getsockname()[1]
     port.close()
-    bpy.context.scene.vstream.port = free
+    settings.source = source
+    settings.port = free
     bpy.ops.vstream.start()
+    datagram = source_datagrams()[source]
     session = state.session
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rng = random.Random(1)
     times = []
     applied = 0
-    for i in range(n_ticks + 50):
-        data = protocol.encode(random_frame(protocol, rng, i))
+    # Built before the loop: a sender's own work (python-osc builds a VMC bundle in about
+    # a millisecond) is not the add-on's and would only evict the caches of the timed tick.
+    datagrams = [datagram(rng, i) for i in range(n_ticks + 50)]
+    for i, data in enumerate(datagrams):
         sender.sendto(data, ("127.0.0.1", free))
         before = session.receiver.accepted_total
         # Loopback delivery is immediate, but wait for it so every timed tick has a frame.
@@ -115,6 +154,7 @@ def bench_tick(n_ticks, targets=True, smooth=False):
     settings.mesh, settings.armature = kept
     settings.head_bone = "head"
     settings.live.smooth = False
+    settings.source = "VSTREAM"
     times.sort()
     return {"median_ms": statistics.median(times) * 1e3, "p95_ms": times[int(0.95 * len(times))] * 1e3,
             "ticks": len(times), "applied": applied}
@@ -197,17 +237,38 @@ def bench_bake_vs_insert(insert_frames, long_frames=36000, rounds=3):
     return pairs[len(pairs) // 2]
 
 
+SOURCE_KEYS = ("VSTREAM", "VMC", "LIVELINK", "OPENSEEFACE")
+
+
+def print_sources(sources):
+    for key, result in sources:
+        print("| tick applying one frame from source %s, median over %d ticks | %.3f ms (p95 %.3f ms) | < 0.3 ms |"
+              % (key, result["ticks"], result["median_ms"], result["p95_ms"]))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ticks", type=int, default=3000)
+    p.add_argument("--sources-only", action="store_true", help="only the tick of each source")
     p.add_argument("--insert-frames", type=int, default=300,
                    help="frames keyed one key at a time for the keyframe_insert baseline")
     args = p.parse_args()
     addon = setup()
+    if args.sources_only:
+        try:
+            sources = [(key, bench_tick(args.ticks, source=key)) for key in SOURCE_KEYS]
+        finally:
+            addon.unregister()
+        print("Blender %s, avatar.blend\n" % bpy.app.version_string)
+        print("| measure | result | target |")
+        print("|---|---|---|")
+        print_sources(sources)
+        return
     try:
         tick = bench_tick(args.ticks)
         smoothed = bench_tick(args.ticks, smooth=True)
         bare = bench_tick(args.ticks, targets=False)
+        sources = [(key, bench_tick(args.ticks, source=key)) for key in SOURCE_KEYS]
         speedup, insert, long_take = bench_bake_vs_insert(args.insert_frames)
         # A 300-frame bake takes milliseconds: take the median of several.
         runs = sorted((bench_batch_bake(args.insert_frames) for _ in range(7)), key=lambda r: r["seconds"])
@@ -227,6 +288,7 @@ def main():
           % (smoothed["median_ms"], smoothed["p95_ms"]))
     print("| same tick without targets (receive, decode, status, redraw tag), median | %.3f ms (p95 %.3f ms) | |"
           % (bare["median_ms"], bare["p95_ms"]))
+    print_sources(sources)
     print("| keyframe_insert, %d frames (the median pair of 3 alternating runs) | %d keys in %.2f s: %.0f keys/s | |"
           % (args.insert_frames, insert["keys"], insert["seconds"], insert["keys_per_s"]))
     print("| batch bake, same %d frames (median of 7) | %d keys in %.3f s: %.0f keys/s | |"

@@ -1,6 +1,8 @@
 """The add-on zips (build_addon.py): what they hold, and that Blender's own validator takes the extension."""
 
+import hashlib
 import os
+import re
 import subprocess
 import tomllib
 import zipfile
@@ -66,6 +68,20 @@ def test_every_module_of_the_package_is_in_both_zips(zips):
         extension = {n for n in zf.namelist() if n.endswith(".py")}
     assert legacy == modules, sorted(legacy ^ modules)
     assert extension == modules, sorted(extension ^ modules)
+
+
+def test_both_zips_carry_the_pinned_python_osc_wheel_and_the_extension_lists_it(zips):
+    """VMC parses OSC with python-osc: both zips carry its wheel, the version requirements.txt pins."""
+    with open(os.path.join(ROOT, "requirements.txt")) as f:
+        pinned = re.search(r"^python-osc==(\S+)", f.read(), re.M).group(1)
+    (name, digest), = build_addon.WHEELS.items()
+    assert name.startswith("python_osc-%s-py3-none-any" % pinned)
+    with zipfile.ZipFile(zips["extension"]) as zf:
+        manifest = tomllib.loads(zf.read("blender_manifest.toml").decode("utf-8"))
+        assert manifest["wheels"] == ["./wheels/" + name]
+        assert hashlib.sha256(zf.read("wheels/" + name)).hexdigest() == digest
+    with zipfile.ZipFile(zips["legacy"]) as zf:
+        assert hashlib.sha256(zf.read("vstream_addon/wheels/" + name)).hexdigest() == digest
 
 
 @pytest.mark.parametrize("target", BPY_MODULES)

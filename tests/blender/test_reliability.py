@@ -115,7 +115,9 @@ def test_gui_panel_shows_the_lan_warning_and_import_button(zips, tmp_path):
     result, proc, out = run_in_gui("gui_panel_lan.py", ["--zip", zips["legacy"], "--port", str(free_udp_port())],
                                    tmp_path, timeout=150)
     for name in ("panel drawn (idle)", "panel drawn with the LAN warning", "listening on all interfaces",
-                 "panel drawn while listening on the LAN", "every draw returned"):
+                 "panel drawn while listening on the LAN", "every draw returned",
+                 "the typed port stays when the source changes", "VMC frames arrive in GUI Blender",
+                 "panel drawn while receiving VMC"):
         assert name in result["passed"], name
     assert "Traceback" not in proc.stderr, proc.stderr
-    assert (out / "panel_lan.png").exists()
+    assert (out / "panel_lan.png").exists() and (out / "panel_vmc.png").exists()

@@ -186,3 +186,40 @@ def test_take_import_reads_head_position():
         record["head"]["position"] = bad
         with pytest.raises(TakeError, match="x:2.*position"):
             receiver.frame_from_record(record, "x:2")
+
+
+def test_sources_registry_and_port_following_the_source():
+    from vstream_addon.core import sources
+    assert [(s.key, s.default_port) for s in sources.SOURCES] == [
+        ("VSTREAM", 11580), ("VMC", 39539), ("LIVELINK", 11111), ("OPENSEEFACE", 11573)]
+    assert sources.DEFAULT.key == "VSTREAM" and sources.DEFAULT.default_port == protocol.DEFAULT_PORT
+    vmc_src, osf = sources.by_key("VMC"), sources.by_key("OPENSEEFACE")
+    # A default port follows the source; a port the user typed stays.
+    assert sources.port_for(vmc_src, 11580) == 39539 and sources.port_for(osf, 39539) == 11573
+    assert sources.port_for(vmc_src, 12345) == 12345
+    with pytest.raises(ValueError, match="VSTREAM"):
+        sources.by_key("NOPE")
+
+
+def test_a_receiver_takes_one_source_and_only_vstream_is_sent_control():
+    from vstream_addon.core import sources
+    from pythonosc.udp_client import SimpleUDPClient
+    with receiver.Receiver(port=free_port(), source=sources.by_key("VMC")) as rx:
+        client = SimpleUDPClient(*rx.address())
+        client.send_message("/VMC/Ext/Blend/Val", ["JawOpen", 0.75])
+        client.send_message("/VMC/Ext/Blend/Apply", [])
+        # vstream's own datagram is not OSC: refused by the VMC decoder, counted.
+        tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tx.sendto(protocol.encode(frame(1, 1.0, jawOpen=0.5)), rx.address())
+        got = drain_until(rx, 3)
+        tx.close()
+        assert [round(f.weights[17], 6) for f in got] == [0.75]
+        assert rx.accepted_total == 2 and rx.rejected == {"osc": 1}
+        assert rx.send_control(protocol.CMD_CALIBRATE) is False  # VMC performers do not take it
+    with receiver.Receiver(port=free_port()) as rx:
+        assert rx.source.key == "VSTREAM"
+        tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tx.sendto(protocol.encode(frame(1, 1.0, jawOpen=0.5)), rx.address())
+        assert len(drain_until(rx, 1)) == 1
+        assert rx.send_control(protocol.CMD_CALIBRATE) is True
+        tx.close()

@@ -1,13 +1,10 @@
 """Live Link Face decoder (vstream_addon/core/sources/livelink.py) on the app's real packets.
 
-LLV's recordings (../shared/peers/llv/examples, BSD: read from there, never
-copied) hold packets from Epic's iPhone app: `dao.gesichter` is a real face,
-each `debug-<channel>.gesichter` moves one channel. A recording is gzip: u8
-version, u32 count, then count x (u32 size, packet), big-endian.
+LLV's recordings (tests/peers.py) hold packets from Epic's iPhone app:
+`dao.gesichter` is a real face, each `debug-<channel>.gesichter` moves one channel.
 """
 
 import glob
-import gzip
 import math
 import os
 import random
@@ -15,30 +12,15 @@ import struct
 
 import pytest
 
-from conftest import ROOT, check_frame_sane, mutated_datagrams
+from conftest import check_frame_sane, fuzz_in_receiver, mutated_datagrams
+from peers import LLV_EXAMPLES, llv_recording
 from vstream_addon.shared import arkit
+from vstream_addon.core import sources
 from vstream_addon.core.sources import livelink
 
-EXAMPLES = os.path.join(os.path.dirname(ROOT), "shared", "peers", "llv", "examples")
 ANGLES = ("headyaw", "headpitch", "headroll", "lefteyeyaw", "lefteyepitch", "lefteyeroll",
           "righteyeyaw", "righteyepitch", "righteyeroll")
-
-
-def recording(name):
-    path = os.path.join(EXAMPLES, name)
-    if not os.path.exists(path):
-        pytest.fail("LLV example missing: %s (../shared/peers must sit beside the repository)" % path)
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    version, count = struct.unpack_from(">BL", raw, 0)
-    assert version == livelink.VERSION
-    packets, offset = [], 5
-    for _ in range(count):
-        (size,) = struct.unpack_from(">L", raw, offset)
-        packets.append(raw[offset + 4:offset + 4 + size])
-        offset += 4 + size
-    assert offset == len(raw)
-    return packets
+recording = llv_recording
 
 
 def packet(values, device=b"DEADC0DE-1337-1337-1337-CAFEBABE", subject=b"iPhone", frame=100, subframe=0.5,
@@ -118,19 +100,16 @@ def test_refusals_by_reason():
 def test_100000_random_and_mutated_datagrams_never_raise():
     rng = random.Random(11)
     good = recording("dao.gesichter")[::20] + [packet([0.5] * 61, device=b"")]
-    decoder = livelink.Decoder()
     n = 100_000
-    for data in mutated_datagrams(rng, good, n):
-        frames = decoder.decode(data)
-        for frame in frames or ():
-            check_frame_sane(frame)
+    decoder, sent = fuzz_in_receiver(sources.by_key("LIVELINK"), mutated_datagrams(rng, good, n))
+    assert sent == n
     assert decoder.accepted + decoder.rejected_total == n
     assert set(decoder.rejected) <= set(livelink.REJECT_REASONS)
     assert decoder.accepted > 1000 and len(decoder.rejected) >= 5, (decoder.accepted, decoder.rejected)
 
 
 def test_every_llv_example_decodes():
-    files = sorted(glob.glob(os.path.join(EXAMPLES, "*.gesichter")))
+    files = sorted(glob.glob(os.path.join(LLV_EXAMPLES, "*.gesichter")))
     assert len(files) == 63
     for path in files:
         decoder = livelink.Decoder()

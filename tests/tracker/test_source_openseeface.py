@@ -22,23 +22,14 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT, check_frame_sane, data, mutated_datagrams, run_tracker
+from conftest import check_frame_sane, data, fuzz_in_receiver, mutated_datagrams, run_tracker
 from tracker_service import rotation
+from peers import OSF_DIR, openseeface_command, osf_fit, quat_matrix
 from vstream_addon.shared import arkit
+from vstream_addon.core import sources
 from vstream_addon.core.sources import openseeface as osf
 
 I = arkit.INDEX
-OSF_DIR = os.path.join(os.path.dirname(ROOT), "shared", "peers", "openseeface")
-
-
-def peers_python():
-    path = os.environ.get("VSTREAM_PEERS_PYTHON") or os.path.join(ROOT, ".venv-peers", "bin", "python")
-    if not os.path.isfile(path):
-        pytest.fail("OpenSeeFace's Python not found at %s: run `bash scripts/setup.sh --tests` "
-                    "(it makes .venv-peers with scripts/setup_peers.sh) or set VSTREAM_PEERS_PYTHON" % path)
-    if not os.path.isfile(os.path.join(OSF_DIR, "facetracker.py")):
-        pytest.fail("OpenSeeFace missing at %s (../shared/peers must sit beside the repository)" % OSF_DIR)
-    return path
 
 
 def run_openseeface(video, log=None, timeout=300):
@@ -47,10 +38,7 @@ def run_openseeface(video, log=None, timeout=300):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 23)
     sock.bind(("127.0.0.1", 0))
     try:
-        cmd = [peers_python(), "facetracker.py", "-c", str(video), "--model", "0", "--max-threads", "1",
-               "--silent", "1", "--ip", "127.0.0.1", "--port", str(sock.getsockname()[1])]
-        if log:
-            cmd += ["--log-data", str(log)]
+        cmd = openseeface_command(video, sock.getsockname()[1], log)
         result = subprocess.run(cmd, cwd=OSF_DIR, capture_output=True, text=True, timeout=timeout)
         assert result.returncode == 0, result.stdout + result.stderr
         sock.settimeout(0.5)
@@ -72,26 +60,9 @@ def matrix_quat(m):
     return rotation.to_quat(np.asarray(m, dtype=float))
 
 
-def quat_matrix(q):
-    w, x, y, z = q
-    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-                     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-                     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
-
-
-# The fit OpenSeeFace makes, restated as matrices: camera frame (down, right, away); the
-# real head's turn Q (avatar frame) shows up depth-flipped (its fits sit behind the camera)
-# on top of the model's rest pose.
-AVATAR_TO_CAMERA = np.array([[0, 0, -1], [1, 0, 0], [0, 1, 0]], dtype=float)
-DEPTH_FLIP = np.diag([1.0, 1.0, -1.0])
-REST_FIT = np.array([[0, 1, 0], [1, 0, 0], [0, 0, -1]], dtype=float)
-
-
 def osf_quaternion(q_avatar):
     """The (x, y, z, w) OpenSeeFace would send for a head turned by q_avatar."""
-    r_camera = AVATAR_TO_CAMERA @ quat_matrix(q_avatar) @ AVATAR_TO_CAMERA.T
-    r_fit = DEPTH_FLIP @ r_camera @ DEPTH_FLIP @ REST_FIT
-    w, x, y, z = matrix_quat(r_fit.T)  # it sends the quaternion of the transposed matrix
+    w, x, y, z = matrix_quat(osf_fit(q_avatar).T)  # it sends the quaternion of the transposed matrix
     return (x, y, z, w)
 
 
@@ -187,11 +158,9 @@ def test_100000_random_and_mutated_datagrams_never_raise():
                    eyes=((0.25, -0.28, 0.22), (-0.25, -0.28, 0.22), (0.25, -0.28, 0.32), (-0.25, -0.28, 0.32)))
             for k in range(30)]
     good.append(record() + record(face_id=1))
-    d = osf.Decoder()
     n = 100_000
-    for datagram in mutated_datagrams(rng, good, n):
-        for frame in d.decode(datagram) or ():
-            check_frame_sane(frame)
+    d, sent = fuzz_in_receiver(sources.by_key("OPENSEEFACE"), mutated_datagrams(rng, good, n))
+    assert sent == n
     assert d.accepted + d.rejected_total == n
     assert set(d.rejected) == {osf.REJECT_SIZE, osf.REJECT_NONFINITE}
     assert d.accepted > 10_000

@@ -294,6 +294,9 @@ def calibrate(session, settings):
         # would be taken out a second time.
         clear_neutral(options)
         if not sent:
+            if not session.source.answers_calibrate:
+                return 'WARNING', ("%s does not take calibrate: set Neutral By to Blender or Auto"
+                                   % session.source.name)
             return 'WARNING', "No tracker to send to yet"
         return 'INFO', "Asked the tracker to calibrate"
     if not driver.capture_weights_neutral(options):

@@ -14,7 +14,7 @@ from bpy.app.handlers import persistent
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from . import bake, live_apply, mesh_mapping, props, state, tracker_launch
-from ..core import mapping
+from ..core import mapping, sources
 from ..core.receiver import ALL_INTERFACES, LOCALHOST, ReceiverError
 from ..core.recorder import next_take_name
 from ..core.session import LiveSession
@@ -32,14 +32,15 @@ def listen_host(settings):
     return ALL_INTERFACES if getattr(settings, "listen_all", False) else LOCALHOST
 
 
-def start_session(port, host=LOCALHOST):
-    """Open a session on host:port; raise ReceiverError (message for the user)."""
+def start_session(port, host=LOCALHOST, source=sources.DEFAULT):
+    """Open a session on host:port taking `source` (core.sources.Source); raise
+    ReceiverError (message for the user)."""
     if state.session is not None:
-        if state.session.port == port and state.session.receiver.host == host:
+        if (state.session.port, state.session.receiver.host, state.session.source) == (port, host, source):
             return state.session
         stop_session(None, bake=False)
-    session = LiveSession(port, host=host)
     try:
+        session = LiveSession(port, host=host, source=source)
         session.open()
     except ReceiverError as e:
         state.error = str(e)
@@ -206,7 +207,7 @@ class _WhileRunning:
 
 
 class VSTREAM_OT_start(bpy.types.Operator):
-    """Listen for the tracker on the chosen UDP port and drive the avatar live (Esc stops)"""
+    """Listen for the chosen source on its UDP port and drive the avatar live (Esc stops)"""
     bl_idname = "vstream.start"
     bl_label = "Start"
 
@@ -220,8 +221,10 @@ class VSTREAM_OT_start(bpy.types.Operator):
     def execute(self, context):
         try:
             settings = context.scene.vstream
-            session = start_session(settings.port, listen_host(settings))
-            tracker_launch.launch_if_enabled(props.preferences(context), session.port)
+            source = sources.by_key(settings.source)
+            session = start_session(settings.port, listen_host(settings), source)
+            if tracker_launch.speaks_to(session):
+                tracker_launch.launch_if_enabled(props.preferences(context), session.port)
         except ReceiverError as e:
             self.report({'ERROR'}, str(e))
             state.redraw(context)
@@ -387,7 +390,8 @@ class VSTREAM_OT_launch_tracker(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return state.session is not None and tracker_launch.launched.process is None
+        return (state.session is not None and tracker_launch.speaks_to(state.session)
+                and tracker_launch.launched.process is None)
 
     def execute(self, context):
         try:

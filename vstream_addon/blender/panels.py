@@ -104,9 +104,10 @@ class VIEW3D_PT_vstream(SidebarPanel, bpy.types.Panel):
             col.prop_search(settings, "head_bone", settings.armature.data, "bones", text="", icon='BONE_DATA')
 
         layout.separator()
-        row = layout.row(align=True)
-        row.enabled = session is None
-        row.prop(settings, "port")
+        col = layout.column(align=True)
+        col.enabled = session is None
+        col.prop(settings, "source", text="")
+        col.prop(settings, "port")
         row = layout.row()
         row.enabled = session is None
         # The full property name does not fit the sidebar; the tooltip has it.
@@ -143,7 +144,9 @@ class VIEW3D_PT_vstream(SidebarPanel, bpy.types.Panel):
         status = dict(session.status())
         box = layout.box()
         col = box.column(align=True)
-        col.label(text="Port %d: %s" % (session.port, status["rate"]), icon='URL')
+        # Two lines: the sidebar is too narrow for the source, the port and the rate on one.
+        col.label(text="%s, port %d" % (session.source.name, session.port), icon='URL')
+        col.label(text=status["rate"].capitalize())
         col.label(text=status["age"].capitalize())
         if status["face"] is False:
             col.label(text="No face in view", icon='HIDE_ON')
@@ -315,7 +318,9 @@ class VIEW3D_PT_vstream_tracker(SubPanel, bpy.types.Panel):
             label_wrapped(col, context, tracker_launch.shown(process.last_line()))
         elif launched.ended:
             label_wrapped(col, context, launched.ended, 'INFO')
-        if session is not None and process is None and prefs.launch_tracker:
+        if session is not None and not tracker_launch.speaks_to(session):
+            col.label(text="Start launches the tracker for Source vstream only", icon='INFO')
+        elif session is not None and process is None and prefs.launch_tracker:
             layout.operator("vstream.launch_tracker", icon='PLAY')
         layout.operator("preferences.addon_show", text="Tracker Settings",
                         icon='PREFERENCES').module = props.ADDON

@@ -1,7 +1,7 @@
 """Every property the add-on stores: the scene settings (scene.vstream and the groups
 under it), the mapping table's rows (obj.vstream_rows) and the add-on preferences.
 
-    scene.vstream               VStreamSettings: face meshes, armature, port, LAN
+    scene.vstream               VStreamSettings: face meshes, armature, source, port, LAN
       .meshes[]                 VStreamMeshSlot: more meshes of a split face
       .live                     VStreamLiveOptions: neck, Move Head, neutral, smoothing
       .recording                VStreamRecordingSettings: options of Record and Import Take
@@ -14,8 +14,7 @@ import shutil
 import bpy
 
 from . import mesh_mapping
-from ..core import neutral, quaternions, tracker_process
-from ..shared import protocol
+from ..core import neutral, quaternions, sources, tracker_process
 
 # The add-on's module name, which preferences are registered under: `vstream_addon`
 # for the legacy zip, `bl_ext.<repository>.vstream` for the 4.2+ extension. This
@@ -37,6 +36,15 @@ def _armature_changed(self, _context):
     # so pick this armature's head bone when the name does not fit.
     if self.armature is not None and self.head_bone not in self.armature.data.bones:
         self.head_bone = _guess_head_bone(self.armature)
+
+
+SOURCE_ITEMS = [(s.key, s.name, "%s, UDP %d by default. Sender: %s" % (s.name, s.default_port, s.sender))
+                for s in sources.SOURCES]
+
+
+def _source_changed(self, _context):
+    # Each protocol has its own usual port; a port the user typed stays (sources.port_for).
+    self.port = sources.port_for(sources.by_key(self.source), self.port)
 
 
 def _guess_head_bone(armature_obj):
@@ -132,9 +140,12 @@ class VStreamSettings(bpy.types.PropertyGroup):
         description="Armature holding the head bone")
     head_bone: bpy.props.StringProperty(
         name="Head Bone", description="Bone that turns with the head")
+    source: bpy.props.EnumProperty(
+        name="Source", items=SOURCE_ITEMS, default=sources.DEFAULT.key, update=_source_changed,
+        description="The program sending the face: one at a time, each in its own protocol")
     port: bpy.props.IntProperty(
-        name="Port", default=protocol.DEFAULT_PORT, min=1024, max=65535,
-        description="Local UDP port the tracker sends to (vstream-tracker --port)")
+        name="Port", default=sources.DEFAULT.default_port, min=1024, max=65535,
+        description="Local UDP port the source sends to (picking a source sets its usual port)")
     listen_all: bpy.props.BoolProperty(
         name="Listen on all interfaces (LAN)", default=False,
         description="Accept frames from other computers (tracker on another machine). "

@@ -10,7 +10,7 @@ of the add-on.
 
 import bpy
 
-from ..core import tracker_process
+from ..core import sources, tracker_process
 from ..core.tracker_process import LaunchError
 
 
@@ -34,6 +34,12 @@ def command_for(prefs, port):
         raise LaunchError("VStream preferences are not available (is the add-on enabled?)")
     return tracker_process.command_line(_abspath(prefs.tracker_command), _abspath(prefs.tracker_source),
                                         prefs.tracker_options, port)
+
+
+def speaks_to(session):
+    """Whether a launched tracker can feed `session`: vstream-tracker sends vstream's own
+    protocol, so it is launched for that source and no other."""
+    return session.source is sources.DEFAULT
 
 
 def launch(prefs, port):

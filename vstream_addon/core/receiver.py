@@ -1,5 +1,6 @@
 """Where frames come from, decoded into protocol.Frame: the UDP socket live apply
-drains every tick (`Receiver`, datagrams decoded by shared/protocol), and take
+drains every tick (`Receiver`, datagrams decoded by the chosen source's
+decoder, core/sources: vstream's own protocol by default), and take
 files written by `vstream-tracker --out` (`frames_from_take`), so an imported
 take bakes exactly as a recorded one.
 
@@ -15,6 +16,7 @@ import time
 from collections import deque
 
 from ..shared import protocol
+from . import sources
 from ..shared.arkit import ARKIT_NAMES, NUM_CHANNELS
 from ..shared.take import TakeError, read_take
 
@@ -49,14 +51,25 @@ def port_in_use_message(port):
 
 
 class Receiver:
-    """Owns one UDP socket bound to host:port and the statistics shown to the user."""
+    """Owns one UDP socket bound to host:port and the statistics shown to the user.
 
-    def __init__(self, port=protocol.DEFAULT_PORT, host=LOCALHOST, clock=time.monotonic):
+    `source` (a core.sources.Source) says how datagrams decode; one receiver
+    takes one source, as one session does.
+    """
+
+    def __init__(self, port=protocol.DEFAULT_PORT, host=LOCALHOST, clock=time.monotonic,
+                 source=sources.DEFAULT):
         self.port = int(port)
         self.host = host
         self._clock = clock
         self._sock = None
-        self.decoder = protocol.Decoder()
+        self.source = source
+        try:
+            self.decoder = source.module.Decoder()
+        except ImportError as e:
+            # A decoder's library missing (python-osc for VMC in a copy of the add-on
+            # without its wheel): the user sees why Start failed, not a traceback.
+            raise ReceiverError(str(e)) from e
         self.latest = None          # newest accepted Frame
         self.last_frame_time = None  # clock() when the newest Frame arrived
         self.last_sender = None     # address the newest Frame came from
@@ -138,10 +151,11 @@ class Receiver:
                 # e.g. ICMP port-unreachable from an earlier control datagram
                 # surfacing as ECONNREFUSED on some systems: not fatal.
                 continue
-            frame = self.decoder.decode(data)
-            if frame is None:
+            decoded = self.decoder.decode(data)
+            if decoded is None:
                 continue
-            frames.append(frame)
+            # A datagram may complete no frame (VMC values before their Apply) or several.
+            frames += decoded
             self.last_sender = addr
         now = self._clock()
         if frames:
@@ -154,8 +168,9 @@ class Receiver:
         return frames
 
     def send_control(self, command):
-        """Send a control datagram back to the newest sender; False if there is none yet."""
-        if self._sock is None or self.last_sender is None:
+        """Send a control datagram back to the newest sender; False if there is none yet,
+        or when the source's senders do not take vstream's control datagrams."""
+        if self._sock is None or self.last_sender is None or not self.source.answers_calibrate:
             return False
         try:
             self._sock.sendto(protocol.encode_control(command), self.last_sender)

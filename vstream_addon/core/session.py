@@ -7,6 +7,7 @@ file changes.
 
 import time
 
+from . import sources
 from .receiver import LOCALHOST, Receiver
 from .recorder import Recorder
 
@@ -14,14 +15,18 @@ STALE_AFTER = 1.0  # seconds without a frame before the age is shown in whole se
 
 
 class LiveSession:
-    def __init__(self, port, host=LOCALHOST, clock=time.monotonic):
-        self.receiver = Receiver(port, host=host, clock=clock)
+    def __init__(self, port, host=LOCALHOST, clock=time.monotonic, source=sources.DEFAULT):
+        self.receiver = Receiver(port, host=host, clock=clock, source=source)
         self.recorder = None  # a Recorder while Record is on
         self.frames_received = 0
 
     @property
     def port(self):
         return self.receiver.port
+
+    @property
+    def source(self):
+        return self.receiver.source
 
     @property
     def recording(self):

@@ -1,5 +1,7 @@
 """GUI Blender (3.4) under Xvfb: the VStream panel draws its LAN warning, its
-status box while listening on all interfaces, and the Import Take button.
+status box while listening on all interfaces, and the Import Take button; then
+with Source VMC, fed by python-osc's client while the modal operator's own
+timer ticks, its status names the source.
 
     xvfb-run -a blender --factory-startup --enable-event-simulate --python gui_panel_lan.py -- \
         --zip LEGACY.zip --port P --out DIR
@@ -64,6 +66,26 @@ def run():
     CHECK(any(lan and running and ok for lan, running, ok in DRAWS), "panel drawn while listening on the LAN")
     common.screenshot(os.path.join(ARGS.out, "panel_lan.png"))
     CHECK(common.press(bpy.ops.vstream.stop) == {'FINISHED'}, "Stop")
+
+    # Another source, with the real event loop: the modal operator's timer drains VMC.
+    settings.listen_all = False
+    settings.source = "VMC"
+    CHECK(settings.port == ARGS.port, "the typed port stays when the source changes", settings.port)
+    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start (VMC) runs as a modal operator")
+    session = ops.state.session
+    from pythonosc.udp_client import SimpleUDPClient  # the legacy zip's wheel, on sys.path since Start
+    client = SimpleUDPClient("127.0.0.1", ARGS.port)
+    for _ in range(30):
+        client.send_message("/VMC/Ext/Blend/Val", ["JawOpen", 0.5])
+        client.send_message("/VMC/Ext/Blend/Apply", [])
+        yield 0.03
+    yield from common.wait(lambda: session.receiver.accepted_total == 60, 5, "the timer drains 60 OSC messages")
+    CHECK(session.source.key == "VMC" and session.receiver.latest is not None, "VMC frames arrive in GUI Blender")
+    common.redraw()
+    yield from common.sleep(1.0)
+    CHECK(any(running and ok for lan, running, ok in DRAWS[-3:]), "panel drawn while receiving VMC")
+    common.screenshot(os.path.join(ARGS.out, "panel_vmc.png"))
+    CHECK(common.press(bpy.ops.vstream.stop) == {'FINISHED'}, "Stop (VMC)")
     CHECK(all(ok for _, _, ok in DRAWS[:-1]), "every draw returned", DRAWS)
     panel.draw = original
 

@@ -1,69 +1,62 @@
-"""Decoders for the face protocols other programs send, into the frames vstream applies.
+"""The face protocols the add-on receives, one at a time, into the frames vstream applies.
 
+    vstream      vstream-tracker's own datagrams (UDP 11580)
     vmc          VMC protocol (OSC over UDP, port 39539): VSeeFace, Warudo, VMC apps,
                  `vstream-tracker --vmc`
     livelink     Epic's Live Link Face iPhone app (UDP 11111)
     openseeface  OpenSeeFace's facetracker (UDP 11573)
 
-Each module has NAME, DEFAULT_PORT and a Decoder. Every decoder yields the
-same `protocol.Frame` that vstream's own datagrams decode to (52 ARKit weights
-in wire order, 0..1; the head rotation in the avatar frame of
-docs/PROTOCOL.md; the face flag; the capture time in seconds), plus the eye
-rotations in `Frame.eyes` where the source has them, so everything after the
-decoder (mapping, neutral, smoothing, Record) is the same for every source.
-None of these senders calibrate (`sender_calibrates` is False): the add-on
-takes their neutral itself. Head position is not carried (zero): none of them
-sends one in metres from a neutral.
+Each module has NAME, DEFAULT_PORT and a Decoder (base.py: `decode(datagram)`
+returns a list of Frames, or None for a refused datagram counted by reason).
+Every decoder yields the same `protocol.Frame` that vstream's own datagrams
+decode to (52 ARKit weights in wire order, 0..1; the head rotation in the
+avatar frame of docs/PROTOCOL.md; the face flag; the capture time in seconds),
+plus the eye rotations in `Frame.eyes` where the source has them, so
+everything after the decoder (mapping, neutral, smoothing, Record) is the same
+for every source. Only vstream's tracker calibrates itself (its frames carry
+FLAG_SENDER_CALIBRATES and it answers the calibrate control datagram); the
+others leave `sender_calibrates` False and the add-on takes their neutral
+itself. Head position is carried by vstream only: none of the others sends
+one in metres from a neutral.
 
-Decoders count like `protocol.Decoder`: `decode(datagram)` returns a list of
-Frames (empty when the datagram completed none, e.g. VMC values waiting for
-their Apply) or None when the datagram is refused, counted in `rejected` by
-reason; `accepted` counts the others. They never raise.
+SOURCES lists them in the panel's order; `by_key` finds one by the key the
+panel stores.
 """
 
-from collections import Counter
+from collections import namedtuple
 
-from ...shared import protocol
-from ...shared.vrm import clamp01  # noqa: F401 (the decoders clamp weights with it)
+from . import livelink, openseeface, vmc, vstream
 
-# Why a datagram was refused, shared by the decoders that have the same problem.
-REJECT_SIZE = protocol.REJECT_SIZE
-REJECT_VERSION = protocol.REJECT_VERSION
-REJECT_NONFINITE = protocol.REJECT_NONFINITE
+Source = namedtuple("Source", "key name default_port module answers_calibrate sender")
+Source.__doc__ = """One source: `key` is what the panel stores, `module` has the Decoder;
+`answers_calibrate`: the sender takes the calibrate control datagram; `sender`:
+what the sender must be set to, for the panel's tooltip."""
+
+SOURCES = (
+    Source("VSTREAM", vstream.NAME, vstream.DEFAULT_PORT, vstream, True,
+           "vstream-tracker --port <Port> (Start can launch it: Tracker section)"),
+    Source("VMC", vmc.NAME, vmc.DEFAULT_PORT, vmc, False,
+           "A VMC performer sending to <Port>: VSeeFace (VMC protocol sender), Warudo, "
+           "XR Animator, or vstream-tracker --vmc <Port>"),
+    Source("LIVELINK", livelink.NAME, livelink.DEFAULT_PORT, livelink, False,
+           "Epic's Live Link Face app: add this computer's IP address and <Port> as a target "
+           "(Listen on LAN: the phone is another computer)"),
+    Source("OPENSEEFACE", openseeface.NAME, openseeface.DEFAULT_PORT, openseeface, False,
+           "OpenSeeFace: facetracker.py --ip 127.0.0.1 --port <Port>"),
+)
+DEFAULT = SOURCES[0]
+DEFAULT_PORTS = frozenset(s.default_port for s in SOURCES)
 
 
-class SourceDecoder:
-    """Counting and sequence numbers for every source; subclasses write `_parse`.
+def by_key(key):
+    """The Source stored as `key`; ValueError naming the known keys."""
+    for source in SOURCES:
+        if source.key == key:
+            return source
+    raise ValueError("unknown source %r (known: %s)" % (key, ", ".join(s.key for s in SOURCES)))
 
-    _parse(data: bytes) returns (None, [Frame...]) or (reason, None).
-    """
 
-    def __init__(self):
-        self.accepted = 0
-        self.rejected = Counter()
-        self._seq = 0
-
-    @property
-    def rejected_total(self):
-        return sum(self.rejected.values())
-
-    def decode(self, data):
-        """A list of Frames (maybe empty), or None (the reason counted) for a refused datagram."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            self.rejected[REJECT_SIZE] += 1
-            return None
-        reason, frames = self._parse(bytes(data))
-        if frames is None:
-            self.rejected[reason] += 1
-            return None
-        self.accepted += 1
-        return frames
-
-    def _frame(self, **fields):
-        """A Frame numbered in the order this decoder made them (the sources' own counters differ)."""
-        frame = protocol.Frame(seq=self._seq, **fields)
-        self._seq = (self._seq + 1) & 0xFFFFFFFF
-        return frame
-
-    def _parse(self, data):
-        raise NotImplementedError
+def port_for(new_source, port):
+    """The port after picking `new_source`: a port that is some source's default follows
+    the source; any other port was typed by the user and stays."""
+    return new_source.default_port if port in DEFAULT_PORTS else port

@@ -40,7 +40,7 @@ import struct
 
 from ..quaternions import mul as quat_mul, normalized as quat_normalized
 from ...shared.arkit import NUM_CHANNELS
-from . import REJECT_NONFINITE, REJECT_SIZE, REJECT_VERSION, SourceDecoder, clamp01
+from .base import REJECT_NONFINITE, REJECT_SIZE, REJECT_VERSION, SourceDecoder, clamp01
 
 NAME = "Live Link Face"
 DEFAULT_PORT = 11111

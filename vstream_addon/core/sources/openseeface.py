@@ -74,7 +74,7 @@ import struct
 from ..quaternions import mul as quat_mul, normalized as quat_normalized
 from ...shared.arkit import INDEX, NUM_CHANNELS
 from ...shared import frames
-from . import REJECT_NONFINITE, REJECT_SIZE, SourceDecoder, clamp01
+from .base import REJECT_NONFINITE, REJECT_SIZE, SourceDecoder, clamp01
 
 NAME = "OpenSeeFace"
 DEFAULT_PORT = 11573

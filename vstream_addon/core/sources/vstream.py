@@ -1,0 +1,16 @@
+"""vstream's own datagrams (shared/protocol.py, docs/PROTOCOL.md) as a source like the others.
+
+The decoder is protocol.Decoder, counting the same way, with its one Frame
+handed back in a list as every source decoder does.
+"""
+
+from ...shared import protocol
+
+NAME = "vstream"
+DEFAULT_PORT = protocol.DEFAULT_PORT
+
+
+class Decoder(protocol.Decoder):
+    def decode(self, data):
+        frame = super().decode(data)
+        return None if frame is None else [frame]
