@@ -45,13 +45,6 @@ def test_landmarks_match_human_annotation_on_stills():
     assert np.mean(errors) < 0.08, errors
 
 
-def test_tongue_out_reads_as_a_clearly_open_jaw():
-    open_jaw = track_image(data("stills", "tongue_out.jpg")).weights["jawOpen"]
-    closed = [track_image(p).weights["jawOpen"] for p in STILLS]
-    assert open_jaw > 0.4
-    assert open_jaw > np.median(closed) + 0.3
-
-
 def test_head_yaw_sign_follows_the_subject(tmp_path):
     # AFLW2000 yaw > 0 turns toward image-left (the subject's right); ours is the opposite.
     truth = json.load(open(data("headpose", "aflw2000_subset_gt.json")))
@@ -237,23 +230,35 @@ def _take_weights(tmp_path, clip):
 
 @pytest.mark.parametrize("clip", ["expr_d0.mp4", "expr_d11.mp4"])
 def test_eye_look_channels_follow_labelled_gaze(tmp_path, clip):
-    # Frame ranges where the eyes clearly look to one side, labelled by looking at the frames.
+    """Frame ranges where the eyes clearly look to one side, labelled by looking at the frames:
+    a side look reads above SIDE_LOOK on its side and under 0.1 on the other, a look ahead
+    under 0.3 on both, and left and right looks separate frame by frame (AUC of the
+    horizontal score, the measure issue 11 gave for gaze: 0.995 before the learned model)."""
     labels = json.load(open(os.path.join(ROOT, "tests", "fixtures", "gaze_labels.json")))[clip]
     weights = _take_weights(tmp_path, clip)
     toward_left = lambda w: (w["eyeLookOutLeft"] + w["eyeLookInRight"]) / 2   # subject's own left
     toward_right = lambda w: (w["eyeLookInLeft"] + w["eyeLookOutRight"]) / 2
+    scores = {"subject_left": [], "subject_right": []}
     for seg in labels:
         a, b = seg["frames"]
         span = weights[a:b + 1]
         left = np.mean([toward_left(w) for w in span])
         right = np.mean([toward_right(w) for w in span])
+        if seg["look"] in scores:
+            scores[seg["look"]] += [toward_left(w) - toward_right(w) for w in span]
         if seg["look"] == "subject_left":
-            assert left > 0.5 and right < 0.1, (seg, left, right)
+            assert left > SIDE_LOOK and right < 0.1, (seg, left, right)
         elif seg["look"] == "subject_right":
-            assert right > 0.5 and left < 0.1, (seg, left, right)
+            assert right > SIDE_LOOK and left < 0.1, (seg, left, right)
         elif seg["look"] == "center":
             assert left < 0.3 and right < 0.3, (seg, left, right)
+    lefts, rights = np.array(scores["subject_left"]), np.array(scores["subject_right"])
+    assert len(lefts) and len(rights)
+    auc = np.mean(lefts[:, None] > rights[None, :]) + 0.5 * np.mean(lefts[:, None] == rights[None, :])
+    assert auc >= 0.99, auc
 
+
+SIDE_LOOK = 0.5
 
 
 def test_a_fit_that_slid_off_the_face_is_put_back_by_the_detector():
@@ -311,8 +316,9 @@ def test_eyelids_follow_a_slow_reopening_that_the_rest_of_the_face_would_hold():
     tracker = FaceTracker(640, 480, 30.0)
     points = np.zeros((68, 2))
     points[36], points[45] = (0.0, 0.0), (100.0, 0.0)           # outer eye corners: 100 px apart
-    tracker.filter(points, 0.0, 100.0)
-    out = tracker.filter(points - (0.0, 2.0), 1 / 30.0, 100.0)   # every point up 2 px
+    for i in range(60):   # past the filter's start (a running mean of its first samples)
+        tracker.filter(points, i / 30.0, 100.0)
+    out = tracker.filter(points - (0.0, 2.0), 60 / 30.0, 100.0)  # every point up 2 px
     for lid in pipeline.LIDS:
         assert out[lid, 1] < -0.8
     for other in (2, 30, 36, 39, 48):                            # jaw, nose, eye corners, mouth
