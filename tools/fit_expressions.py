@@ -42,10 +42,8 @@ from vstream_addon.shared.arkit import ARKIT_NAMES  # noqa: E402
 
 CACHE = os.path.join(ROOT, ".cache", "expression_inputs")
 # What the model makes: every ARKit channel but the blinks (blinks.py, judged by human
-# labels), the gaze (gaze.py: the pupils read from the user's neutral) and those the
-# reference does not make either (tongueOut) or hardly moves.
-LEFT_OUT = ("eyeBlinkLeft", "eyeBlinkRight", "cheekPuff", "tongueOut", "jawForward") + tuple(
-    n for n in ARKIT_NAMES if n.startswith("eyeLook"))
+# labels) and those the reference does not make either (tongueOut) or hardly moves.
+LEFT_OUT = ("eyeBlinkLeft", "eyeBlinkRight", "cheekPuff", "tongueOut", "jawForward")
 CHANNELS = tuple(n for n in ARKIT_NAMES if n not in LEFT_OUT)
 FIT = {"hidden": 256, "l2": 3e-3, "epochs": 60, "batch": 256, "rate": 2e-3, "seeds": (0, 1, 2)}
 FOLDS = 5
@@ -67,7 +65,7 @@ class _Recorder:
 # Tracker modules that act only after the expression model's inputs are made (or
 # outside the frame loop): editing them leaves the cached inputs valid.
 AFTER_THE_INPUTS = {"expressions.py", "calibration.py", "blinks.py", "cli.py", "link.py", "preview.py",
-                    "vmc_sender.py", "__main__.py", "gaze.py"}
+                    "vmc_sender.py", "__main__.py"}
 
 
 def _tracker_version():
@@ -196,7 +194,7 @@ def resting_caps(records, share=0.1, quantile=90, floor=0.1):
     the reference reads least in all (the clip's calmest frames). The cap is the
     `quantile` over people of that (a few clips are an emotion from start to end),
     at least `floor`, and the same for both sides of the face."""
-    relative = [ARKIT_NAMES.index(c) for c in CHANNELS]
+    relative = [ARKIT_NAMES.index(c) for c in CHANNELS if not c.startswith("eyeLook")]
     resting = {}
     for r in records:
         if r["mirror"]:

@@ -9,7 +9,7 @@ import numpy as np
 from vstream_addon.shared.arkit import ARKIT_NAMES
 from vstream_addon.shared.one_euro import OneEuroVector
 
-from . import blinks, expressions, eye_closure, features, gaze, pupils, rotation
+from . import blinks, expressions, eye_closure, features, pupils, rotation
 from .blinks import BlinkDepth
 from .calibration import feature_neutral
 from .filters import DeadZoneFilter
@@ -110,17 +110,16 @@ class FaceTracker:
         light = eye_closure.face_brightness(gray, points)   # the pixel cues relative to it
         looks = tuple(eyes[side]["aspect"] for side in ("right", "left")) + tuple(
             eyes[side][cue] / light for cue in ("contrast", "iris_column") for side in ("right", "left"))
-        pupil_offsets = self._gaze(eyes, t)
-        measured = features.measure(points, pupil_offsets, looks)
+        gaze = self._gaze(eyes, t)
+        measured = features.measure(points, gaze, looks)
         neutral = self.neutral.update(measured)
         closures = blinks.eye_closures(measured, neutral)
         closed = self.blink_depth.update((closures["r"] + closures["l"]) / 2.0)
         # The head's angles to the camera (not to the calibrated rest pose): they say
         # how the camera sees the face's shape.
-        weights = self.expressions(points, pupil_offsets, rotation.to_euler_deg(r_head), t)
+        weights = self.expressions(points, gaze, rotation.to_euler_deg(r_head), t)
         self.weights = dict(zip(ARKIT_NAMES, weights.tolist()))
         self.weights.update(blinks.weights(closures, closed))
-        self.weights.update(gaze.weights(measured, neutral))
         return self._result(True, raw, points, detected)
 
     def _gray(self, bgr):
