@@ -1,6 +1,6 @@
 """Run every benchmark and write docs/BENCHMARKS.md (also printed).
 
-Run: .venv/bin/python benchmarks/run_all.py   (about 15 minutes on one core)
+Run: .venv/bin/python benchmarks/run_all.py   (about an hour on the two-core machine here)
 """
 
 import datetime
@@ -15,6 +15,7 @@ SECTIONS = (
     ("Tracker speed (one core, issue 2 and 3)", "tracker_speed.py"),
     ("Tracker accuracy and steadiness against plain dlib", "tracker_quality.py"),
     ("Face detection: no face means no face, turned faces still found", "detection.py"),
+    ("Expression weights against a trained reference (MediaPipe FaceLandmarker; needs .venv-ref)", "expressions.py"),
     ("Blinks against per-frame human labels", "blink.py"),
     ("Pupils and gaze", "pupils.py"),
     ("Blender add-on: tick cost and bake throughput (bpy 5.0 module)", "addon_bpy.py"),
