@@ -86,7 +86,9 @@ STAGES = (("gray", "grayscale of the face region"), ("predictor", "landmarks: dl
           ("track_rest", "landmarks: box, shape to array, thumbnail check"),
           ("filter", "landmark filter"), ("pose", "head pose (solvePnP)"),
           ("pupils", "pupils and eye looks (both eyes)"), ("features", "features"),
-          ("neutral", "neutral estimate"), ("weights", "weights"), ("rest", "the rest (gaze filter, result)"))
+          ("neutral", "features' neutral (blinks)"),
+          ("weights", "expression stage (model, weight neutral, smoothing)"),
+          ("rest", "the rest (blinks, gaze filter, result)"))
 
 
 def stages(path, size):
@@ -103,10 +105,10 @@ def stages(path, size):
     tracker.filter = _Callable(tracker.filter, st.wrap("filter", tracker.filter.__call__))
     tracker.pose.solve = st.wrap("pose", tracker.pose.solve)
     tracker.neutral.update = st.wrap("neutral", tracker.neutral.update)
-    originals = pipeline.pupils.gaze_offsets, pipeline.features.measure, pipeline.expressions.weights
+    tracker.expressions = _Callable(tracker.expressions, st.wrap("weights", tracker.expressions.__call__))
+    originals = pipeline.pupils.gaze_offsets, pipeline.features.measure
     pipeline.pupils.gaze_offsets = st.wrap("pupils", originals[0])
     pipeline.features.measure = st.wrap("features", originals[1])
-    pipeline.expressions.weights = st.wrap("weights", originals[2])
     try:
         index = 0
         while True:
@@ -119,7 +121,7 @@ def stages(path, size):
             st.end_frame(time.perf_counter() - t0)
             index += 1
     finally:
-        pipeline.pupils.gaze_offsets, pipeline.features.measure, pipeline.expressions.weights = originals
+        pipeline.pupils.gaze_offsets, pipeline.features.measure = originals
     for f in st.frames:
         f["track_rest"] = f.get("track", 0.0) - f.get("predictor", 0.0) - f.get("detector", 0.0)
         f["rest"] = f["total"] - sum(f.get(k, 0.0) for k in ("gray", "track", "filter", "pose", "pupils",
