@@ -1,6 +1,6 @@
 """Tracker time per frame on one core, on real footage; prints a Markdown table.
 
-Decode excluded: the tracker's own work (landmarks, filter, pose, features, weights).
+Decode excluded: the tracker's own work (landmarks, filter, pose, pupils, weights).
 Decode included: plus reading the frame from the file (and resizing, for the 640x480 row). Also how often the full
 detector ran (it costs 15-90 ms; tracking from the previous landmarks costs ~2).
 Then where the time goes, stage by stage, on the 640x480 row (timers wrapped around
@@ -85,8 +85,8 @@ STAGES = (("gray", "grayscale of the face region"), ("predictor", "landmarks: dl
           ("detector", "landmarks: dlib detector (detections, confirmations)"),
           ("track_rest", "landmarks: box, shape to array, thumbnail check"),
           ("filter", "landmark filter"), ("pose", "head pose (solvePnP)"),
-          ("pupils", "pupils and eye looks (both eyes)"), ("features", "features"),
-          ("neutral", "features' neutral (blinks)"),
+          ("pupils", "pupils and eye looks (both eyes)"),
+          ("neutral", "eye cues' neutral (blinks)"),
           ("weights", "expression stage (model, weight neutral, smoothing)"),
           ("rest", "the rest (blinks, gaze filter, result)"))
 
@@ -104,11 +104,10 @@ def stages(path, size):
     lt.track = st.wrap("track", lt.track)
     tracker.filter = _Callable(tracker.filter, st.wrap("filter", tracker.filter.__call__))
     tracker.pose.solve = st.wrap("pose", tracker.pose.solve)
-    tracker.neutral.update = st.wrap("neutral", tracker.neutral.update)
+    tracker.eye_neutral.update = st.wrap("neutral", tracker.eye_neutral.update)
     tracker.expressions = _Callable(tracker.expressions, st.wrap("weights", tracker.expressions.__call__))
-    originals = pipeline.pupils.gaze_offsets, pipeline.features.measure
-    pipeline.pupils.gaze_offsets = st.wrap("pupils", originals[0])
-    pipeline.features.measure = st.wrap("features", originals[1])
+    original = pipeline.pupils.gaze_offsets
+    pipeline.pupils.gaze_offsets = st.wrap("pupils", original)
     try:
         index = 0
         while True:
@@ -121,11 +120,11 @@ def stages(path, size):
             st.end_frame(time.perf_counter() - t0)
             index += 1
     finally:
-        pipeline.pupils.gaze_offsets, pipeline.features.measure = originals
+        pipeline.pupils.gaze_offsets = original
     for f in st.frames:
         f["track_rest"] = f.get("track", 0.0) - f.get("predictor", 0.0) - f.get("detector", 0.0)
         f["rest"] = f["total"] - sum(f.get(k, 0.0) for k in ("gray", "track", "filter", "pose", "pupils",
-                                                            "features", "neutral", "weights"))
+                                                            "neutral", "weights"))
     plain = [f for f in st.frames if "detector" not in f]   # the typical frame: tracking only
     rows = []
     for key, label in STAGES + (("total", "total"),):

@@ -1,15 +1,16 @@
 """eyeBlink from how closed each eye looks: the blink stage.
 
 Each eye's closure is the mean relative drop of its cues (eye_closure.py: lid
-aspect, pixel contrast, iris column) from the user's neutral (calibration.py).
+aspect, pixel contrast, iris column) from the user's neutral (cue_neutral: the
+median of the last 20 s; how an eye looks depends on the camera, the light and
+the face, so there is no population prior).
 A closure of CLOSURE_START reads 0 and the user's own blink depth (BlinkDepth)
 reads 1; both eyes take their mean unless it is clearly a wink.
 """
 
 import numpy as np
 
-from .calibration import HISTORY_SECONDS
-from .features import INDEX
+from .calibration import HISTORY_SECONDS, NeutralEstimator
 
 # Eye closure (eye_closure.py): the mean relative drop of the eye's aspect, contrast
 # and iris column from the user's neutral. Looking down or squinting drops them by
@@ -18,6 +19,14 @@ CLOSURE_START = 0.15     # a smaller drop is no blink at all
 CLOSURE_FULL = 0.4       # a drop this large is a closed eye, at the least (BlinkDepth)
 WINK_DIFFERENCE = 0.5    # eyes closing this differently are a wink, not a blink to link
 CLOSURE_CUES = ("eye_aspect_", "eye_contrast_", "iris_column_")
+# The cue vector eye_closures() reads, in the order the pipeline fills it; NaN when not seen.
+CUES = tuple(cue + side for cue in CLOSURE_CUES for side in ("r", "l"))
+INDEX = {name: i for i, name in enumerate(CUES)}
+
+
+def cue_neutral(fps):
+    """The running neutral of the CUES vector."""
+    return NeutralEstimator(fps, np.full(len(CUES), 50.0), np.full(len(CUES), np.nan), np.zeros(len(CUES)))
 
 
 def _clip(v):
@@ -36,7 +45,7 @@ def closure(f, n, side):
 
 
 def eye_closures(f, n):
-    """{"r": closure, "l": closure} of both eyes, for features `f` and neutral `n` (arrays)."""
+    """{"r": closure, "l": closure} of both eyes, for cues `f` (CUES order) and their neutral `n`."""
     f, n = np.asarray(f, dtype=np.float64).tolist(), np.asarray(n, dtype=np.float64).tolist()
     return {side: closure(f, n, side) for side in ("r", "l")}
 

@@ -9,9 +9,8 @@ import numpy as np
 from vstream_addon.shared.arkit import ARKIT_NAMES
 from vstream_addon.shared.one_euro import OneEuroVector
 
-from . import blinks, expressions, eye_closure, features, pupils, rotation
+from . import blinks, expressions, eye_closure, pupils, rotation
 from .blinks import BlinkDepth
-from .calibration import feature_neutral
 from .filters import DeadZoneFilter
 from .head_pose import HeadPose
 from .landmarks import LIDS, LandmarkTracker, inter_ocular
@@ -56,7 +55,7 @@ class FaceTracker:
         training script passes a recorder instead)."""
         self.landmarks = LandmarkTracker()
         self.pose = HeadPose(width, height)
-        self.neutral = feature_neutral(fps)
+        self.eye_neutral = blinks.cue_neutral(fps)
         self.blink_depth = BlinkDepth(fps, blinks.CLOSURE_FULL)
         self.expressions = expressions.Expressions(fps, expressions_model)
         dead_zone = np.full(68, LANDMARK_DEAD_ZONE)
@@ -75,7 +74,7 @@ class FaceTracker:
 
     def calibrate(self):
         """Take the coming frames as the neutral face, and the current head pose as straight."""
-        self.neutral.calibrate()
+        self.eye_neutral.calibrate()
         self.expressions.calibrate()
         self.blink_depth.reset()   # its closures were measured against the old neutral
         self._calibrate_pose = True
@@ -108,12 +107,10 @@ class FaceTracker:
 
         eyes = pupils.gaze_offsets(gray, points)
         light = eye_closure.face_brightness(gray, points)   # the pixel cues relative to it
-        looks = tuple(eyes[side]["aspect"] for side in ("right", "left")) + tuple(
-            eyes[side][cue] / light for cue in ("contrast", "iris_column") for side in ("right", "left"))
+        cues = np.array([eyes[side]["aspect"] for side in ("right", "left")] + [
+            eyes[side][cue] / light for cue in ("contrast", "iris_column") for side in ("right", "left")])
         gaze = self._gaze(eyes, t)
-        measured = features.measure(points, gaze, looks)
-        neutral = self.neutral.update(measured)
-        closures = blinks.eye_closures(measured, neutral)
+        closures = blinks.eye_closures(cues, self.eye_neutral.update(cues))
         closed = self.blink_depth.update((closures["r"] + closures["l"]) / 2.0)
         # The head's angles to the camera (not to the calibrated rest pose): they say
         # how the camera sees the face's shape.
