@@ -41,6 +41,25 @@ class PlainDlib:
         return shape_to_array(self.predictor(gray, r))
 
 
+def tracked(path, mirror=False, **tracker_args):
+    """(fps, results): the tracker's Result for every frame of a clip (mirrored if asked),
+    frame i at time i / fps, by a FaceTracker made for the clip."""
+    from tracker_service.pipeline import FaceTracker
+    cap = cv2.VideoCapture(path)
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    tracker = FaceTracker(int(cap.get(3)), int(cap.get(4)), fps, **tracker_args)
+
+    def results():
+        i = 0
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                return
+            yield tracker.process(cv2.flip(frame, 1) if mirror else frame, i / fps)
+            i += 1
+    return fps, results()
+
+
 def table(header, rows):
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]

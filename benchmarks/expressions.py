@@ -16,33 +16,21 @@ Run: .venv/bin/python benchmarks/expressions.py [--parts tuning,validation,test]
 import argparse
 import os
 
-import cv2
 import numpy as np
 
-from common import one_core, table
+from common import one_core, table, tracked
 
 import agreement
 import reference
 
-from tracker_service.pipeline import FaceTracker
 from vstream_addon.shared.arkit import ARKIT_NAMES
 
 
 def run_clip(path):
     """vstream's weights (frames, 52) for every frame of a clip, NaN where it found no face,
     and the clip's frame rate."""
-    cap = cv2.VideoCapture(path)
-    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-    tracker = FaceTracker(int(cap.get(3)), int(cap.get(4)), fps)
-    rows = []
-    i = 0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        r = tracker.process(frame, i / fps)
-        rows.append([r.weights[n] for n in ARKIT_NAMES] if r.face else [np.nan] * len(ARKIT_NAMES))
-        i += 1
+    fps, results = tracked(path)
+    rows = [[r.weights[n] for n in ARKIT_NAMES] if r.face else [np.nan] * len(ARKIT_NAMES) for r in results]
     return np.array(rows), fps
 
 

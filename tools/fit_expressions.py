@@ -27,7 +27,6 @@ import os
 import re
 import sys
 
-import cv2
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,9 +34,9 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 import agreement  # noqa: E402
+from common import tracked  # noqa: E402
 import reference  # noqa: E402
 from tracker_service import expressions, face_shape  # noqa: E402
-from tracker_service.pipeline import FaceTracker  # noqa: E402
 from vstream_addon.shared.arkit import ARKIT_NAMES  # noqa: E402
 
 CACHE = os.path.join(ROOT, ".cache", "expression_inputs")
@@ -50,7 +49,7 @@ FOLDS = 5
 
 
 class _Recorder:
-    """Stands in for the expression model while a clip is tracked: keeps its inputs."""
+    """Stands in for the expression model while a clip is tracked: keeps each frame's inputs until taken."""
 
     rest_cap = np.zeros(len(ARKIT_NAMES))
 
@@ -87,27 +86,16 @@ def stage_inputs(path, mirror=False):
     if os.path.exists(cached):
         with np.load(cached) as d:
             return {k: d[k] for k in d.files}
-    cap = cv2.VideoCapture(path)
-    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     recorder = _Recorder()
-    tracker = FaceTracker(int(cap.get(3)), int(cap.get(4)), fps, expressions_model=recorder)
+    fps, results = tracked(path, mirror, expressions_model=recorder)
     points, gaze, angles, face = [], [], [], []
-    i = 0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        if mirror:
-            frame = cv2.flip(frame, 1)
-        before = len(recorder.rows)
-        tracker.process(frame, i / fps)
-        if len(recorder.rows) > before:
-            p, g, a = recorder.rows[-1]
+    for _ in results:
+        if recorder.rows:
+            p, g, a = recorder.rows.pop()
             points.append(p), gaze.append(g), angles.append(a), face.append(True)
         else:
             points.append(np.full((68, 2), np.nan)), gaze.append((np.nan,) * 4), angles.append((np.nan,) * 3)
             face.append(False)
-        i += 1
     data = {"points": np.array(points), "gaze": np.array(gaze), "angles": np.array(angles),
             "face": np.array(face), "fps": np.array(fps)}
     os.makedirs(CACHE, exist_ok=True)
@@ -242,7 +230,8 @@ def output_calibration(records, settings, folds=FOLDS):
     fold = _folds(records, folds)
     predicted, wanted = [], []
     for k in range(folds):
-        model = _Fitted(fit([r for r in records if fold[r["person"]] != k], settings, recalibrate=False))
+        train = [r for r in records if fold[r["person"]] != k]
+        model = expressions.ExpressionModel(arrays=fit(train, settings, recalibrate=False))
         held = [r for r in records if fold[r["person"]] == k]
         ours, ref = predict_records(model, held)
         predicted.append(ours[:, model.columns])
@@ -260,17 +249,6 @@ def _folds(records, folds):
     """{person: fold}: every person's clips (and their mirror images) in one fold."""
     people = sorted({r["person"] for r in records})
     return {p: i % folds for i, p in enumerate(np.random.default_rng(42).permutation(people))}
-
-
-class _Fitted(expressions.ExpressionModel):
-    def __init__(self, arrays):
-        self.template, self.mean, self.scale = arrays["template"], arrays["input_mean"], arrays["input_scale"]
-        self.hidden_w, self.hidden_b = arrays["hidden_w"], arrays["hidden_b"]
-        self.out_w, self.out_b = arrays["out_w"], arrays["out_b"]
-        self.channels = [str(c) for c in arrays["channels"]]
-        self.rest_cap = arrays["rest_cap"]
-        self.gain, self.offset = arrays["out_gain"], arrays["out_offset"]
-        self.columns = np.array([ARKIT_NAMES.index(c) for c in self.channels])
 
 
 def predict_records(model, records, shipped=False):
@@ -297,7 +275,7 @@ def cross_validate(records, settings=FIT, folds=FOLDS):
     for k in range(folds):
         train = [r for r in records if fold[r["person"]] != k]
         held = [r for r in records if fold[r["person"]] == k and not r["mirror"]]
-        model = _Fitted(fit(train, settings, recalibrate=False))
+        model = expressions.ExpressionModel(arrays=fit(train, settings, recalibrate=False))
         for shipped in (False, True):
             s = agreement.measures(*predict_records(model, held, shipped))
             scores.append((shipped, s))

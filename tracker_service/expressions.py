@@ -47,9 +47,12 @@ def inputs(points, gaze, euler_deg, template):
 class ExpressionModel:
     """One frame's inputs in, {ARKit name: 0..1} out."""
 
-    def __init__(self, path=MODEL_PATH):
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k].astype(np.float64) if data[k].dtype.kind == "f" else data[k] for k in data.files}
+    def __init__(self, path=MODEL_PATH, arrays=None):
+        """The model in the file at `path`, or in `arrays` (what tools/fit_expressions.fit returns)."""
+        if arrays is None:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        arrays = {k: v.astype(np.float64) if v.dtype.kind == "f" else v for k, v in arrays.items()}
         self.template = arrays["template"]
         self.mean, self.scale = arrays["input_mean"], arrays["input_scale"]
         self.hidden_w, self.hidden_b = arrays["hidden_w"], arrays["hidden_b"]   # (nets, in, h), (nets, h)
