@@ -3,9 +3,10 @@
 MediaPipe FaceLandmarker's ARKit-52 blendshapes (a development-time reference and
 teacher, never a runtime dependency): run by tools/reference/blendshapes.py in its own
 virtualenv (.venv-ref, made by tools/reference/setup.sh), cached under
-.cache/reference/ by clip name, size and modification time.
+.cache/reference/ by clip name and content.
 """
 
+import hashlib
 import json
 import os
 import subprocess
@@ -36,8 +37,9 @@ def ensure_venv():
 
 def weights(path, mirror=False):
     """(weights (frames, 52) float32 in ARKit order, NaN where no face; found (frames,) bool)."""
-    st = os.stat(path)
-    key = "%s.%d.%d%s.npz" % (os.path.basename(path), st.st_size, int(st.st_mtime), ".mirror" if mirror else "")
+    with open(path, "rb") as f:   # by content: a copied ../shared keeps its cache
+        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    key = "%s.%s%s.npz" % (os.path.basename(path), digest, ".mirror" if mirror else "")
     cached = os.path.join(CACHE, key)
     if not os.path.exists(cached):
         ensure_venv()
