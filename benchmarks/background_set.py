@@ -30,10 +30,11 @@ import os
 import re
 
 import cv2
-import dlib
 import numpy as np
 
-from common import DATA, PlainDlib
+from common import DATA
+
+from tracker_service.landmarks import models, shape_to_array
 
 FRAMES_PER_CLIP = 10
 HEAD_MARGIN = 0.5
@@ -104,8 +105,7 @@ def beside(frame, box):
 @functools.lru_cache(maxsize=1)
 def images():
     """[(name, kind, BGR image)], kind "cut" or "beside" (made once per process: ~2 minutes)."""
-    detector = dlib.get_frontal_face_detector()
-    plain = PlainDlib()
+    detector, predictor = models()
     out = []
     for path in clips():
         clip = os.path.basename(path)
@@ -114,7 +114,7 @@ def images():
             faces = detector(gray, 0)
             if len(faces) != 1:
                 continue
-            points = plain.landmarks(gray)
+            points = shape_to_array(predictor(gray, faces[0]))
             box = head_box(points, frame.shape)
             if (box[2] - box[0]) * (box[3] - box[1]) <= MAX_CUT * frame.shape[0] * frame.shape[1]:
                 out.append(("%s#%d" % (clip, index), "cut", cut_out(frame, box)))

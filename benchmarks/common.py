@@ -4,14 +4,13 @@ import os
 import sys
 
 import cv2
-import dlib
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
 
-from tracker_service.landmarks import model_path, shape_to_array  # noqa: E402
+from tracker_service.landmarks import models, shape_to_array  # noqa: E402
 
 
 def one_core():
@@ -30,8 +29,7 @@ class PlainDlib:
     """The baseline: detector and predictor on every frame, no tracking, no filter."""
 
     def __init__(self):
-        self.detector = dlib.get_frontal_face_detector()
-        self.predictor = dlib.shape_predictor(model_path())
+        self.detector, self.predictor = models()   # the tracker's, loaded once a process
 
     def landmarks(self, gray):
         rects = self.detector(gray, 0)

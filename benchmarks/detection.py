@@ -12,7 +12,6 @@ import os
 import sys
 
 import cv2
-import dlib
 import numpy as np
 
 from common import DATA, one_core, read_pts, table
@@ -20,7 +19,7 @@ from common import DATA, one_core, read_pts, table
 import background_set
 
 from tracker_service import face_check
-from tracker_service.landmarks import DETECT_MAX_WIDTH, FALLBACK_THRESHOLD, LandmarkTracker, shape_to_array
+from tracker_service.landmarks import DETECT_MAX_WIDTH, FALLBACK_THRESHOLD, LandmarkTracker, models, shape_to_array
 from tracker_service.pipeline import FaceTracker
 
 FPS = 30.0
@@ -110,9 +109,7 @@ def weak_windows():
     with the annotated face > 0.3) and of face-free images (the dog, the painted PASCAL
     photos and every sixth background image, at most 640 wide: no overlap needed): how many face_check
     confirms. Returns {"faces": (confirmed, total), "face-free": (confirmed, total)}."""
-    detector = dlib.get_frontal_face_detector()
-    tracker = FaceTracker(64, 64)   # for its predictor
-    predictor = tracker.landmarks.predictor
+    detector, predictor = models()
     faces, free = [], []
     truth = json.load(open(os.path.join(DATA, "headpose", "aflw2000_subset_gt.json")))
     for name, gt in sorted(truth.items()):

@@ -5,6 +5,7 @@ about 2 ms, so the detector only runs when tracking is lost, when the fit looks
 wrong, and now and then on a crop around the face to confirm it is still there.
 """
 
+import functools
 import importlib.util
 import math
 import os
@@ -62,15 +63,11 @@ def model_path():
     return path
 
 
-_MODELS = []
-
-
-def _models():
+@functools.lru_cache(maxsize=None)
+def models():
     """(HOG detector, 68-point predictor): loading them takes 0.5-1.5 s each, so a
     process loads them once and every tracker shares them (both are read-only in use)."""
-    if not _MODELS:
-        _MODELS.extend((dlib.get_frontal_face_detector(), dlib.shape_predictor(model_path())))
-    return tuple(_MODELS)
+    return dlib.get_frontal_face_detector(), dlib.shape_predictor(model_path())
 
 
 _POINT_PUNCTUATION = str.maketrans("()", "  ")
@@ -101,7 +98,7 @@ class LandmarkTracker:
     """Per-frame 68 landmarks for the most prominent face, or None when there is none."""
 
     def __init__(self, recheck_every=RECHECK_EVERY):
-        self.detector, self.predictor = _models()
+        self.detector, self.predictor = models()
         self.recheck_every = recheck_every
         self.points = None          # last landmarks, (68, 2) float
         self.box = None             # the box the last fit used

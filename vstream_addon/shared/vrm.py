@@ -167,6 +167,10 @@ _FROM_VRM = (
 )
 
 
+# Every ARKit channel arkit_from_vrm() can set.
+VRM_CHANNELS = frozenset(c for channels, _, _ in _FROM_VRM for c in channels)
+
+
 def arkit_from_vrm(presets):
     """{ARKit name: 0..1} from {VRM 1.0 expression name: weight}; see the second table.
 

@@ -70,7 +70,7 @@ from ...shared.arkit import ARKIT_NAMES, INDEX, NUM_CHANNELS
 from ..mapping import detect_arkit, detect_vrm
 from .. import wheels
 from ...shared import frames
-from ...shared.vrm import arkit_from_vrm
+from ...shared.vrm import VRM_CHANNELS, arkit_from_vrm
 from . import osc_layout
 from .base import SourceDecoder
 
@@ -295,9 +295,12 @@ class Decoder(SourceDecoder):
 
     def _blend_apply(self, args, made):
         weights = list(self._arkit)
-        for channel, value in arkit_from_vrm(self._vrm).items():
-            if channel not in self._direct:
-                weights[INDEX[channel]] = value
+        # Every frame: skip the VRM table when it has nothing to add (an ARKit-only sender, or
+        # one that also sends VRM presets for channels it already set by their ARKit names).
+        if self._vrm and not self._direct.issuperset(VRM_CHANNELS):
+            for channel, value in arkit_from_vrm(self._vrm).items():
+                if channel not in self._direct:
+                    weights[INDEX[channel]] = value
         head = quat_mul(self._bones.get("Neck", _IDENTITY), self._bones.get("Head", _IDENTITY))
         eyes = None
         if "LeftEye" in self._bones and "RightEye" in self._bones:
