@@ -4,17 +4,12 @@ the bundled tracker on Blender's interpreter (tests/blender/scripts/scenario_bun
 The same zip in Debian's GUI Blender 4.3.2 (Python 3.13) is another test (the chroot's)."""
 
 import os
-import queue
-import signal
-import subprocess
 import sys
-import threading
-import time
 
 import pytest
 
-from blenders import BPY_MODULES, SCRIPTS, bpy_python, clean_env, run_in_blender
-from conftest import ROOT, data, process_gone, wait_for
+from blenders import BPY_MODULES, SCRIPTS, bpy_python, kill_blender_and_wait_for_tracker, run_in_blender
+from conftest import data
 
 # Another tracker command (this worktree's tracker), to check that one set in the preferences wins.
 TRACKER_COMMAND = "%s -m tracker_service" % sys.executable
@@ -46,31 +41,5 @@ def test_bpy_blender_killed_while_the_bundled_tracker_starts_takes_it_along(plat
     stdin closes and it ends within seconds (cli.watch_stdin), however far it got."""
     cmd = [bpy_python("bpy5.0"), os.path.join(SCRIPTS, "scenario_bundled.py"), "--zip", platform_zips["linux-x64"],
            "--video", data("video", "webcam_cap12.mp4"), "--tracker", TRACKER_COMMAND, "--mode", "kill"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=clean_env(tmp_path), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    lines = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-    pid, seen = None, []
-    try:
-        deadline = time.monotonic() + 240
-        while pid is None and time.monotonic() < deadline and proc.poll() is None:
-            try:
-                line = lines.get(timeout=1)
-            except queue.Empty:
-                continue
-            seen.append(line)
-            if line.startswith("TRACKER_PID "):
-                pid = int(line.split()[1])
-        assert pid is not None, "no TRACKER_PID line:\n" + "".join(seen[-60:])
-        assert not process_gone(pid), "tracker not running before the kill"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        killed = time.monotonic()
-        assert wait_for(lambda: process_gone(pid), 20), "tracker %d still runs after Blender was killed" % pid
-        print("tracker gone %.2f s after Blender was killed" % (time.monotonic() - killed))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        if pid is not None and not process_gone(pid):
-            os.kill(pid, signal.SIGKILL)
-
+    _blender, after = kill_blender_and_wait_for_tracker(cmd, tmp_path, gone_within=20)
+    print("tracker gone %.2f s after Blender was killed" % after)

@@ -165,13 +165,7 @@ def run_kill(check, ops, launch):
     process = launch.launched.process
     check(process is not None and process.argv[:3] == [sys.executable, "-I", "-u"], "the bundled tracker runs")
     check(not any(PARTS.search(line) for line in process.output()), "killed before the tracker got going")
-    sys.stdout.write("TRACKER_PID %d blender %s\n" % (process.pid, bpy.app.version_string))
-    sys.stdout.flush()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ops.tick(bpy.context)
-        time.sleep(0.02)
-    raise AssertionError("not killed within 120 s")
+    common.announce_and_tick_until_killed(ops, process.pid)
 
 
 if __name__ == "__main__":
