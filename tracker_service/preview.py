@@ -15,8 +15,8 @@ WINDOW = "vstream preview (C: calibrate, Q: quit)"
 
 
 def gui_built_in():
-    """Whether this OpenCV can open windows: opencv-python-headless (what Blender's per-platform
-    extensions carry) cannot (no Qt: a smaller wheel), and says "GUI: NONE" in its build information."""
+    """Whether this OpenCV can open windows: a headless build (opencv-python-headless, which a user
+    may have installed in place of opencv-python) cannot, and says "GUI: NONE" in its build information."""
     for line in cv2.getBuildInformation().splitlines():
         name, _, value = line.partition(":")
         if name.strip() == "GUI":
