@@ -10,12 +10,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
 
+from tracker_service import threads  # noqa: E402
 from tracker_service.landmarks import models, shape_to_array  # noqa: E402
 
 
 def one_core():
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    cv2.setNumThreads(1)
+    threads.one_thread()
 
 
 def read_pts(path):

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from vstream_addon.shared import protocol, take
 
-from . import preview
+from . import preview, threads
 from .link import DEFAULT_LISTEN_PORT, Link, LinkError
 from .pipeline import FaceTracker
 from .sources import SourceError, open_source
@@ -116,6 +116,7 @@ def watch_stdin(fd=None, grace=EXIT_GRACE):
 
 def main(argv=None):
     args = parse_args(argv)
+    threads.one_thread()
     if args.exit_with_stdin:
         watch_stdin()
     try:
