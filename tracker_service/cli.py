@@ -200,8 +200,8 @@ def _loop(args, source, link, vmc, writer, preview_file, window, streaming):
         if vmc:
             vmc.send(t, result.face, result.quat, result.weights)
         if writer:
-            writer.write(take.frame_record(index, t, result.face, result.weights, result.quat,
-                                           result.euler_deg, result.position, result.landmarks))
+            writer.write_frame(index, t, result.face, result.weights, result.quat, result.euler_deg,
+                               result.position, result.landmarks)
         if preview_file or window:
             image = preview.draw(frame, result)
             if preview_file:
