@@ -63,11 +63,19 @@ def model_path():
     return path
 
 
+# dlib's frontal face detector as dlib.get_frontal_face_detector() makes it, saved with its
+# save(): dlib builds that one from a compressed text in its library, which takes 0.4 s of
+# CPU time at every start (issue 18: start to first frame); read from this file, 1 ms.
+# tests/tracker/test_start.py checks the file is what the installed dlib makes. dlib's
+# licence (Boost) allows shipping it.
+DETECTOR_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "frontal_face_detector.svm")
+
+
 @functools.lru_cache(maxsize=None)
 def models():
-    """(HOG detector, 68-point predictor): loading them takes 0.5-1.5 s each, so a
+    """(HOG detector, 68-point predictor): loading the predictor takes 0.5-1.5 s, so a
     process loads them once and every tracker shares them (both are read-only in use)."""
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(model_path())
+    return dlib.fhog_object_detector(DETECTOR_PATH), dlib.shape_predictor(model_path())
 
 
 _POINT_PUNCTUATION = str.maketrans("()", "  ")
