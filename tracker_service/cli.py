@@ -7,8 +7,6 @@ import sys
 import threading
 import time
 
-from tqdm import tqdm
-
 from vstream_addon.shared import protocol, take
 
 from . import preview, threads
@@ -167,6 +165,23 @@ def run(args):
                 closable.close()
 
 
+class _NoProgress:
+    def update(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(total):
+    """A progress bar on a terminal; nothing otherwise (the add-on reads stderr through a pipe),
+    and then tqdm is not even imported (50 ms of the start-up)."""
+    if not sys.stderr.isatty():
+        return _NoProgress()
+    from tqdm import tqdm
+    return tqdm(total=total, unit="frame", leave=False)
+
+
 def _loop(args, source, link, vmc, writer, preview_file, window, streaming):
     _Stop.install()
     tracker = FaceTracker(source.width, source.height, source.fps)
@@ -176,7 +191,7 @@ def _loop(args, source, link, vmc, writer, preview_file, window, streaming):
     total = source.frame_count or None
     if args.max_frames:
         total = min(total or args.max_frames, args.max_frames)
-    progress = tqdm(total=total, unit="frame", disable=not sys.stderr.isatty(), leave=False)
+    progress = _progress(total)
     stopped = False
     for index, t, frame in source.frames():
         if _Stop.requested or (args.max_frames is not None and frames >= args.max_frames):
