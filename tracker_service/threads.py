@@ -6,9 +6,10 @@ model's three nets, 143 x 256 and 256 x 47, one row each): on this 2-core machin
 4,800-frame clip took 72 s user and 39 s system time with them, 58 s and 7 s
 with one thread (issue 18). On a user's 8- or 16-core machine that is more
 threads spinning beside the game or the stream they run. OpenCV's own pool
-does the same for its per-frame calls (a grayscale of the face region, a
-solvePnP). One thread gives the same results to the bit
-(benchmarks/tracker_speed.py measures the whole process both ways).
+is set to one thread too, as a precaution: its per-frame calls (a grayscale of
+the face region, a solvePnP, the eye crops) are too small to share out. One
+thread gives the same results to the bit; benchmarks/tracker_speed.py measures
+the whole process's user and system time.
 
 threadpoolctl sets the BLAS library's thread count where numpy loaded it,
 whatever was imported first (OPENBLAS_NUM_THREADS only works before numpy is
