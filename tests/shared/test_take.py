@@ -87,3 +87,18 @@ def test_names_that_look_like_numbers():
     fields = list(_fields(rng, "none"))
     fields[3] = {"a|b": 0.5, "c:0.0000": 0.00002, "x0": 0.1, "y": 0.00003}
     assert take.frame_line(*fields) == _slow(*fields)
+
+
+def test_whole_pixel_landmarks():
+    """dlib's points are whole pixels (written through their own format): zeros of either sign,
+    negative and large values, ints, float32."""
+    rng = random.Random(11)
+    for i in range(300):
+        fields = list(_fields(rng, "none"))
+        points = [[float(rng.randrange(-5000, 5000)), float(rng.choice((0, 1, 640, -3, 10 ** 8)))] for _ in range(68)]
+        if i % 3 == 0:
+            points[rng.randrange(68)][rng.randrange(2)] = rng.choice((0.0, -0.0))
+        kind = i % 4
+        fields[7] = (points if kind == 0 else np.array(points) if kind == 1 else
+                     np.array(points, np.float32) if kind == 2 else np.array(points, np.int64))
+        assert take.frame_line(*fields) == _slow(*fields)

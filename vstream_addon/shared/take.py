@@ -61,7 +61,7 @@ def _fixed(fmt, values, decimals):
     return text
 
 
-_LANDMARKS_FMT = {}   # number of points -> the format of their list
+_LANDMARKS_FMT = {}   # number of points -> the formats of their list (any values, whole numbers)
 _WEIGHTS_FMT = {}     # weight names in order -> the format of their object
 
 
@@ -73,25 +73,35 @@ def frame_line(frame_index, t, face, weights, quat, euler_deg, position, landmar
     values = tuple(map(float, weights.values()))
     points = ()
     if landmarks is not None:
-        rows = landmarks.tolist() if hasattr(landmarks, "tolist") else landmarks   # numpy: one call
-        points = tuple(map(float, chain.from_iterable(rows)))
+        if hasattr(landmarks, "ravel"):   # numpy: one call gives the Python floats (ints for an int array)
+            points = tuple(map(float, landmarks.ravel().tolist()))
+        else:
+            points = tuple(map(float, chain.from_iterable(landmarks)))
     # A NaN, an infinity or a value past the limit makes the sum so (each |v| is at most the sum).
     names = tuple(weights)
-    if not sum(map(abs, values)) + sum(map(abs, points)) < FIXED_LIMIT or any(
-            "|" in n or ":" in n for n in names if names not in _WEIGHTS_FMT):
-        return json.dumps(frame_record(frame_index, t, face, weights, quat, euler_deg, position, landmarks),
-                          separators=(",", ":"))
     fmt = _WEIGHTS_FMT.get(names)
     if fmt is None:
-        fmt = _WEIGHTS_FMT[names] = "{" + ",".join(json.dumps(n) + ":%.5f|" for n in names) + "}"
+        # None: names that would confuse _fixed; they take frame_record's way.
+        fmt = _WEIGHTS_FMT[names] = None if any("|" in n or ":" in n for n in names) else (
+            "{" + ",".join(json.dumps(n) + ":%.5f|" for n in names) + "}")
+    if fmt is None or not sum(map(abs, values)) + sum(map(abs, points)) < FIXED_LIMIT:
+        return json.dumps(frame_record(frame_index, t, face, weights, quat, euler_deg, position, landmarks),
+                          separators=(",", ":"))
     text = _fixed(fmt, values, 5)
     if landmarks is None:
         marks = "null"
     else:
         n = len(points) // 2
         if n not in _LANDMARKS_FMT:
-            _LANDMARKS_FMT[n] = "[" + ",".join(["[%.2f|,%.2f|]"] * n) + "]"
-        marks = _fixed(_LANDMARKS_FMT[n], points, 2)
+            _LANDMARKS_FMT[n] = ("[" + ",".join(["[%.2f|,%.2f|]"] * n) + "]",
+                                 "[" + ",".join(["[%d.0,%d.0]"] * n) + "]")
+        fractions, whole = _LANDMARKS_FMT[n]
+        # dlib's points are whole pixels: "%d.0" writes them as repr does, at half the cost
+        # (but a zero may be -0.0, which "%d" would write as 0).
+        if all(map(float.is_integer, points)) and 0.0 not in points:
+            marks = whole % points
+        else:
+            marks = _fixed(fractions, points, 2)
     pitch, yaw, roll = euler_deg
     return ('{"frame":%s,"t":%r,"face":%s,"weights":%s,"head":{"quat":[%s],"euler_deg":'
             '{"pitch":%r,"yaw":%r,"roll":%r},"position":[%s]},"landmarks":%s}') % (
