@@ -296,7 +296,7 @@ def tracker_sources():
             if folder == "vstream_addon" and parts[:1] not in ([], ["shared"]):
                 continue
             for name in sorted(filenames):
-                if name.endswith(".py") or (parts == ["models"] and name.endswith(".npz")):
+                if name.endswith(".py") or (parts == ["models"] and name.endswith((".npz", ".svm"))):
                     if folder == "vstream_addon" and not parts and name != "__init__.py":
                         continue
                     with open(os.path.join(dirpath, name), "rb") as f:

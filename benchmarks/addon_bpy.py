@@ -94,7 +94,7 @@ def source_datagrams():
 
     def vmc_bundle(rng, seq):
         f = random_frame(protocol, rng, seq)
-        return vmc.bundle(f.t, True, f.quat, dict(zip(ARKIT_NAMES, f.weights))).dgram
+        return vmc.datagram(f.t, True, f.quat, dict(zip(ARKIT_NAMES, f.weights)))
 
     def livelink(rng, seq):
         device, subject = b"DEADC0DE-1337-1337-1337-CAFEBABE", b"iPhone"
@@ -133,8 +133,8 @@ def bench_tick(n_ticks, targets=True, smooth=False, source="VSTREAM"):
     rng = random.Random(1)
     times = []
     applied = 0
-    # Built before the loop: a sender's own work (python-osc builds a VMC bundle in about
-    # a millisecond) is not the add-on's and would only evict the caches of the timed tick.
+    # Built before the loop: a sender's own work is not the add-on's and would only evict
+    # the caches of the timed tick.
     datagrams = [datagram(rng, i) for i in range(n_ticks + 50)]
     for i, data in enumerate(datagrams):
         sender.sendto(data, ("127.0.0.1", free))

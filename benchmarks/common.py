@@ -10,12 +10,35 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
 
+from tracker_service import threads  # noqa: E402
 from tracker_service.landmarks import models, shape_to_array  # noqa: E402
 
 
 def one_core():
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    cv2.setNumThreads(1)
+    threads.one_thread()
+
+
+def run_process(cmd, cpus=None, cwd=None, env=None):
+    """Run `cmd` to its end as a whole process: {"wall", "user", "system"} seconds (its own
+    CPU time and its children's, from os.wait4). cpus: the cores it may run on (None: all)."""
+    import subprocess
+    import time
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus is not None else None
+    start = time.monotonic()
+    process = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, preexec_fn=pin)
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError("%s failed (exit %d): %s" % (cmd[:3], process.returncode, stderr[-1000:]))
+    return {"wall": wall, "user": usage.ru_utime, "system": usage.ru_stime}
+
+
+def first_core():
+    return {sorted(os.sched_getaffinity(0))[0]}
 
 
 def read_pts(path):

@@ -13,6 +13,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SECTIONS = (
     ("Tracker speed (one core, issue 2 and 3)", "tracker_speed.py"),
+    ("Speed against the peers (OpenSeeFace, MediaPipe; whole process, one core; needs .venv-peers, .venv-ref)",
+     "peer_speed.py"),
     ("Tracker accuracy and steadiness against plain dlib", "tracker_quality.py"),
     ("Face detection: no face means no face, turned faces still found", "detection.py"),
     ("Expression weights against a trained reference (MediaPipe FaceLandmarker; needs .venv-ref)", "expressions.py"),

@@ -10,11 +10,10 @@ import time
 import cv2
 import dlib
 import numpy
-from tqdm import tqdm
 
 from vstream_addon.shared import protocol, take
 
-from . import model_file, preview
+from . import model_file, preview, threads
 from .link import DEFAULT_LISTEN_PORT, Link, LinkError
 from .pipeline import FaceTracker
 from .sources import SourceError, open_source
@@ -119,6 +118,7 @@ def watch_stdin(fd=None, grace=EXIT_GRACE):
 
 def main(argv=None):
     args = parse_args(argv)
+    threads.one_thread()
     if args.exit_with_stdin:
         watch_stdin()
     try:
@@ -185,6 +185,23 @@ def parts():
         dlib.__version__, where(dlib), cv2.__version__, where(cv2), numpy.__version__, where(numpy), model)
 
 
+class _NoProgress:
+    def update(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(total):
+    """A progress bar on a terminal; nothing otherwise (the add-on reads stderr through a pipe),
+    and then tqdm is not even imported (50 ms of the start-up)."""
+    if not sys.stderr.isatty():
+        return _NoProgress()
+    from tqdm import tqdm
+    return tqdm(total=total, unit="frame", leave=False)
+
+
 def _loop(args, source, link, vmc, writer, preview_file, window, streaming):
     _Stop.install()
     print(parts(), file=sys.stderr, flush=True)
@@ -195,7 +212,7 @@ def _loop(args, source, link, vmc, writer, preview_file, window, streaming):
     total = source.frame_count or None
     if args.max_frames:
         total = min(total or args.max_frames, args.max_frames)
-    progress = tqdm(total=total, unit="frame", disable=not sys.stderr.isatty(), leave=False)
+    progress = _progress(total)
     stopped = False
     for index, t, frame in source.frames():
         if _Stop.requested or (args.max_frames is not None and frames >= args.max_frames):
@@ -219,8 +236,8 @@ def _loop(args, source, link, vmc, writer, preview_file, window, streaming):
         if vmc:
             vmc.send(t, result.face, result.quat, result.weights)
         if writer:
-            writer.write(take.frame_record(index, t, result.face, result.weights, result.quat,
-                                           result.euler_deg, result.position, result.landmarks))
+            writer.write_frame(index, t, result.face, result.weights, result.quat, result.euler_deg,
+                               result.position, result.landmarks)
         if preview_file or window:
             image = preview.draw(frame, result)
             if preview_file:

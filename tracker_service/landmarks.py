@@ -53,9 +53,9 @@ def model_path():
 
 @functools.lru_cache(maxsize=None)
 def models():
-    """(HOG detector, 68-point predictor): loading them takes 0.5-1.5 s each, so a
+    """(HOG detector, 68-point predictor): loading the predictor takes 0.5-1.5 s, so a
     process loads them once and every tracker shares them (both are read-only in use)."""
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(model_path())
+    return dlib.fhog_object_detector(model_file.DETECTOR), dlib.shape_predictor(model_path())
 
 
 _POINT_PUNCTUATION = str.maketrans("()", "  ")

@@ -1,4 +1,6 @@
-"""Where dlib's 68-point landmark model file is: standard library only.
+"""Where the tracker's dlib model files are: standard library only.
+
+dlib's HOG face detector (DETECTOR) always travels in this package's models/.
 
 Two places, in this order:
 - beside this package, in models/ (the per-platform Blender extensions carry
@@ -14,7 +16,14 @@ import importlib.util
 import os
 
 NAME = "shape_predictor_68_face_landmarks.dat"
-BUNDLED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", NAME)
+MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
+BUNDLED = os.path.join(MODELS, NAME)
+# dlib's frontal face detector as dlib.get_frontal_face_detector() makes it, saved with its
+# save(): dlib builds that one from a compressed text in its library, which takes 0.4 s of
+# CPU time at every start (issue 18: start to first frame); read from this file, 1 ms.
+# tests/tracker/test_start.py checks the file is what the installed dlib makes. dlib's
+# licence (Boost) allows shipping it.
+DETECTOR = os.path.join(MODELS, "frontal_face_detector.svm")
 
 
 def installed():

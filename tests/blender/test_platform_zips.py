@@ -28,7 +28,7 @@ from conftest import ROOT, build_addon
 from extension_zip import manifest, pick, supported, wheel_tags
 
 PLATFORMS = build_addon.PLATFORMS
-TRACKER_PROJECTS = {"dlib-bin", "opencv-python", "tqdm", "python-osc"}
+TRACKER_PROJECTS = {"dlib-bin", "opencv-python", "threadpoolctl", "tqdm", "python-osc"}
 MODEL = "tracker/tracker_service/models/shape_predictor_68_face_landmarks.dat"
 
 

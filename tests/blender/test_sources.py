@@ -47,7 +47,7 @@ def write_feed(path):
             t = 5.0 + i / 60
             frame = protocol.Frame(seq=i, t=t, face=True, quat=quat, weights=protocol.weights_from_dict(weights))
             native.append(protocol.encode(frame).hex())
-            bundles.append(vmc.bundle(t, True, quat, weights).dgram.hex())
+            bundles.append(vmc.datagram(t, True, quat, weights).hex())
     finally:
         vmc.close()
     angles = ("headyaw", "headpitch", "headroll")

@@ -32,7 +32,7 @@ def test_the_linux_zip_tracks_a_photo_with_only_numpy_and_the_standard_library(p
     zip_path = platform_zips["linux-x64"]
     python = "%d.%d" % sys.version_info[:2]
     wheels = pick(manifest(zip_path)["wheels"], "linux-x64", python)
-    assert sorted(wheels) == ["dlib-bin", "opencv-python", "python-osc", "tqdm"], wheels
+    assert sorted(wheels) == ["dlib-bin", "opencv-python", "python-osc", "threadpoolctl", "tqdm"], wheels
     ext_dir, site = unpack(zip_path, str(tmp_path), wheels.values())
     tracker = os.path.join(ext_dir, "tracker")
     only_numpy = tmp_path / "numpy-only"

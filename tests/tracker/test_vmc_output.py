@@ -9,6 +9,7 @@ mapping, BRIEF 4), OK and T. The same datagrams then go through vstream's own
 VMC decoder (the round trip the add-on will make) and give the take back.
 """
 
+import math
 import socket
 import subprocess
 import threading
@@ -181,3 +182,47 @@ def test_vmc_forms():
     assert vmc_sender.parse_target("[::1]:39539") == ("::1", 39539)
     assert vmc_sender.DEFAULT_PORT == vmc_source.DEFAULT_PORT
     assert len(vmc_sender.blend_names("vrm1")) == 52 + 18
+
+
+def _python_osc_bundle(sender, t, face, quat, weights):
+    """The bundle as python-osc's builders make it (what the sender packed before its template)."""
+    from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+    from pythonosc.osc_message_builder import OscMessageBuilder
+    from vstream_addon.shared import frames
+
+    def message(address, *args):
+        builder = OscMessageBuilder(address=address)
+        for value, kind in args:
+            builder.add_arg(value, kind)
+        return builder.build()
+
+    b = OscBundleBuilder(IMMEDIATELY)
+    b.add_content(message("/VMC/Ext/OK", (1, "i"), (3, "i"), (0, "i"), (1 if face else 0, "i")))
+    b.add_content(message("/VMC/Ext/T", (float(t), "f")))
+    w, x, y, z = frames.quat_from_avatar(frames.UNITY, quat)
+    b.add_content(message("/VMC/Ext/Bone/Pos", ("Head", "s"), (0.0, "f"), (0.0, "f"), (0.0, "f"),
+                          (x, "f"), (y, "f"), (z, "f"), (w, "f")))
+    values = dict(weights)
+    values.update(vrm_weights(weights))
+    for sent, source in sender.names:
+        b.add_content(message("/VMC/Ext/Blend/Val", (sent, "s"), (float(values.get(source, 0.0)), "f")))
+    b.add_content(message("/VMC/Ext/Blend/Apply"))
+    return b.build().dgram
+
+
+@pytest.mark.parametrize("names", vmc_sender.NAME_SETS)
+def test_template_packs_python_oscs_bytes(names):
+    import random
+    rng = random.Random(len(names))
+    sender = vmc_sender.VmcSender("127.0.0.1:9", names)   # nothing is sent
+    try:
+        for i in range(200):
+            weights = {n: rng.choice((0.0, 1.0, rng.random(), rng.uniform(-0.5, 1.5))) for n in arkit.ARKIT_NAMES}
+            q = [rng.gauss(0, 1) for _ in range(4)]
+            n = math.sqrt(sum(c * c for c in q))
+            quat = tuple(c / n for c in q)
+            t = rng.uniform(0, 1e5)
+            face = rng.random() < 0.7
+            assert sender.datagram(t, face, quat, weights) == _python_osc_bundle(sender, t, face, quat, weights)
+    finally:
+        sender.close()

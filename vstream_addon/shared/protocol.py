@@ -94,7 +94,12 @@ def weights_from_dict(values):
 
 
 class Decoder:
-    """Turns datagrams into Frames; never raises, counts every refusal by reason."""
+    """Turns datagrams into Frames; never raises, counts every refusal by reason.
+
+    The add-on's other sources (core/sources/) subclass it with their own
+    `_parse(data: bytes)`, which returns (None, result) or (reason, None):
+    every decoder counts the same way.
+    """
 
     def __init__(self):
         self.accepted = 0
@@ -105,17 +110,23 @@ class Decoder:
         return sum(self.rejected.values())
 
     def decode(self, data):
-        """Return a Frame, or None (and count the reason) for a bad datagram."""
-        reason, frame = _parse(data)
-        if frame is None:
+        """Return what _parse made (here a Frame), or None (and count the reason) for a bad datagram."""
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            reason, result = self._parse(bytes(data))
+        else:
+            reason, result = REJECT_SIZE, None
+        if result is None:
             self.rejected[reason] += 1
         else:
             self.accepted += 1
-        return frame
+        return result
+
+    def _parse(self, data):
+        return _parse(data)
 
 
 def _parse(data):
-    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) != FRAME_SIZE:
+    if len(data) != FRAME_SIZE:
         return REJECT_SIZE, None
     magic, version, flags, seq, t = _HEADER.unpack_from(data, 0)
     if magic != MAGIC:

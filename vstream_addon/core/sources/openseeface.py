@@ -113,12 +113,14 @@ OSF_POINTS = frames.check_frame(((-1, 0, 0), (0, 0, 1), (0, -1, 0)))
 _FORWARD = (0.0, -1.0, 0.0)  # avatar frame: the face looks along -Y
 
 
+_REST_INVERSE = (REST[0], -REST[1], -REST[2], -REST[3])
+
+
 def head_turn(packet_quat):
     """Avatar-frame head rotation from the (x, y, z, w) OpenSeeFace sends."""
     x, y, z, w = packet_quat
     r = quat_normalized((w, -x, -y, -z))  # the rotation the solvePnP matrix makes
-    rest_inverse = (REST[0], -REST[1], -REST[2], -REST[3])
-    q = quat_normalized(frames.quat_to_avatar(OSF_CAMERA, quat_mul(r, rest_inverse)))
+    q = quat_normalized(frames.quat_to_avatar(OSF_CAMERA, quat_mul(r, _REST_INVERSE)))
     # q and -q are the same turn; w >= 0 as vstream's tracker sends it, so smoothing never flips.
     return q if q[0] >= 0.0 else (-q[0], -q[1], -q[2], -q[3])
 
@@ -139,25 +141,33 @@ def gaze_turn(pupil, centre):
                             f[0] * d[1] - f[1] * d[0]))
 
 
+def _feature_table():
+    """(ARKit index, feature index, sign) of each channel read from one feature (the docstring's table)."""
+    rows = [("jawOpen", "mouth_open", 1.0), ("mouthPucker", "mouth_wide", -1.0)]
+    for side, s in (("Left", "l"), ("Right", "r")):
+        rows += [("eyeWide" + side, "eye_" + s, 1.0),
+                 ("browOuterUp" + side, "eyebrow_updown_" + s, 1.0),
+                 ("browDown" + side, "eyebrow_updown_" + s, -1.0),
+                 ("mouthSmile" + side, "mouth_corner_updown_" + s, -1.0),
+                 ("mouthFrown" + side, "mouth_corner_updown_" + s, 1.0),
+                 ("mouthStretch" + side, "mouth_corner_inout_" + s, 1.0)]
+    return tuple((INDEX[channel], FEATURES.index(feature), sign) for channel, feature, sign in rows)
+
+
+# Built once: a datagram only looks its features up.
+_FROM_FEATURE = _feature_table()
+_BLINK_LEFT, _BLINK_RIGHT, _BROW_INNER_UP = INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"], INDEX["browInnerUp"]
+_BROW_L, _BROW_R = FEATURES.index("eyebrow_updown_l"), FEATURES.index("eyebrow_updown_r")
+
+
 def weights(left_open, right_open, features):
     """The 52 ARKit weights (wire order) OpenSeeFace's values express; the table in the docstring."""
-    f = dict(zip(FEATURES, features))
     out = [0.0] * NUM_CHANNELS
-
-    def put(name, value):
-        out[INDEX[name]] = clamp01(value)
-
-    for side, s in (("Left", "l"), ("Right", "r")):
-        put("eyeBlink" + side, 1.0 - (left_open if s == "l" else right_open))
-        put("eyeWide" + side, f["eye_" + s])
-        put("browOuterUp" + side, f["eyebrow_updown_" + s])
-        put("browDown" + side, -f["eyebrow_updown_" + s])
-        put("mouthSmile" + side, -f["mouth_corner_updown_" + s])
-        put("mouthFrown" + side, f["mouth_corner_updown_" + s])
-        put("mouthStretch" + side, f["mouth_corner_inout_" + s])
-    put("browInnerUp", (f["eyebrow_updown_l"] + f["eyebrow_updown_r"]) / 2.0)
-    put("jawOpen", f["mouth_open"])
-    put("mouthPucker", -f["mouth_wide"])
+    for channel, feature, sign in _FROM_FEATURE:
+        out[channel] = clamp01(sign * features[feature])
+    out[_BLINK_LEFT] = clamp01(1.0 - left_open)
+    out[_BLINK_RIGHT] = clamp01(1.0 - right_open)
+    out[_BROW_INNER_UP] = clamp01((features[_BROW_L] + features[_BROW_R]) / 2.0)
     return tuple(out)
 
 

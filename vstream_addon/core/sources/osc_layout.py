@@ -15,6 +15,8 @@ forever.
 import struct
 from operator import itemgetter
 
+from ...shared.vmc import osc_string
+
 _BUNDLE = b"#bundle\x00"
 _SIZE = struct.Struct(">i")
 
@@ -49,11 +51,6 @@ def message_spans(data):
             if data.startswith(b"/", start, stop):
                 spans.append((start, stop - start))
     return spans
-
-
-def _osc_string(text):
-    raw = text.encode("utf-8")
-    return raw + b"\x00" * (4 - len(raw) % 4)
 
 
 def number(value):
@@ -115,10 +112,10 @@ class Layout:
                 if not number(value):
                     return None
                 tags.append("i" if isinstance(value, int) else "f")
-            head = _osc_string(message.address)
+            head = osc_string(message.address)
             if params or data[start:start + length] != head:  # a message without arguments may omit ","
-                head += _osc_string("," + "".join(tags))
-            head += b"".join(_osc_string(text) for text in params[:strings])
+                head += osc_string("," + "".join(tags))
+            head += b"".join(osc_string(text) for text in params[:strings])
             encoded = head + struct.pack(">" + "".join(tags[strings:]), *tail)
             if data[start:start + length] != encoded or message.dgram != encoded:
                 return None

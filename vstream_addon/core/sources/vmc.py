@@ -70,18 +70,12 @@ from ...shared.arkit import ARKIT_NAMES, INDEX, NUM_CHANNELS
 from ..mapping import detect_arkit, detect_vrm
 from .. import wheels
 from ...shared import frames
+from ...shared.vmc import BLEND_APPLY, BLEND_VAL, BONE_POS, DEFAULT_PORT, OK, TIME  # noqa: F401 (DEFAULT_PORT)
 from ...shared.vrm import VRM_CHANNELS, arkit_from_vrm
 from . import osc_layout
 from .base import SourceDecoder
 
 NAME = "VMC"
-DEFAULT_PORT = 39539  # a marionette (receiver) listens here
-
-BLEND_VAL = "/VMC/Ext/Blend/Val"
-BLEND_APPLY = "/VMC/Ext/Blend/Apply"
-BONE_POS = "/VMC/Ext/Bone/Pos"
-OK = "/VMC/Ext/OK"
-TIME = "/VMC/Ext/T"
 
 REJECT_OSC = "osc"
 IGNORE_ADDRESS = "address"

@@ -1,6 +1,6 @@
 """vstream's own datagrams (shared/protocol.py, docs/PROTOCOL.md) as a source like the others.
 
-The decoder is protocol.Decoder, counting the same way, with its one Frame
+The decoder is protocol.Decoder (every source decoder's base), its one Frame
 handed back in a list as every source decoder does.
 """
 
@@ -11,6 +11,6 @@ DEFAULT_PORT = protocol.DEFAULT_PORT
 
 
 class Decoder(protocol.Decoder):
-    def decode(self, data):
-        frame = super().decode(data)
-        return None if frame is None else [frame]
+    def _parse(self, data):
+        reason, frame = super()._parse(data)
+        return reason, None if frame is None else [frame]
