@@ -16,20 +16,17 @@ import shutil
 import subprocess
 import sys
 import threading
+import zipfile
 
-import pytest
+from packaging import tags
+from packaging.utils import parse_wheel_filename
 
 from blenders import IN_ROOT_DATA, IN_ROOT_WORK, in_root_command, run_in_blender43_gui
 from conftest import DATA, ROOT, data, free_udp_port
+from vstream_addon.shared.take import read_take
 
 CLIP = ("video", "webcam_cap12.mp4")
-
-
-def extension_zips(zips):
-    """Every zip the build makes that installs as a 4.2+ extension: {label: path}."""
-    found = {"extension": zips["extension"]}
-    found.update(zips.get("platforms", {}))
-    return found
+DEBIAN13_GLIBC = (2, 41)
 
 
 def run_in_root(argv, work, timeout=120):
@@ -37,16 +34,75 @@ def run_in_root(argv, work, timeout=120):
                           timeout=timeout + 30)
 
 
-def test_blender43_validator_accepts_every_extension_zip(zips, tmp_path):
+def test_blender43_validator_accepts_every_extension_zip(zips, platform_zips, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
-    for label, path in extension_zips(zips).items():
-        shutil.copy(path, work / os.path.basename(path))
+    for label, path in [("extension", zips["extension"])] + sorted(platform_zips.items()):
+        os.link(path, work / os.path.basename(path))  # 130 MB: a second name, not a copy
         proc = run_in_root(["blender", "--command", "extension", "validate",
                             "%s/%s" % (IN_ROOT_WORK, os.path.basename(path))], work)
         output = proc.stdout + proc.stderr
         print("%s: %s" % (label, output.strip().splitlines()[-1] if output.strip() else "(no output)"))
         assert proc.returncode == 0 and "Success" in output, "%s: exit %d\n%s" % (label, proc.returncode, output)
+
+
+# -- the linux-x64 zip unpacked as Blender unpacks it, on a Python with only numpy -----
+
+def linux_x64_platforms(glibc):
+    """The platform tags pip accepts on x86-64 Linux with glibc (2, minor): every manylinux up to it."""
+    legacy = {(2, 5): "manylinux1", (2, 12): "manylinux2010", (2, 17): "manylinux2014"}
+    found = []
+    for minor in range(glibc[1], 4, -1):
+        found.append("manylinux_2_%d_x86_64" % minor)
+        if (2, minor) in legacy:
+            found.append(legacy[(2, minor)] + "_x86_64")
+    return found + ["linux_x86_64"]
+
+
+def wheels_for(names, python, glibc):
+    """The wheel files among `names` that pip would install on CPython `python` (3, 13) on
+    x86-64 Linux with `glibc`: the ones Blender unpacks for that interpreter."""
+    platforms = linux_x64_platforms(glibc)
+    supported = set(tags.cpython_tags(python, platforms=platforms)) | set(tags.compatible_tags(python, platforms=platforms))
+    return [n for n in names if parse_wheel_filename(os.path.basename(n))[3] & supported]
+
+
+def unpack_like_blender(zip_path, work, python, glibc):
+    """The zip's files in work/vstream (the folder named by the extension's id), the contents
+    of every wheel for `python` in work/site-packages; return the wheels unpacked."""
+    with zipfile.ZipFile(zip_path) as z:
+        z.extractall(work / "vstream")
+        names = [n for n in z.namelist() if n.startswith("wheels/") and n.endswith(".whl")]
+    chosen = wheels_for(names, python, glibc)
+    for name in chosen:
+        with zipfile.ZipFile(work / "vstream" / name) as wheel:
+            wheel.extractall(work / "site-packages")
+    return chosen
+
+
+# Top-level modules an interpreter finds outside its standard library's folder (its site-packages).
+LIST_EXTRA_MODULES = ("import pkgutil, sys, sysconfig; std = sysconfig.get_path('stdlib'); "
+                      "extra = [p for p in sys.path if p and not p.startswith(std) and not p.endswith('.zip')]; "
+                      "print(sorted({m.name for m in pkgutil.iter_modules(extra) if not m.name.startswith('_')}))")
+
+
+def test_unpacked_linux_zip_tracks_a_photo_on_a_python_with_only_numpy(platform_zips, tmp_path):
+    # Debian 13's python3 (3.13, the one its Blender 4.3 runs) has python3-numpy and nothing else.
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = run_in_root(["python3", "-c", LIST_EXTRA_MODULES], work)
+    assert proc.returncode == 0 and proc.stdout.strip() == "['numpy']", proc.stdout + proc.stderr
+    unpacked = unpack_like_blender(platform_zips["linux-x64"], work, (3, 13), DEBIAN13_GLIBC)
+    assert any("dlib_bin" in n and "cp313" in n for n in unpacked), unpacked
+    assert not any("cp311" in n for n in unpacked), unpacked
+    inside = IN_ROOT_WORK
+    proc = run_in_root(["env", "PYTHONPATH=%s/vstream/tracker:%s/site-packages" % (inside, inside),
+                        "python3", "-m", "tracker_service", "--source", IN_ROOT_DATA + "/stills/single_face.jpg",
+                        "--out", inside + "/take.jsonl", "--no-preview"], work, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    print(proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else "(no start-up line)")
+    _header, frames = read_take(str(work / "take.jsonl"))
+    assert len(frames) == 1 and frames[0]["face"], frames
 
 
 def avatar_files(work):
