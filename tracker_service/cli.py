@@ -7,11 +7,14 @@ import sys
 import threading
 import time
 
+import cv2
+import dlib
+import numpy
 from tqdm import tqdm
 
 from vstream_addon.shared import protocol, take
 
-from . import preview
+from . import model_file, preview
 from .link import DEFAULT_LISTEN_PORT, Link, LinkError
 from .pipeline import FaceTracker
 from .sources import SourceError, open_source
@@ -166,8 +169,25 @@ def run(args):
                 closable.close()
 
 
+def parts():
+    """One line saying which dlib, OpenCV, numpy and model file this process runs on, and from where.
+
+    Printed at start-up: a user (or a test) sees whether the tracker runs on the
+    parts a Blender extension brought or on those of some other installation.
+    """
+    def where(module):
+        return os.path.dirname(os.path.abspath(module.__file__))
+    try:
+        model = model_file.path()
+    except RuntimeError as e:
+        model = "missing (%s)" % e
+    return "vstream-tracker: dlib %s (%s), OpenCV %s (%s), numpy %s (%s), model %s" % (
+        dlib.__version__, where(dlib), cv2.__version__, where(cv2), numpy.__version__, where(numpy), model)
+
+
 def _loop(args, source, link, vmc, writer, preview_file, window, streaming):
     _Stop.install()
+    print(parts(), file=sys.stderr, flush=True)
     tracker = FaceTracker(source.width, source.height, source.fps)
     realtime = source.kind == "video" and streaming and not args.fast
     started = time.monotonic()

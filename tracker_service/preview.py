@@ -14,7 +14,19 @@ _GREEN, _RED, _WHITE, _GREY = (80, 220, 80), (60, 60, 230), (255, 255, 255), (90
 WINDOW = "vstream preview (C: calibrate, Q: quit)"
 
 
+def gui_built_in():
+    """Whether this OpenCV can open windows: opencv-python-headless (what Blender's per-platform
+    extensions carry) cannot (no Qt: a smaller wheel), and says "GUI: NONE" in its build information."""
+    for line in cv2.getBuildInformation().splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() == "GUI":
+            return value.strip().upper() != "NONE"
+    return True
+
+
 def display_available():
+    if not gui_built_in():
+        return False
     if sys.platform.startswith("linux"):
         return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     return True

@@ -313,6 +313,8 @@ class VIEW3D_PT_vstream_tracker(SubPanel, bpy.types.Panel):
         row.enabled = process is None
         row.prop(prefs, "tracker_source", text="Source")
         col = layout.column(align=True)
+        text, icon = tracker_launch.describe(prefs)
+        label_wrapped(col, context, text, icon)
         if process is not None:
             col.label(text="Running (pid %d)" % process.pid, icon='PLAY')
             label_wrapped(col, context, tracker_launch.shown(process.last_line()))

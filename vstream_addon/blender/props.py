@@ -9,12 +9,11 @@ under it), the mapping table's rows (obj.vstream_rows) and the add-on preference
     preferences                 VStreamPreferences: how Start launches the tracker
 """
 
-import shutil
 
 import bpy
 
-from . import mesh_mapping
-from ..core import neutral, quaternions, sources, tracker_process
+from . import mesh_mapping, tracker_launch
+from ..core import bundled_tracker, neutral, quaternions, sources
 
 # The add-on's module name, which preferences are registered under: `vstream_addon`
 # for the legacy zip, `bl_ext.<repository>.vstream` for the 4.2+ extension. This
@@ -178,14 +177,16 @@ class VStreamMappingRow(bpy.types.PropertyGroup):
 class VStreamPreferences(bpy.types.AddonPreferences):
     bl_idname = ADDON
 
+    # On by default in an extension that carries the tracker: install, press Start.
     launch_tracker: bpy.props.BoolProperty(
-        name="Launch tracker on Start", default=False,
+        name="Launch tracker on Start", default=bundled_tracker.tracker_dir() is not None,
         description="Start runs the tracker as a child process sending to the panel's port; "
                     "Stop, opening another file and quitting Blender end it")
     tracker_command: bpy.props.StringProperty(
         name="Tracker command", subtype='FILE_PATH', default="",
         description="The vstream-tracker program, e.g. /path/to/vstream/.venv/bin/vstream-tracker "
-                    "(arguments allowed, no shell). Empty: vstream-tracker found on PATH")
+                    "(arguments allowed, no shell). Empty: the tracker this extension carries, "
+                    "else vstream-tracker found on PATH")
     tracker_source: bpy.props.StringProperty(
         name="Source", subtype='FILE_PATH', default="0",
         description="Webcam index (0, 1...) or a video or image file")
@@ -200,11 +201,8 @@ class VStreamPreferences(bpy.types.AddonPreferences):
         col = layout.column()
         col.prop(self, "tracker_command")
         if not self.tracker_command.strip():
-            found = shutil.which(tracker_process.DEFAULT_EXECUTABLE)
-            col.label(text=("Empty: uses %s" % found) if found else
-                      "Empty and vstream-tracker is not on PATH: give the full path, "
-                      "e.g. .../vstream/.venv/bin/vstream-tracker",
-                      icon='INFO' if found else 'ERROR')
+            text, icon = tracker_launch.describe(self)
+            col.label(text="Empty: " + text[0].lower() + text[1:], icon=icon)
         col.prop(self, "tracker_source")
         col.prop(self, "tracker_options")
         col.label(text="The tracker sends to the port set in the VStream panel; its errors show "

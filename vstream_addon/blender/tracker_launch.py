@@ -8,9 +8,12 @@ stop_session (Stop, Esc, file load, unregister); the Tracker panel shows
 of the add-on.
 """
 
+import shutil
+import sys
+
 import bpy
 
-from ..core import sources, tracker_process
+from ..core import bundled_tracker, sources, tracker_process
 from ..core.tracker_process import LaunchError
 
 
@@ -28,12 +31,47 @@ def _abspath(path):
     return bpy.path.abspath(path) if path.startswith("//") else path
 
 
+def bundled():
+    """(argv, "") of the tracker this extension carries, run with Blender's own Python;
+    (None, why not) when it carries one that cannot run here; (None, "") when it carries none."""
+    tracker = bundled_tracker.tracker_dir()
+    if tracker is None:
+        return None, ""
+    site = bundled_tracker.site_packages(bpy.utils.user_resource('EXTENSIONS'))
+    reason = bundled_tracker.unavailable(site)
+    if reason:
+        return None, reason
+    return bundled_tracker.argv(tracker, site), ""
+
+
+def describe(prefs):
+    """Which tracker Start runs, for the panel: (text, icon). The command set in the
+    preferences wins; else the bundled tracker; else vstream-tracker on PATH."""
+    command = prefs.tracker_command.strip()
+    if command:
+        return "Runs your tracker command: %s" % command, 'CONSOLE'
+    argv, reason = bundled()
+    if argv:
+        return "Runs the bundled tracker with Blender's Python %d.%d" % sys.version_info[:2], 'CHECKMARK'
+    found = shutil.which(tracker_process.DEFAULT_EXECUTABLE)
+    if reason:
+        return (reason + (" Meanwhile Start runs %s." % found if found else "")), 'ERROR'
+    if found:
+        return "Runs %s (found on PATH)" % found, 'CONSOLE'
+    return "No tracker: set Tracker command in the add-on's preferences", 'ERROR'
+
+
 def command_for(prefs, port):
     """The tracker's argument list from the preferences (LaunchError: what to fix)."""
     if prefs is None:
         raise LaunchError("VStream preferences are not available (is the add-on enabled?)")
+    argv, reason = None, ""
+    if not prefs.tracker_command.strip():
+        argv, reason = bundled()
+        if reason and not shutil.which(tracker_process.DEFAULT_EXECUTABLE):
+            raise LaunchError(reason)
     return tracker_process.command_line(_abspath(prefs.tracker_command), _abspath(prefs.tracker_source),
-                                        prefs.tracker_options, port)
+                                        prefs.tracker_options, port, bundled=argv)
 
 
 def speaks_to(session):

@@ -47,12 +47,13 @@ def split_command(text):
     return shlex.split(text)
 
 
-def command_line(command, source, extra, port, which=shutil.which):
+def command_line(command, source, extra, port, which=shutil.which, bundled=None):
     """The argument list that runs the tracker, or LaunchError saying what to fix.
 
-    command: the executable and its own arguments ("" looks for
-    vstream-tracker on PATH); source: camera index or file; extra: more
-    tracker options; port: the UDP port the add-on listens on.
+    command: the executable and its own arguments ("" runs `bundled`, the
+    tracker a per-platform extension carries, else vstream-tracker found on
+    PATH); source: camera index or file; extra: more tracker options; port:
+    the UDP port the add-on listens on.
     """
     command = command.strip()
     try:
@@ -60,6 +61,8 @@ def command_line(command, source, extra, port, which=shutil.which):
         argv = [command] if os.path.isfile(command) else split_command(command)
     except ValueError as e:
         raise LaunchError("Tracker command: %s (check the quotes)" % e)
+    if not argv and bundled:
+        argv = list(bundled)
     if not argv:
         found = which(DEFAULT_EXECUTABLE)
         if not found:
