@@ -167,3 +167,44 @@ def test_blender43_gui_extension_with_a_tracker_outside(zips, tmp_path):
     assert info["sys_executable"].startswith("/usr/bin/python3"), info["sys_executable"]
     print("4.3.2: first frame %.1f s after Start; %d keys moving; take %s" % (
         info["first_frame_s"], len(info["moving_keys"]), info["take"]))
+
+
+def test_blender43_gui_linux_zip_runs_its_own_tracker(platform_zips, tmp_path):
+    """A new user: install the linux-x64 zip from disk, enable it, set the source, press Start."""
+    result, out = gui_run(platform_zips["linux-x64"], "bundled", tmp_path)
+    for name in ("add-on imported from the installed extension", "Start from the panel runs the modal operator",
+                 "Start launched the bundled tracker", "packets arrive", "shape keys move with the tracker's frames",
+                 "Record made an Action", "the take keys the shape keys", "Stop ends the session and frees the port",
+                 "Stop ends the tracker (pid gone)"):
+        assert name in result["passed"], name
+    info = result["info"]
+    assert info["defaults"] == {"launch_tracker": True, "tracker_command": "", "tracker_source": "0",
+                                "tracker_options": ""}, info["defaults"]
+    assert info["panel_says"] == "Runs the bundled tracker with Blender's Python 3.13", info["panel_says"]
+
+    # Where the tracker's parts came from. Debian's Blender: /usr/bin/python3.13, Blender's
+    # extensions in HOME, numpy from python3-numpy. HOME is the run's folder inside the root.
+    home = IN_ROOT_WORK + "/home"
+    extension = home + "/.config/blender/4.3/extensions/user_default/vstream"
+    site = home + "/.config/blender/4.3/extensions/.local/lib/python3.13/site-packages"
+    tracker = info["tracker"]
+    assert info["sys_executable"] == "/usr/bin/python3.13", info["sys_executable"]
+    assert tracker["cmdline"][0] == info["sys_executable"], tracker["cmdline"]
+    assert tracker["pythonpath"] == "", tracker["pythonpath"]
+    libraries = tracker["libraries"]
+    dlib = [p for p in libraries if "_dlib_pybind11" in p]
+    cv2 = [p for p in libraries if "/cv2/" in p]
+    numpy = [p for p in libraries if "/numpy/" in p]
+    assert dlib and all(p.startswith(site + "/") for p in dlib), libraries
+    assert cv2 and all(p.startswith(site + "/") for p in cv2), libraries
+    assert numpy and all(p.startswith("/usr/lib/python3/dist-packages/numpy/") for p in numpy), libraries
+    # Nothing of the test environment: no path of the machine outside the root (the repository,
+    # its virtualenvs) in what the tracker loaded or was started with.
+    for path in libraries + tracker["cmdline"]:
+        assert ROOT not in path and "/.venv" not in path, path
+    parts = [line for line in info["tracker_output"] if "dlib" in line and "model" in line]
+    assert len(parts) == 1, info["tracker_output"]
+    assert "model %s/tracker/" % extension in parts[0], parts[0]
+    print(parts[0])
+    print("4.3.2 bundled: first frame %.1f s after Start; %d keys moving; take %s" % (
+        info["first_frame_s"], len(info["moving_keys"]), info["take"]))

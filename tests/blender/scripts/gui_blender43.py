@@ -5,9 +5,8 @@ extension zip from disk, enable it, build the avatar, press Start, watch, Record
         --zip vstream-X-linux-x64.zip --port P --out DIR --avatar build_avatar.py \
         --video CLIP.mp4 --tracker bundled|external
 
---tracker bundled: "Launch tracker on Start" with no tracker command set, the source
-preference set to --video: Start runs the tracker the extension carries, with this
-Blender's own Python. The scenario reports what that process loaded (/proc/PID/maps:
+--tracker bundled: the preferences as installed but the source set to --video: Start
+runs the tracker the extension carries, with this Blender's own Python. The scenario reports what that process loaded (/proc/PID/maps:
 dlib's, OpenCV's and numpy's shared libraries), its command line, environment and
 output lines, for the test to check where each came from.
 --tracker external: Start only opens the port; a tracker outside Blender sends to it.
@@ -91,15 +90,18 @@ def run():
     ops = sys.modules[module + ".blender.operators"]
     launch = sys.modules[module + ".blender.tracker_launch"]
 
+    bpy.data.objects.remove(bpy.data.objects["Cube"])  # the factory cube would sit in the avatar's neck
     objects = build_avatar()
     face = objects["face"]
     settings = bpy.context.scene.vstream
     settings.mesh, settings.port = face, ARGS.port
     settings.armature = objects["rig"]  # the head bone turns with the tracked head
     prefs = bpy.context.preferences.addons[module].preferences
-    INFO["tracker_command_pref"] = prefs.tracker_command  # a new user's: nothing typed
-    prefs.tracker_source = ARGS.video
-    prefs.tracker_options = "--no-preview"
+    # What a new user finds: the test checks them (the bundled zip needs no setting but the source).
+    INFO["defaults"] = {"launch_tracker": prefs.launch_tracker, "tracker_command": prefs.tracker_command,
+                        "tracker_source": prefs.tracker_source, "tracker_options": prefs.tracker_options}
+    INFO["panel_says"] = launch.describe(prefs)[0]
+    prefs.tracker_source = ARGS.video  # the clip stands in for the webcam
     prefs.launch_tracker = ARGS.tracker == "bundled"
     common.show_vstream_tab()
     keys = face.data.shape_keys.key_blocks
