@@ -136,7 +136,7 @@ def run_in_blender43_gui(script, args, work, data_dir, timeout=300):
     # from the X server itself: Xvfb keeps its framebuffer in --out as an XWD file
     # (Xvfb_screen0), which the scenario copies to NAME.xwd; they become PNGs below.
     out = IN_ROOT_WORK + "/out"
-    argv = ["xvfb-run", "-a", "-s", "-screen 0 1280x720x24 -fbdir " + out,
+    argv = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24 -fbdir " + out,  # tall enough for the whole panel
             "blender", "--factory-startup", "--enable-event-simulate",
             "--python", "%s/scripts/%s" % (IN_ROOT_WORK, script), "--", "--out", out, *args]
     cmd = in_root_command(argv, work, data_dir, timeout)

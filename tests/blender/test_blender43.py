@@ -22,7 +22,7 @@ from packaging import tags
 from packaging.utils import parse_wheel_filename
 
 from blenders import IN_ROOT_DATA, IN_ROOT_WORK, in_root_command, run_in_blender43_gui
-from conftest import DATA, ROOT, data, free_udp_port
+from conftest import DATA, ROOT, data, free_udp_port, process_gone, wait_for
 from vstream_addon.shared.take import read_take
 
 CLIP = ("video", "webcam_cap12.mp4")
@@ -206,5 +206,10 @@ def test_blender43_gui_linux_zip_runs_its_own_tracker(platform_zips, tmp_path):
     assert len(parts) == 1, info["tracker_output"]
     assert "model %s/tracker/" % extension in parts[0], parts[0]
     print(parts[0])
+    assert "no camera: nothing left running" in result["passed"], result["passed"]
+    print("no camera: %s" % info["no_camera_error"])
+    # Blender quit while this tracker was loading its model; it must not outlive Blender.
+    quit_pid = info["quit_pid"]
+    assert wait_for(lambda: process_gone(quit_pid), 30), "tracker %d still runs after Blender quit" % quit_pid
     print("4.3.2 bundled: first frame %.1f s after Start; %d keys moving; take %s" % (
         info["first_frame_s"], len(info["moving_keys"]), info["take"]))

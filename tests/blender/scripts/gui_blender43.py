@@ -9,6 +9,9 @@ extension zip from disk, enable it, build the avatar, press Start, watch, Record
 runs the tracker the extension carries, with this Blender's own Python. The scenario reports what that process loaded (/proc/PID/maps:
 dlib's, OpenCV's and numpy's shared libraries), its command line, environment and
 output lines, for the test to check where each came from.
+Before that, Start as installed (webcam 0) on this machine without a camera: the reason
+in the panel; after it, Start again and quit Blender while the tracker loads its model
+(the test checks the tracker's pid, `quit_pid`, after Blender exits).
 --tracker external: Start only opens the port; a tracker outside Blender sends to it.
 
 Runs inside tests/blender/blenders.run_in_blender43_gui; prints `RESULT {json}`.
@@ -101,11 +104,15 @@ def run():
     INFO["defaults"] = {"launch_tracker": prefs.launch_tracker, "tracker_command": prefs.tracker_command,
                         "tracker_source": prefs.tracker_source, "tracker_options": prefs.tracker_options}
     INFO["panel_says"] = launch.describe(prefs)[0]
+    common.view3d()[1].spaces.active.show_region_ui = True
+    yield 0.5  # the sidebar opens before its tab is clicked
+    common.show_vstream_tab()
+    yield from screenshot("installed")
+    if ARGS.tracker == "bundled":
+        yield from start_without_a_camera(ops, launch)
     prefs.tracker_source = ARGS.video  # the clip stands in for the webcam
     prefs.launch_tracker = ARGS.tracker == "bundled"
-    common.show_vstream_tab()
     keys = face.data.shape_keys.key_blocks
-    yield from screenshot("installed")
 
     CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start from the panel runs the modal operator",
           ops.state.error)
@@ -158,6 +165,27 @@ def run():
         CHECK(launch.launched.process is None and common.pid_gone(pid), "Stop ends the tracker (pid gone)", pid)
     yield from screenshot("stopped")
 
+    if ARGS.tracker == "bundled":
+        # Quit while the tracker loads its model: the test checks that pid after Blender exits.
+        CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'} and launch.launched.process is not None,
+              "Start again before quitting")
+        INFO["quit_pid"] = launch.launched.process.pid
+        yield 1.0
+
+
+def start_without_a_camera(ops, launch):
+    """Generator: Start as installed, on a machine with no webcam: the reason in the panel
+    (its screenshot: no_camera.png), nothing left running."""
+    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start with webcam 0 and no camera")
+    process = launch.launched.process
+    CHECK(process is not None, "no camera: the bundled tracker was launched", ops.state.error)
+    yield from common.wait(lambda: launch.launched.process is None, 120, "the tracker to exit (no camera)")
+    INFO["no_camera_error"] = ops.state.error
+    CHECK("cannot open camera 0" in ops.state.error, "no camera: the reason is the panel's error", ops.state.error)
+    CHECK(common.pid_gone(process.pid), "no camera: nothing left running", process.pid)
+    yield from screenshot("no_camera")
+    CHECK(common.press(bpy.ops.vstream.stop) == {'FINISHED'} and ops.state.session is None, "Stop after no camera")
+
 
 def cleanup():
     """After a failure: end the session (and any tracker) without baking, disable the extension."""
@@ -167,5 +195,7 @@ def cleanup():
     common.disable(module)
 
 
-common.drive_gui(run(), CHECK, TIMEOUT, cleanup=(cleanup,),
-                 report=lambda: {"info": INFO})
+# The bundled run quits the way a user does, with a tracker still loading (quit=True:
+# Blender's exit, not the cleanup, must end it); cleanup runs after a failure.
+common.drive_gui(run(), CHECK, TIMEOUT, cleanup=(cleanup,), report=lambda: {"info": INFO},
+                 quit=ARGS.tracker == "bundled")
