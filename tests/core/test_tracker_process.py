@@ -13,10 +13,14 @@ from vstream_addon.core.tracker_process import LaunchError, TrackerProcess, comm
 
 def test_command_line_from_preferences(tmp_path):
     assert command_line("/opt/vs/bin/vstream-tracker", "0", "", 11580) == [
-        "/opt/vs/bin/vstream-tracker", "--source", "0", "--port", "11580", "--exit-with-stdin"]
+        "/opt/vs/bin/vstream-tracker", "--listen-port", "0", "--source", "0", "--port", "11580", "--exit-with-stdin"]
     assert command_line("python -m tracker_service", " my clip.mp4 ", "--no-preview --out 'a b.jsonl'",
                         12000) == ["python", "-m", "tracker_service", "--no-preview", "--out", "a b.jsonl",
+                                   "--listen-port", "0",
                                    "--source", "my clip.mp4", "--port", "12000", "--exit-with-stdin"]
+    assert command_line("x", "0", "--listen-port=12001", 1).count("--listen-port=12001") == 1
+    assert command_line("x", "1", "--listen-port 12001", 1) == [
+        "x", "--listen-port", "12001", "--source", "1", "--port", "1", "--exit-with-stdin"], "a set one is kept"
     spaced = tmp_path / "my tools" / "vstream-tracker"
     spaced.parent.mkdir()
     spaced.write_text("")

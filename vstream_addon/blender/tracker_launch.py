@@ -31,17 +31,25 @@ def _abspath(path):
     return bpy.path.abspath(path) if path.startswith("//") else path
 
 
-def bundled():
+def bundled(unpack=True):
     """(argv, "") of the tracker this extension carries, run with Blender's own Python;
-    (None, why not) when it carries one that cannot run here; (None, "") when it carries none."""
+    (None, why not) when it carries one that cannot run here; (None, "") when it carries none.
+    unpack=False never writes (bundled_tracker.folders): for the panel's redraws."""
     tracker = bundled_tracker.tracker_dir()
     if tracker is None:
         return None, ""
     site = bundled_tracker.site_packages(bpy.utils.user_resource('EXTENSIONS'))
-    reason = bundled_tracker.unavailable(site)
+    # This extension's own folder in Blender's user folders (kept across updates).
+    private = bpy.utils.extension_path_user(_addon_package(), path="python%d.%d" % sys.version_info[:2])
+    paths, reason = bundled_tracker.folders(tracker, site, private, unpack=unpack)
     if reason:
         return None, reason
-    return bundled_tracker.argv(tracker, site), ""
+    return bundled_tracker.argv(paths), ""
+
+
+def _addon_package():
+    # "bl_ext.user_default.vstream" from "bl_ext.user_default.vstream.blender.tracker_launch".
+    return __package__.rsplit(".", 1)[0]
 
 
 def describe(prefs):
@@ -50,7 +58,7 @@ def describe(prefs):
     command = prefs.tracker_command.strip()
     if command:
         return "Runs your tracker command: %s" % command, 'CONSOLE'
-    argv, reason = bundled()
+    argv, reason = bundled(unpack=False)
     if argv:
         return "Runs the bundled tracker with Blender's Python %d.%d" % sys.version_info[:2], 'CHECKMARK'
     found = shutil.which(tracker_process.DEFAULT_EXECUTABLE)

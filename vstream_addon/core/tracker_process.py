@@ -82,6 +82,11 @@ def command_line(command, source, extra, port, which=shutil.which, bundled=None)
     source = source.strip()
     if not source:
         raise LaunchError("Tracker source is empty: give a camera index (0, 1...) or a video file")
+    # The add-on answers to the address the frames come from, so a tracker it launches needs no
+    # known listen port: any free one, so that a second Blender's (or a tracker still closing
+    # its socket) is no clash. One set in the extra options is kept.
+    if not any(option.split("=", 1)[0] == "--listen-port" for option in options):
+        options = options + ["--listen-port", "0"]
     return argv + options + ["--source", source, "--port", str(int(port)), "--exit-with-stdin"]
 
 

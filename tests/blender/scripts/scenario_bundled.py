@@ -76,7 +76,10 @@ def scenario(check, module):
     check(os.path.isdir(os.path.join(site, "cv2")) and os.path.isdir(os.path.join(site, "tqdm")),
           "Blender unpacked OpenCV and tqdm", sorted(os.listdir(site)))
     check(not os.path.exists(os.path.join(site, "numpy")), "no numpy wheel: numpy is Blender's own")
-    check(bundled.unavailable(site) == "", "the bundled tracker is available", bundled.unavailable(site))
+    private = os.path.join(bpy.utils.user_resource('EXTENSIONS'), ".user", "user_default", "vstream")
+    paths, reason = bundled.folders(tracker, site, private, unpack=False)
+    check(paths == [tracker, site] and reason == "", "the bundled tracker is available, as Blender installed it",
+          (paths, reason))
     info["site_packages"] = sorted(os.listdir(site))
 
     check(prefs.launch_tracker is True and prefs.tracker_command == "" and prefs.tracker_source == "0"
