@@ -47,6 +47,8 @@ if [ ! -x "$ROOT/usr/bin/apt-get" ] || [ ! -f "$ROOT/.debootstrap-done" ]; then
   echo "setup: making a minimal Debian 13 root in $ROOT (debootstrap)"
   debootstrap --variant=minbase trixie "$ROOT" "$MIRROR" >/tmp/vstream-debootstrap.log 2>&1 \
     || { tail -20 /tmp/vstream-debootstrap.log >&2; exit 1; }
+  # Blender lists mounted file systems from /etc/mtab (minbase has none).
+  ln -sf /proc/self/mounts "$ROOT/etc/mtab"
   touch "$ROOT/.debootstrap-done"
 fi
 
