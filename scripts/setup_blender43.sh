@@ -18,7 +18,7 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-  echo "setup_blender43: needs root (debootstrap and chroot); skipped, the Blender 4.3 tests will skip" >&2
+  echo "setup_blender43: needs root (debootstrap and chroot); not made, so the Blender 4.3 tests fail saying so" >&2
   exit 0
 fi
 
@@ -28,24 +28,32 @@ if ! command -v debootstrap >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
 fi
 
-# Whatever happens below, nothing stays mounted in the root.
+# Whatever happens below, nothing stays mounted in the root (debootstrap mounts proc and sys too).
 unmount_all() {
-  for m in dev/pts dev proc; do
+  for m in dev/pts dev sys proc; do
     mountpoint -q "$ROOT/$m" 2>/dev/null && umount -l "$ROOT/$m" || true
   done
 }
 trap unmount_all EXIT
 unmount_all
 
-if [ ! -x "$ROOT/usr/bin/apt-get" ] || [ ! -f "$ROOT/.debootstrap-done" ]; then
-  # Never delete through a mount (a bound /dev or /proc would be the machine's own).
+# Removes the root to make it anew, never through a mount (a bound /dev would be the machine's own).
+remove_root() {
+  unmount_all
   if grep -q " $ROOT/" /proc/mounts; then
     echo "setup_blender43: something is still mounted below $ROOT; unmount it first" >&2
     exit 1
   fi
   rm -rf "$ROOT"
+}
+
+if [ ! -x "$ROOT/usr/bin/apt-get" ] || [ ! -f "$ROOT/.debootstrap-done" ]; then
+  remove_root
   echo "setup: making a minimal Debian 13 root in $ROOT (debootstrap)"
+  # A second try on a network hiccup (a failed CI setup would block every test).
   debootstrap --variant=minbase trixie "$ROOT" "$MIRROR" >/tmp/vstream-debootstrap.log 2>&1 \
+    || { echo "setup: debootstrap failed, trying again" >&2; remove_root;
+         debootstrap --variant=minbase trixie "$ROOT" "$MIRROR" >/tmp/vstream-debootstrap.log 2>&1; } \
     || { tail -20 /tmp/vstream-debootstrap.log >&2; exit 1; }
   # Blender lists mounted file systems from /etc/mtab (minbase has none).
   ln -sf /proc/self/mounts "$ROOT/etc/mtab"
@@ -63,6 +71,7 @@ path-exclude /usr/share/locale/*
 path-include /usr/share/locale/locale.alias
 EOF
 echo "setup: installing Debian's Blender 4.3 and Xvfb into $ROOT"
+echo 'Acquire::Retries "3";' > "$ROOT/etc/apt/apt.conf.d/80-vstream-retries"
 chroot "$ROOT" apt-get update -qq
 DEBIAN_FRONTEND=noninteractive chroot "$ROOT" \
   apt-get install -y -qq --no-install-recommends $PACKAGES >/tmp/vstream-blender43-apt.log 2>&1 \
