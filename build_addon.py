@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the Blender add-on zips into dist/.
 
-    python build_addon.py [--out DIR]
+    python build_addon.py [--out DIR] [--platform P ... | --no-platforms]
 
 Writes installable zips from vstream_addon/:
   dist/vstream_addon-legacy-<ver>.zip   Blender 3.4 to 4.1 (also installs as a
@@ -50,6 +50,10 @@ import sys
 import tempfile
 import zipfile
 
+# Standard library only, both: where the carried tracker goes and where it finds its model.
+from tracker_service import model_file
+from vstream_addon.core import bundled_tracker
+
 ROOT = os.path.dirname(os.path.abspath(__file__))
 ADDON_DIR = os.path.join(ROOT, "vstream_addon")
 MANIFEST_NAME = "blender_manifest.toml"
@@ -60,7 +64,7 @@ WHEELS_DIR = os.path.join(ADDON_DIR, "wheels")
 LOCK_FILE = os.path.join(ROOT, "wheels.lock")
 CACHE_DIR = os.path.join(ROOT, ".cache", "wheels")
 TRACKER_DIR = os.path.join(ROOT, "tracker_service")
-TRACKER_FOLDER = "tracker"  # in a platform zip: what the launched tracker imports
+TRACKER_FOLDER = bundled_tracker.FOLDER  # in a platform zip: what the launched tracker imports
 # Blender's platform names (the manifest's `platforms`), one zip each.
 PLATFORMS = ("windows-x64", "linux-x64", "macos-arm64", "macos-x64")
 # The Pythons of the Blenders the extensions are for: 4.2 to 5.0 ship 3.11, 5.1 and later 3.13.
@@ -86,7 +90,7 @@ LOCK = read_lock()
 # python-osc's version is the one requirements.txt pins for the tracker and the tests.
 WHEELS = LOCK["addon"]
 TRACKER_WHEELS = LOCK["tracker"]
-MODEL_SHA256 = LOCK["model"]["shape_predictor_68_face_landmarks.dat"]
+MODEL_SHA256 = LOCK["model"][model_file.NAME]
 
 
 def wheel_tags(name):
@@ -158,14 +162,9 @@ def cached_wheel(name, cache_dir=CACHE_DIR):
     return path
 
 
-def model_file():
+def model_source():
     """dlib's 68-point model from the installed face-recognition-models, checked against wheels.lock."""
-    sys.path.insert(0, ROOT)
-    try:
-        from tracker_service import model_file as found
-    finally:
-        sys.path.remove(ROOT)
-    path = found.installed()
+    path = model_file.installed()
     if path is None:
         raise SystemExit("build_addon: face-recognition-models is not installed in %s (it carries dlib's "
                          "68-point model): run scripts/setup.sh, then build with .venv/bin/python" % sys.executable)
@@ -316,12 +315,13 @@ def _write_platform_zips(out_dir, version, bl_info, sources, platforms):
         if platform not in PLATFORMS:
             raise SystemExit("build_addon: unknown platform %r (known: %s)" % (platform, ", ".join(PLATFORMS)))
     wheels = {name: cached_wheel(name) for platform in platforms for name in platform_wheels(platform)}
-    with open(model_file(), "rb") as f:
+    with open(model_source(), "rb") as f:
         model = f.read()
     common = [(name, data) for name, data in sources if not name.startswith("wheels/")]
     common += tracker_sources()
-    common.append(("/".join([TRACKER_FOLDER, "tracker_service", "models", "shape_predictor_68_face_landmarks.dat"]),
-                   model))
+    # Where model_file.path() looks first.
+    in_package = os.path.relpath(model_file.BUNDLED, os.path.dirname(model_file.__file__)).split(os.sep)
+    common.append(("/".join([TRACKER_FOLDER, "tracker_service"] + in_package), model))
     result = {}
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         base = os.path.join(tmp, "common.zip")

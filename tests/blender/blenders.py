@@ -14,14 +14,18 @@ themselves live in tests/blender/scripts/.
 
 import json
 import os
+import queue
 import shutil
+import signal
 import struct
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, process_gone, wait_for
 
 SCRIPTS = os.path.join(ROOT, "tests", "blender", "scripts")
 
@@ -197,3 +201,42 @@ def run_scenario_process(cmd, home, timeout=240):
     assert "error" not in result, result["error"] + "\n" + detail
     assert proc.returncode == 0, detail
     return result, proc
+
+
+def kill_blender_and_wait_for_tracker(cmd, home, gone_within=30):
+    """Run a scenario whose kill mode prints `TRACKER_PID n blender VERSION` once its tracker runs,
+    SIGKILL that Blender, and assert the tracker ends within `gone_within` seconds.
+
+    `cmd` runs the Blender process itself, not run_in_blender's `timeout` wrapper: SIGKILL to the
+    wrapper would leave Blender (and so the tracker) running. Returns (Blender's version string,
+    seconds from the kill to the tracker gone)."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=clean_env(home),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    pid, blender, seen = None, None, []
+    try:
+        deadline = time.monotonic() + 240
+        while pid is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if line.startswith("TRACKER_PID "):
+                words = line.split(maxsplit=3)  # TRACKER_PID n blender VERSION
+                pid, blender = int(words[1]), words[3].strip()
+        assert pid is not None, "no TRACKER_PID line:\n" + "".join(seen[-60:])
+        assert not process_gone(pid), "tracker not running before the kill"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        killed = time.monotonic()
+        assert wait_for(lambda: process_gone(pid), gone_within), \
+            "tracker %d still runs after Blender was killed" % pid
+        return blender, time.monotonic() - killed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if pid is not None and not process_gone(pid):
+            os.kill(pid, signal.SIGKILL)
+

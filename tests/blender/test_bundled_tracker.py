@@ -3,11 +3,12 @@ the linux-x64 zip installed with Blender's operator, Start with nothing set but 
 the bundled tracker on Blender's interpreter (tests/blender/scripts/scenario_bundled.py).
 The same zip in Debian's GUI Blender 4.3.2 (Python 3.13) is another test (the chroot's)."""
 
+import os
 import sys
 
 import pytest
 
-from blenders import BPY_MODULES, run_in_blender
+from blenders import BPY_MODULES, SCRIPTS, bpy_python, kill_blender_and_wait_for_tracker, run_in_blender
 from conftest import data
 
 # Another tracker command (this worktree's tracker), to check that one set in the preferences wins.
@@ -33,3 +34,12 @@ def test_bpy_start_runs_the_bundled_tracker(target, platform_zips, tmp_path):
         assert name in result["passed"], name
     print(result["parts"])
     print("first frame after Start: %.2f s" % result["first_frame_s"])
+
+
+def test_bpy_blender_killed_while_the_bundled_tracker_starts_takes_it_along(platform_zips, tmp_path):
+    """Blender gone (SIGKILL) while the tracker still imports and loads its model: the pipe on its
+    stdin closes and it ends within seconds (cli.watch_stdin), however far it got."""
+    cmd = [bpy_python("bpy5.0"), os.path.join(SCRIPTS, "scenario_bundled.py"), "--zip", platform_zips["linux-x64"],
+           "--video", data("video", "webcam_cap12.mp4"), "--tracker", TRACKER_COMMAND, "--mode", "kill"]
+    _blender, after = kill_blender_and_wait_for_tracker(cmd, tmp_path, gone_within=20)
+    print("tracker gone %.2f s after Blender was killed" % after)

@@ -12,18 +12,14 @@ own tests/core/test_tracker_process.py).
 """
 
 import os
-import queue
 import shlex
-import signal
-import subprocess
 import sys
-import threading
-import time
 
 import pytest
 
-from blenders import BPY_MODULES, SCRIPTS, VERSION_PREFIX, bpy_python, clean_env, run_in_blender, run_in_gui
-from conftest import ROOT, data, free_udp_port, process_gone, wait_for
+from blenders import (BPY_MODULES, SCRIPTS, VERSION_PREFIX, bpy_python, kill_blender_and_wait_for_tracker,
+                      run_in_blender, run_in_gui)
+from conftest import data, free_udp_port, process_gone, wait_for
 
 # This worktree's tracker (the venv's console script may run another checkout's code).
 TRACKER_ARGV = [sys.executable, "-m", "tracker_service"]
@@ -70,40 +66,12 @@ def test_bpy_tracker_errors_reach_the_panel(target, zips, tmp_path):
 
 @pytest.mark.parametrize("target", BPY_MODULES)
 def test_bpy_killed_blender_takes_the_tracker_with_it(target, zips, tmp_path):
-    # The Blender process itself, not run_in_blender's `timeout` wrapper: SIGKILL
-    # to the wrapper would leave Blender (and so the tracker) running.
     cmd = [bpy_python(target), os.path.join(SCRIPTS, "scenario_launch.py"), *scenario_args(zips, "legacy", "kill")]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=clean_env(tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-    pid, blender, seen = None, None, []
-    try:
-        deadline = time.monotonic() + 240
-        while pid is None and time.monotonic() < deadline and proc.poll() is None:
-            try:
-                line = lines.get(timeout=1)
-            except queue.Empty:
-                continue
-            seen.append(line)
-            if line.startswith("TRACKER_PID "):
-                words = line.split(maxsplit=3)  # TRACKER_PID n blender VERSION
-                pid, blender = int(words[1]), words[3].strip()
-        assert pid is not None, "no TRACKER_PID line:\n" + "".join(seen[-60:])
-        assert blender.startswith(VERSION_PREFIX[target]), (target, blender)
-        assert not process_gone(pid), "tracker not running before the kill"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        killed = time.monotonic()
-        # Generous, yet well short of the 53 s clip the tracker is playing in real
-        # time: only its parent's death can end it this soon.
-        assert wait_for(lambda: process_gone(pid), 30), "tracker %d still runs after Blender was killed" % pid
-        print("tracker gone %.2f s after Blender was killed" % (time.monotonic() - killed))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        if pid is not None and not process_gone(pid):
-            os.kill(pid, signal.SIGKILL)
+    # Generous, yet well short of the 53 s clip the tracker is playing in real
+    # time: only its parent's death can end it this soon.
+    blender, after = kill_blender_and_wait_for_tracker(cmd, tmp_path, gone_within=30)
+    assert blender.startswith(VERSION_PREFIX[target]), (target, blender)
+    print("tracker gone %.2f s after Blender was killed" % after)
 
 
 # -- Blender 3.4 GUI -------------------------------------------------------------------

@@ -64,3 +64,10 @@ def test_the_linux_zip_tracks_a_photo_with_only_numpy_and_the_standard_library(p
     assert records and all(r["face"] for r in records), proc.stderr
     assert len(records[0]["landmarks"]) == 68
     assert any(v > 0 for v in records[0]["weights"].values())
+
+    # Without the wheels' folder: one error line naming what is missing, not a traceback.
+    proc = run_plain(["-m", "tracker_service", "--source", data("stills", "single_face.jpg"), "--out", str(out),
+                      "--no-preview"], tmp_path, [tracker, str(only_numpy)])
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("vstream-tracker: error: cannot import cv2 with ") and \
+        len(proc.stderr.strip().splitlines()) == 1, proc.stderr

@@ -48,8 +48,9 @@ def bundled(unpack=True):
 
 
 def _addon_package():
-    # "bl_ext.user_default.vstream" from "bl_ext.user_default.vstream.blender.tracker_launch".
-    return __package__.rsplit(".", 1)[0]
+    # "bl_ext.user_default.vstream" for "bl_ext.user_default.vstream.blender": props.ADDON's
+    # rule, kept here so that this module needs no other part of the add-on (see above).
+    return __package__.rpartition(".")[0]
 
 
 def describe(prefs):

@@ -180,6 +180,18 @@ def tick_until(ops, predicate, what=None, timeout=3.0, step=0.01):
     raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
 
 
+def announce_and_tick_until_killed(ops, pid, timeout=120):
+    """Print `TRACKER_PID n blender VERSION` for the test (blenders.kill_blender_and_wait_for_tracker),
+    then keep ticking as a live Blender would until it kills this process."""
+    sys.stdout.write("TRACKER_PID %d blender %s\n" % (pid, bpy.app.version_string))
+    sys.stdout.flush()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ops.tick(bpy.context)
+        time.sleep(0.02)
+    raise AssertionError("not killed within %d s" % timeout)
+
+
 def home_dir():
     return os.environ.get("HOME", "")
 

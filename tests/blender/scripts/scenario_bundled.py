@@ -1,6 +1,7 @@
 """The per-platform extension's own tracker, launched by Start (Blender 5.0 and 4.5 bpy modules).
 
     python scenario_bundled.py --zip vstream-<ver>-linux-x64.zip --video CLIP.mp4 --tracker "PYTHON -m tracker_service"
+        [--mode full|kill]
 
 Installs the zip with Blender's own operator, as a user would, and checks:
 Blender unpacked the wheels for its Python into its extensions' site-packages;
@@ -11,7 +12,9 @@ frames move the shape keys; a command set in the preferences still wins; a
 second Start while the tracker loads its model, a missing camera, and the
 extension removed while the tracker runs each end with no process left.
 No event loop runs in the module: the script calls the add-on's tick as the
-modal operator's timer would. Prints `RESULT {json}`.
+modal operator's timer would. Prints `RESULT {json}`. --mode kill: Start, then
+at once (the tracker still importing and loading its model) print
+`TRACKER_PID n blender VERSION` and wait to be killed with SIGKILL by the test.
 """
 
 import argparse
@@ -36,6 +39,7 @@ def parse_args():
     p.add_argument("--zip", required=True)
     p.add_argument("--video", required=True)
     p.add_argument("--tracker", required=True, help="another tracker command, to check a set one wins")
+    p.add_argument("--mode", choices=("full", "kill"), default="full")
     return p.parse_args(common.script_args())
 
 
@@ -93,6 +97,8 @@ def scenario(check, module):
     settings = bpy.context.scene.vstream
     settings.mesh, settings.port = face, common.free_port()
     prefs.tracker_source = ARGS.video  # the one setting: a video file in place of the webcam
+    if ARGS.mode == "kill":
+        run_kill(check, ops, launch)
 
     # A second Start while the first tracker still loads its model: the first one goes.
     check(bpy.ops.vstream.start() == {'FINISHED'}, "Start")
@@ -152,6 +158,14 @@ def scenario(check, module):
     check(not glob.glob(os.path.join(site, "_dlib_pybind11*")), "Blender removed the tracker's wheels too",
           os.listdir(site) if os.path.isdir(site) else None)
     return info
+
+
+def run_kill(check, ops, launch):
+    check(bpy.ops.vstream.start() == {'FINISHED'}, "Start")
+    process = launch.launched.process
+    check(process is not None and process.argv[:3] == [sys.executable, "-I", "-u"], "the bundled tracker runs")
+    check(not any(PARTS.search(line) for line in process.output()), "killed before the tracker got going")
+    common.announce_and_tick_until_killed(ops, process.pid)
 
 
 if __name__ == "__main__":

@@ -211,14 +211,7 @@ def run_kill(check, ops, launch, prefs, settings, face, port, info):
     # death would still be playing it when the test gives up waiting.
     prefs.tracker_options = "--no-preview"
     process = start_and_wait_for_frames(check, ops, launch, face, port, info)
-    sys.stdout.write("TRACKER_PID %d blender %s\n" % (process.pid, bpy.app.version_string))
-    sys.stdout.flush()
-    # Keep ticking (a live Blender) until the test kills this process.
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ops.tick(bpy.context)
-        time.sleep(0.02)
-    raise AssertionError("not killed within 120 s")
+    common.announce_and_tick_until_killed(ops, process.pid)
 
 
 if __name__ == "__main__":
