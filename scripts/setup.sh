@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything vstream needs on Debian/Ubuntu: system packages, then a
 # virtualenv (.venv) with the pinned requirements and vstream itself; with --tests
-# also .venv-bpy45 (Blender 4.5 LTS module) and .venv-peers (other projects' face trackers,
-# scripts/setup_peers.sh) for the tests.
+# also .venv-bpy45 (Blender 4.5 LTS module), .venv-peers (other projects' face trackers,
+# scripts/setup_peers.sh) and .blender43 (Debian 13's GUI Blender 4.3.2 in a root of its own,
+# scripts/setup_blender43.sh) for the tests.
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,4 +71,10 @@ fi
 # interoperability tests; their requirements stay out of .venv.
 if [ "$TESTS" = 1 ]; then
   bash scripts/setup_peers.sh
+fi
+
+# --tests: also Debian 13's Blender 4.3.2 (its sys.executable is the system's Python 3.13)
+# in a root of its own, where the tests install the extension zips as a new user would.
+if [ "$TESTS" = 1 ]; then
+  bash scripts/setup_blender43.sh
 fi

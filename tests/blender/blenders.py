@@ -1,7 +1,9 @@
 """Running the add-on's scenarios in real Blenders: the helpers every test in this folder uses.
 
 Blenders tested: 5.0 and 4.5 LTS as Python modules (bpy 5.0.1 in .venv, bpy
-4.5.3 in .venv-bpy45; both made by scripts/setup.sh) and the 3.4 executable.
+4.5.3 in .venv-bpy45; both made by scripts/setup.sh), the 3.4 executable, and
+Debian 13's GUI Blender 4.3.2 in its own root (.blender43/, made by
+scripts/setup_blender43.sh: its sys.executable is the system's Python 3.13).
 Each scenario runs in its own process with its own temporary HOME, because
 installing an add-on writes user preferences and the bpy module can hang at
 exit while classes are still registered (the scripts disable the add-on
@@ -15,6 +17,7 @@ import os
 import queue
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -29,7 +32,12 @@ SCRIPTS = os.path.join(ROOT, "tests", "blender", "scripts")
 # Blender as a Python module: the ids tests are parametrized with.
 BPY_MODULES = ("bpy5.0", "bpy4.5")
 BLENDER34 = "blender3.4"
-VERSION_PREFIX = {"bpy5.0": "5.0.", "bpy4.5": "4.5.", BLENDER34: "3.4."}
+BLENDER43 = "blender4.3"
+VERSION_PREFIX = {"bpy5.0": "5.0.", "bpy4.5": "4.5.", BLENDER34: "3.4.", BLENDER43: "4.3."}
+# Debian 13's root with Blender 4.3.2, and where a run's files appear inside it.
+BLENDER43_ROOT = os.environ.get("VSTREAM_BLENDER43_ROOT") or os.path.join(ROOT, ".blender43")
+IN_ROOT_WORK = "/mnt/vstream-work"   # the run's folder (read-write): scripts, zips, HOME, --out
+IN_ROOT_DATA = "/mnt/vstream-data"   # ../shared/data, read-only (never copied)
 
 
 def blender_executable():
@@ -85,6 +93,81 @@ def run_in_gui(script, args, tmp_path, timeout=280):
     result, proc = run_scenario_process(cmd, home, timeout + 40)
     assert result["blender"].startswith(VERSION_PREFIX[BLENDER34]), result["blender"]
     return result, proc, out
+
+
+def blender43_root():
+    """The Debian 13 root holding Blender 4.3.2, or a failure saying how to make it."""
+    if not os.path.isfile(os.path.join(BLENDER43_ROOT, ".vstream-ready")):
+        pytest.fail("Debian 13 root with Blender 4.3 not found at %s: run `bash scripts/setup.sh --tests` "
+                    "(as root; it calls scripts/setup_blender43.sh) or set VSTREAM_BLENDER43_ROOT" % BLENDER43_ROOT)
+    return BLENDER43_ROOT
+
+
+def in_root_command(argv, work, data_dir, timeout):
+    """A command line that runs `argv` inside the Blender 4.3 root with `work` (read-write) at
+    IN_ROOT_WORK and `data_dir` (read-only) at IN_ROOT_DATA, killed by `timeout`.
+
+    The mounts live in a mount namespace of their own (unshare): they are never seen outside
+    it and vanish with its last process, however the run ends, so nothing is left mounted.
+    The environment inside is empty but for HOME and PATH: nothing of the test's
+    virtualenvs or the repository is on any path there.
+    """
+    root = blender43_root()
+    for sub in (IN_ROOT_WORK, IN_ROOT_DATA):
+        os.makedirs(root + sub, exist_ok=True)
+    mounts = ('set -e; mount --rbind /dev "$R/dev"; mount -t proc proc "$R/proc"; '
+              'mount --bind "$W" "$R%s"; mount --bind "$D" "$R%s"; mount -o remount,bind,ro "$R%s"; '
+              'exec chroot "$R" "$@"' % (IN_ROOT_WORK, IN_ROOT_DATA, IN_ROOT_DATA))
+    inner = ["env", "-i", "HOME=%s/home" % IN_ROOT_WORK, "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8",
+             "timeout", str(timeout), *argv]
+    return ["unshare", "--mount", "--propagation", "private", "env", "R=" + root, "W=" + str(work),
+            "D=" + str(data_dir), "sh", "-c", mounts, "sh", *inner]
+
+
+def run_in_blender43_gui(script, args, work, data_dir, timeout=300):
+    """Run a GUI scenario script in Debian 13's Blender 4.3.2 under Xvfb, inside its own root.
+
+    `work` (a folder outside the repository) must already hold what the scenario needs;
+    the scenarios folder is copied into it, HOME is `work`/home and --out `work`/out.
+    `args` name files by their path inside the root (IN_ROOT_WORK/..., IN_ROOT_DATA/...).
+    Return (RESULT dict, the finished process, the --out folder on this side).
+    """
+    for sub in ("home", "out"):
+        os.makedirs(os.path.join(work, sub), exist_ok=True)
+    shutil.copytree(SCRIPTS, os.path.join(work, "scripts"), dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    # 4.3's screen.screenshot reads black from Mesa's llvmpipe here, so the screen is taken
+    # from the X server itself: Xvfb keeps its framebuffer in --out as an XWD file
+    # (Xvfb_screen0), which the scenario copies to NAME.xwd; they become PNGs below.
+    out = IN_ROOT_WORK + "/out"
+    argv = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24 -fbdir " + out,  # tall enough for the whole panel
+            "blender", "--factory-startup", "--enable-event-simulate",
+            "--python", "%s/scripts/%s" % (IN_ROOT_WORK, script), "--", "--out", out, *args]
+    cmd = in_root_command(argv, work, data_dir, timeout)
+    try:
+        result, proc = run_scenario_process(cmd, work, timeout + 60)
+    finally:
+        xwd_to_png(os.path.join(work, "out"))
+    assert result["blender"].startswith(VERSION_PREFIX[BLENDER43]), result["blender"]
+    return result, proc, os.path.join(work, "out")
+
+
+def xwd_to_png(folder):
+    """Every NAME.xwd in `folder` (Xvfb's 24-bit framebuffer dumps) written as NAME.png."""
+    import cv2
+    import numpy as np
+    for name in os.listdir(folder):
+        if not name.endswith(".xwd"):
+            continue
+        with open(os.path.join(folder, name), "rb") as f:
+            raw = f.read()
+        header = struct.unpack(">25I", raw[:100])
+        size, width, height = header[0], header[4], header[5]
+        bytes_per_line, colormap_entries = header[12], header[19]
+        start = size + 12 * colormap_entries
+        pixels = np.frombuffer(raw, np.uint8, bytes_per_line * height, start).reshape(height, bytes_per_line)
+        bgrx = pixels[:, :width * 4].reshape(height, width, 4)  # 32 bits per pixel, least significant byte first
+        cv2.imwrite(os.path.join(folder, name[:-4] + ".png"), bgrx[:, :, :3])
 
 
 def clean_env(home):
