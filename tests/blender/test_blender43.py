@@ -66,7 +66,7 @@ def test_unpacked_linux_zip_tracks_a_photo_on_a_python_with_only_numpy(platform_
     assert proc.returncode == 0 and proc.stdout.strip() == "['numpy']", proc.stdout + proc.stderr
     # As Blender installs it: files in work/vstream, the wheels pip picks for CPython 3.13 in one site-packages.
     wheels = pick(manifest(platform_zips["linux-x64"])["wheels"], "linux-x64", "3.13")
-    assert sorted(wheels) == ["dlib-bin", "opencv-python-headless", "python-osc", "tqdm"], wheels
+    assert sorted(wheels) == ["dlib-bin", "opencv-python", "python-osc", "threadpoolctl", "tqdm"], wheels
     assert "cp313" in wheels["dlib-bin"], wheels
     unpack(platform_zips["linux-x64"], str(work), wheels.values())
     inside = IN_ROOT_WORK
