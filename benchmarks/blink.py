@@ -111,9 +111,10 @@ def predictions(clip, light=None, textbook=True, folder="video"):
     return np.array(ours), np.array(fixed)
 
 
-def evaluate(path=LABELS, part=None):
+def evaluate(path=LABELS, part=None, textbook=True):
     """({clip: vstream F1}, table) for the clips of one label file, or (part) for every
-    labelled clip of one part of the split."""
+    labelled clip of one part of the split; the pooled (tp, fp, fn) under "pooled".
+    textbook=False leaves the fixed threshold out (its column reads 0)."""
     clips = labelled_clips() if part else labelled_clips((path,))
     rows, scores = [], {}
     total_closed, total_ours, total_text = 0, np.zeros(3, int), np.zeros(3, int)
@@ -121,13 +122,15 @@ def evaluate(path=LABELS, part=None):
         if part and clip_part != part:
             continue
         closed, ambiguous = frame_masks(label)
-        ours, textbook = predictions(clip, folder=folder)
-        c_ours, c_text = counts(ours, closed, ambiguous), counts(textbook, closed, ambiguous)
+        ours, fixed = predictions(clip, folder=folder, textbook=textbook)
+        c_ours = counts(ours, closed, ambiguous)
+        c_text = counts(fixed, closed, ambiguous) if textbook else (0, 0, 0)
         total_closed += int(closed.sum())
         total_ours += c_ours
         total_text += c_text
         scores[clip] = f1(*c_ours)
         rows.append([clip, int(closed.sum()), score(*c_ours), score(*c_text)])
+    scores["pooled"] = tuple(int(v) for v in total_ours)
     rows.append(["**all clips, pooled**", total_closed, score(*total_ours), score(*total_text)])
     return scores, table(["clip", "closed frames (labels)", "vstream F1", "plain dlib, EAR < 0.2, F1"], rows)
 

@@ -6,6 +6,10 @@ median of the last 20 s; how an eye looks depends on the camera, the light and
 the face, so there is no population prior).
 A closure of CLOSURE_START reads 0 and the user's own blink depth (BlinkDepth)
 reads 1; both eyes take their mean unless it is clearly a wink.
+
+The tracker's eyeBlink comes from eye_state.py, which reads these closures (and
+their share of the blink depth) beside the eye's pixels; weights() here is the
+cue stage alone, used while tools/fit_blinks.py records the classifier's inputs.
 """
 
 import numpy as np

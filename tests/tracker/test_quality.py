@@ -57,6 +57,14 @@ def test_blinks_against_human_labels():
     assert scores["expr_d10.mp4"] >= 0.9 and scores["webcam_cap12.mp4"] >= 0.9, text
 
 
+def test_blinks_on_people_nobody_fitted_on():
+    # The validation part (8 people of expression_split.json; the eye classifier is fitted on
+    # the tuning part only, its settings were chosen here): pooled F1 0.933 (tp 287, fp 11,
+    # fn 30) when measured; the cue stage alone scored 0.62 on the same frames.
+    scores, text = blink.evaluate(part="validation", textbook=False)
+    assert blink.f1(*scores["pooled"]) >= 0.9, text
+
+
 # expr_d3's two winks (checked by eye): the subject's left eye shut on frames 7-19, the
 # right one on 35-46.
 WINKS = (("eyeBlinkLeft", "eyeBlinkRight", range(7, 20)), ("eyeBlinkRight", "eyeBlinkLeft", range(35, 47)))
