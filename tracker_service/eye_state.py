@@ -15,7 +15,8 @@ per eye:
 - its lid geometry: the eye aspect ratio, absolute and relative to the user's
   neutral;
 - the user's open-eye level: the cue stage's closure (how far the aspect,
-  contrast and iris column dropped from this user's neutral).
+  contrast and iris column dropped from this user's neutral), and that closure
+  as a share of the user's own blink depth (blinks.BlinkDepth).
 
 Its logit is the eye's blink weight, LOGIT_OPEN -> 0 and LOGIT_CLOSED -> 1, so a
 weight of 0.5 is the fitted boundary.
@@ -29,7 +30,7 @@ import numpy as np
 from . import blinks, pupils
 from .landmarks import LEFT_EYE, RIGHT_EYE
 
-PATCH_W, PATCH_H = 24, 12       # half of pupils' 48x24 crop: ~1.4 px per patch px at the eye's width
+PATCH_W, PATCH_H = 24, 12       # half of pupils' 48x24 crop: the eye's corners 17 patch pixels apart
 MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "blinks.npz")
 # The logit read as eyeBlink 0 and 1: the weight ramps through the classifier's uncertain
 # band, so an eye closing slowly reads part-closed, and an open eye reads exactly 0.
