@@ -4,10 +4,13 @@
 
 For every clip with human blink labels (tests/fixtures/blink_labels*.json), the
 real tracker runs frame by frame and the blink stage's inputs are recorded
-(eye_state.inputs: each eye's normalised pixels, its aspect ratio absolute and
-relative to the user's neutral, and the cue stage's closure; cached under
-.cache/blink_inputs). The part of each clip (tuning / validation / test) is read
-from tests/fixtures/expression_split.json, which splits by person.
+(eye_state.inputs: HOG of each eye's patch, its aspect ratio absolute and
+relative to the user's neutral, the cue stage's closure and that closure's share
+of the user's blink depth; cached under .cache/blink_inputs by clip name: delete
+it after changing what eye_state reads). The part of each clip (tuning /
+validation / test) is read from tests/fixtures/expression_split.json, which
+splits by person. Recording the 26 tuning and validation clips (~6600 frames)
+takes a few minutes on a quiet core; the fit itself about a second.
 
 The model is an L2-regularised logistic regression, fitted by Newton's method on
 the tuning part's frames only: both eyes of every frame labelled closed or open
