@@ -9,7 +9,7 @@ relative to the user's neutral, the cue stage's closure and that closure's share
 of the user's blink depth; cached under .cache/blink_inputs by clip name: delete
 it after changing what eye_state reads). The part of each clip (tuning /
 validation / test) is read from tests/fixtures/expression_split.json, which
-splits by person. Recording the 26 tuning and validation clips (~6600 frames)
+splits by person. Recording the 19 tuning and validation clips (5794 frames)
 takes a few minutes on a quiet core; the fit itself about a second.
 
 The model is an L2-regularised logistic regression, fitted by Newton's method on
