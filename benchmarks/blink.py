@@ -6,6 +6,11 @@ its table shows how far those settings carry over to other faces (since then a
 validation set: see tests/fixtures/README.md). tests/fixtures/blink_labels_test.json
 holds seven more clips labelled after all blink tuning: the test set, the honest
 number for faces nobody tuned on (tune nothing on it).
+tests/fixtures/blink_labels_people.json holds 19 people of ../shared/data/people/
+(issue 17); with the clips above they are scored by part of
+tests/fixtures/expression_split.json (split by person): tuning (the eye
+classifier, eye_state.py, is fitted on it), validation (settings are chosen on
+it) and test (read once).
 
 Per-frame F1 of "eyes closed" = mean(eyeBlinkLeft, eyeBlinkRight) > 0.5, ambiguous
 frames excluded, for vstream and for the textbook fixed eye-aspect-ratio
@@ -28,6 +33,23 @@ from tracker_service.pipeline import FaceTracker
 LABELS = os.path.join(ROOT, "tests", "fixtures", "blink_labels.json")
 HELDOUT = os.path.join(ROOT, "tests", "fixtures", "blink_labels_heldout.json")
 TEST = os.path.join(ROOT, "tests", "fixtures", "blink_labels_test.json")
+PEOPLE = os.path.join(ROOT, "tests", "fixtures", "blink_labels_people.json")
+SPLIT = os.path.join(ROOT, "tests", "fixtures", "expression_split.json")
+PARTS = ("tuning", "validation", "test")
+
+
+def labelled_clips(paths=(LABELS, HELDOUT, TEST, PEOPLE)):
+    """[(clip, part, folder, label)] for every clip of the label files; the part (of
+    expression_split.json) says whether the blink stage may be fitted, chosen or only
+    scored on it."""
+    split = json.load(open(SPLIT))
+    part_of = {(folder, clip): part for part in PARTS for folder, clips in split[part].items() for clip in clips}
+    out = []
+    for path in paths:
+        folder = "people" if path == PEOPLE else "video"
+        for clip, label in json.load(open(path)).items():
+            out.append((clip, part_of[(folder, clip)], folder, label))
+    return out
 
 
 def ear(eye):
@@ -64,11 +86,11 @@ def score(tp, fp, fn):
     return "%.2f (tp %d, fp %d, fn %d)" % (f1(tp, fp, fn), tp, fp, fn)
 
 
-def predictions(clip, light=None, textbook=True):
+def predictions(clip, light=None, textbook=True, folder="video"):
     """Per frame "eyes closed" of vstream and (textbook=True) of the fixed threshold.
     light: (first frame, gain): from that frame on every pixel is scaled by gain,
     as when a lamp goes off or the webcam's exposure changes mid-session."""
-    cap = cv2.VideoCapture(os.path.join(DATA, "video", clip))
+    cap = cv2.VideoCapture(os.path.join(DATA, folder, clip))
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     tracker = FaceTracker(int(cap.get(3)), int(cap.get(4)), fps)
     plain = PlainDlib() if textbook else None
@@ -89,21 +111,26 @@ def predictions(clip, light=None, textbook=True):
     return np.array(ours), np.array(fixed)
 
 
-def evaluate(path=LABELS):
-    labels = json.load(open(path))
+def evaluate(path=LABELS, part=None, textbook=True):
+    """({clip: vstream F1}, table) for the clips of one label file, or (part) for every
+    labelled clip of one part of the split; the pooled (tp, fp, fn) under "pooled".
+    textbook=False leaves the fixed threshold out (its column reads 0)."""
+    clips = labelled_clips() if part else labelled_clips((path,))
     rows, scores = [], {}
     total_closed, total_ours, total_text = 0, np.zeros(3, int), np.zeros(3, int)
-    for clip, label in labels.items():
-        if not clip.endswith(".mp4"):
+    for clip, clip_part, folder, label in clips:
+        if part and clip_part != part:
             continue
         closed, ambiguous = frame_masks(label)
-        ours, textbook = predictions(clip)
-        c_ours, c_text = counts(ours, closed, ambiguous), counts(textbook, closed, ambiguous)
+        ours, fixed = predictions(clip, folder=folder, textbook=textbook)
+        c_ours = counts(ours, closed, ambiguous)
+        c_text = counts(fixed, closed, ambiguous) if textbook else (0, 0, 0)
         total_closed += int(closed.sum())
         total_ours += c_ours
         total_text += c_text
         scores[clip] = f1(*c_ours)
         rows.append([clip, int(closed.sum()), score(*c_ours), score(*c_text)])
+    scores["pooled"] = tuple(int(v) for v in total_ours)
     rows.append(["**all clips, pooled**", total_closed, score(*total_ours), score(*total_text)])
     return scores, table(["clip", "closed frames (labels)", "vstream F1", "plain dlib, EAR < 0.2, F1"], rows)
 
@@ -141,6 +168,12 @@ def main():
     print()
     print(evaluate(TEST)[1])
     print()
+    for part in PARTS:
+        print("Every labelled clip of the %s part (expression_split.json, by person; blink_labels*.json and "
+              "the people/ clips of blink_labels_people.json)" % part)
+        print()
+        print(evaluate(part=part)[1])
+        print()
     print("The light changes %.0f s into the clip: every pixel from then on scaled (blink_labels.json)" % LIGHT_CHANGE_SECONDS)
     print()
     print(light_change()[1])

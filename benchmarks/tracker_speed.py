@@ -98,6 +98,7 @@ STAGES = (("gray", "grayscale of the face region"), ("predictor", "landmarks: dl
           ("filter", "landmark filter"), ("pose", "head pose (solvePnP)"),
           ("pupils", "pupils and eye looks (both eyes)"),
           ("neutral", "eye cues' neutral (blinks)"),
+          ("eye_state", "eye open/closed classifier (patches, HOG, logistic regression; both eyes)"),
           ("weights", "expression stage (model, weight neutral, smoothing)"),
           ("rest", "the rest (blinks, gaze filter, result)"))
 
@@ -119,6 +120,10 @@ def stages(path, size):
     tracker.expressions = _Callable(tracker.expressions, st.wrap("weights", tracker.expressions.__call__))
     original = pipeline.pupils.gaze_offsets
     pipeline.pupils.gaze_offsets = st.wrap("pupils", original)
+    eye_functions = {name: getattr(pipeline.eye_state, name) for name in ("patches", "inputs")}
+    for name, fn in eye_functions.items():
+        setattr(pipeline.eye_state, name, st.wrap("eye_state", fn))
+    tracker.eye_state = _Proxy(tracker.eye_state, "logits", st.wrap("eye_state", tracker.eye_state.logits))
     try:
         index = 0
         while True:
@@ -132,10 +137,12 @@ def stages(path, size):
             index += 1
     finally:
         pipeline.pupils.gaze_offsets = original
+        for name, fn in eye_functions.items():
+            setattr(pipeline.eye_state, name, fn)
     for f in st.frames:
         f["track_rest"] = f.get("track", 0.0) - f.get("predictor", 0.0) - f.get("detector", 0.0)
         f["rest"] = f["total"] - sum(f.get(k, 0.0) for k in ("gray", "track", "filter", "pose", "pupils",
-                                                            "neutral", "weights"))
+                                                            "neutral", "eye_state", "weights"))
     plain = [f for f in st.frames if "detector" not in f]   # the typical frame: tracking only
     rows = []
     for key, label in STAGES + (("total", "total"),):

@@ -6,6 +6,10 @@ median of the last 20 s; how an eye looks depends on the camera, the light and
 the face, so there is no population prior).
 A closure of CLOSURE_START reads 0 and the user's own blink depth (BlinkDepth)
 reads 1; both eyes take their mean unless it is clearly a wink.
+
+The tracker's eyeBlink comes from eye_state.py, which reads these closures (and
+their share of the blink depth) beside the eye's pixels; weights() here is the
+cue stage alone, used while tools/fit_blinks.py records the classifier's inputs.
 """
 
 import numpy as np
@@ -17,7 +21,11 @@ from .calibration import HISTORY_SECONDS, NeutralEstimator
 # up to about a quarter, a blink by 40% or more.
 CLOSURE_START = 0.15     # a smaller drop is no blink at all
 CLOSURE_FULL = 0.4       # a drop this large is a closed eye, at the least (BlinkDepth)
-WINK_DIFFERENCE = 0.5    # eyes closing this differently are a wink, not a blink to link
+# Eyes closing this differently are a wink, not a blink to link. In expr_d3's first wink
+# the open eye squints with the cheek and reads 0.3-0.7 beside the shut eye's 0.9-1.0:
+# at 0.5 six of its 13 frames were linked and shut both eyes. A blink's two eyes read
+# within 0.25 of each other on all but its first and last frame (eye_state).
+WINK_DIFFERENCE = 0.25
 CLOSURE_CUES = ("eye_aspect_", "eye_contrast_", "iris_column_")
 # The cue vector eye_closures() reads, in the order the pipeline fills it; NaN when not seen.
 CUES = tuple(cue + side for cue in CLOSURE_CUES for side in ("r", "l"))

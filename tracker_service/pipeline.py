@@ -9,7 +9,7 @@ import numpy as np
 from vstream_addon.shared.arkit import ARKIT_NAMES
 from vstream_addon.shared.one_euro import OneEuroVector
 
-from . import blinks, expressions, eye_closure, pupils, rotation
+from . import blinks, expressions, eye_closure, eye_state, pupils, rotation
 from .blinks import BlinkDepth
 from .filters import DeadZoneFilter
 from .head_pose import HeadPose
@@ -57,6 +57,10 @@ class FaceTracker:
         self.pose = HeadPose(width, height)
         self.eye_neutral = blinks.cue_neutral(fps)
         self.blink_depth = BlinkDepth(fps, blinks.CLOSURE_FULL)
+        # The eyes' open/closed classifier; None: the cue stage's weights alone (blinks.weights),
+        # which tools/fit_blinks.py uses while it records the classifier's inputs.
+        self.eye_state = eye_state.EyeState()
+        self.eye_inputs = None   # the last face's eye_state.inputs() rows (tools/fit_blinks.py records them)
         self.expressions = expressions.Expressions(fps, expressions_model)
         dead_zone = np.full(68, LANDMARK_DEAD_ZONE)
         dead_zone[list(LIDS)] = LID_DEAD_ZONE
@@ -110,13 +114,20 @@ class FaceTracker:
         cues = np.array([eyes[side]["aspect"] for side in ("right", "left")] + [
             eyes[side][cue] / light for cue in ("contrast", "iris_column") for side in ("right", "left")])
         gaze = self._gaze(eyes, t)
-        closures = blinks.eye_closures(cues, self.eye_neutral.update(cues))
+        cue_neutral = self.eye_neutral.update(cues)
+        closures = blinks.eye_closures(cues, cue_neutral)
         closed = self.blink_depth.update((closures["r"] + closures["l"]) / 2.0)
+        eye_patches = eye_state.patches(gray, points)
+        self.eye_inputs = np.array([eye_state.inputs(eye_patches[k], eye_state.geometry(
+            cues[k], cue_neutral[k], closures[side], closed)) for k, side in enumerate(("r", "l"))])
         # The head's angles to the camera (not to the calibrated rest pose): they say
         # how the camera sees the face's shape.
         weights = self.expressions(points, gaze, rotation.to_euler_deg(r_head), t)
         self.weights = dict(zip(ARKIT_NAMES, weights.tolist()))
-        self.weights.update(blinks.weights(closures, closed))
+        if self.eye_state is None:
+            self.weights.update(blinks.weights(closures, closed))
+        else:
+            self.weights.update(eye_state.weights(self.eye_state.logits(self.eye_inputs)))
         return self._result(True, raw, points, detected)
 
     def _gray(self, bgr):

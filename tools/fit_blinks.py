@@ -1,0 +1,160 @@
+"""Fit the open/closed eye classifier (tracker_service/models/blinks.npz) on hand-labelled frames.
+
+    .venv/bin/python tools/fit_blinks.py [--l2 X] [--positive-weight X] [--dry-run] [--test]
+
+For every clip with human blink labels (tests/fixtures/blink_labels*.json), the
+real tracker runs frame by frame and the blink stage's inputs are recorded
+(eye_state.inputs: HOG of each eye's patch, its aspect ratio absolute and
+relative to the user's neutral, the cue stage's closure and that closure's share
+of the user's blink depth; cached under .cache/blink_inputs by clip name: delete
+it after changing what eye_state reads). The part of each clip (tuning /
+validation / test) is read from tests/fixtures/expression_split.json, which
+splits by person. Recording the 19 tuning and validation clips (5794 frames)
+takes a few minutes on a quiet core; the fit itself about a second.
+
+The model is an L2-regularised logistic regression, fitted by Newton's method on
+the tuning part's frames only: both eyes of every frame labelled closed or open
+(ambiguous frames and frames without a face are left out; a frame's label is
+for both eyes together). It prints per-clip F1 (mean eyeBlink > 0.5, the rule
+of benchmarks/blink.py) for tuning and validation; --test adds the test part
+(read it once, at the end: choose nothing with it). --dry-run writes no model.
+"""
+
+import argparse
+import os
+import sys
+
+import cv2
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
+import blink  # noqa: E402
+from common import DATA  # noqa: E402
+from tracker_service import eye_state  # noqa: E402
+from tracker_service.pipeline import FaceTracker  # noqa: E402
+
+CACHE = os.path.join(ROOT, ".cache", "blink_inputs")
+# Chosen on the validation part (see docs/BENCHMARKS.md, blinks).
+FIT = {"l2": 10.0, "positive_weight": 1.0}
+
+
+def frame_labels(label):
+    """Per frame 1 closed, 0 open, -1 left out (ambiguous)."""
+    closed, ambiguous = blink.frame_masks(label)
+    return np.where(ambiguous, -1, closed.astype(int))
+
+
+def recorded(folder, clip):
+    """(frames, 2, features) eye_state inputs of every frame (NaN without a face), cached."""
+    path = os.path.join(CACHE, clip + ".npy")
+    if os.path.exists(path):
+        return np.load(path)
+    cap = cv2.VideoCapture(os.path.join(DATA, folder, clip))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    tracker = FaceTracker(int(cap.get(3)), int(cap.get(4)), fps)
+    tracker.eye_state = None   # record the inputs whatever the model file holds
+    width = eye_state.N_HOG + eye_state.N_GEOMETRY
+    rows, i = [], 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        r = tracker.process(frame, i / fps)
+        rows.append(tracker.eye_inputs if r.face else np.full((2, width), np.nan))
+        i += 1
+    out = np.array(rows, np.float32)
+    os.makedirs(CACHE, exist_ok=True)
+    np.save(path, out)
+    return out
+
+
+def fit(x, y, l2, positive_weight, iterations=30):
+    """Logistic regression by Newton's method: (mean, scale, coef, bias) on standardised x."""
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0) + 1e-6
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+    sample = np.where(y == 1, positive_weight, 1.0)
+    w = np.zeros(z.shape[1])
+    penalty = np.full(z.shape[1], l2)
+    penalty[-1] = 0.0   # the bias is not shrunk
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(z @ w)))
+        grad = z.T @ (sample * (p - y)) + penalty * w
+        hess = (z * (sample * p * (1 - p))[:, None]).T @ z + np.diag(penalty)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-6:
+            break
+    return mean, scale, w[:-1], w[-1]
+
+
+def training_rows(data):
+    xs, ys = [], []
+    for inputs, y in data:
+        keep = (y >= 0) & ~np.isnan(inputs[:, 0, -1]) & ~np.isnan(inputs[:, 1, -1])
+        for eye in (0, 1):
+            rows = inputs[keep, eye]
+            xs.append(np.where(np.isnan(rows), 0.0, rows))   # an eye too small to see: a blank patch
+            ys.append(y[keep].astype(np.float64))
+    return np.vstack(xs).astype(np.float64), np.concatenate(ys)
+
+
+def predict(model, inputs):
+    """Per frame "eyes closed" as the tracker reads it (eyeBlink of linked eyes, mean > 0.5)."""
+    state = eye_state.EyeState.__new__(eye_state.EyeState)
+    state.mean, state.scale, state.coef, state.bias = (np.float32(model[0]), np.float32(model[1]),
+                                                       np.float32(model[2]), float(model[3]))
+    out = np.zeros(len(inputs), bool)
+    for i, rows in enumerate(inputs):
+        if np.isnan(rows[0, -1]):
+            continue
+        w = eye_state.weights(state.logits(rows))
+        out[i] = (w["eyeBlinkLeft"] + w["eyeBlinkRight"]) / 2 > 0.5
+    return out
+
+
+def counts(pred, y):
+    return np.array(blink.counts(pred, y == 1, y < 0))
+
+
+def report(model, clips, parts):
+    for part in parts:
+        total = np.zeros(3, int)
+        print("\n%s" % part)
+        for clip, p, inputs, y in clips:
+            if p != part:
+                continue
+            c = counts(predict(model, inputs), y)
+            total += c
+            print("  %-45s F1 %s  tp %d fp %d fn %d" % (clip, "%.2f" % blink.f1(*c) if c[0] + c[2] else "  - ", *c))
+        print("  %-45s F1 %.3f  tp %d fp %d fn %d" % ("pooled", blink.f1(*total), *total))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--l2", type=float, default=FIT["l2"])
+    ap.add_argument("--positive-weight", type=float, default=FIT["positive_weight"])
+    ap.add_argument("--dry-run", action="store_true")
+    ap.add_argument("--test", action="store_true", help="also score the test part (once, at the end)")
+    args = ap.parse_args()
+    clips = []
+    for clip, part, folder, label in blink.labelled_clips():
+        if part == "test" and not args.test:
+            continue
+        clips.append((clip, part, recorded(folder, clip), frame_labels(label)))
+    x, y = training_rows([(inputs, y) for _, part, inputs, y in clips if part == "tuning"])
+    print("tuning rows (eyes): %d, closed %d" % (len(y), int(y.sum())))
+    model = fit(x, y, args.l2, args.positive_weight)
+    report(model, clips, ("tuning", "validation") + (("test",) if args.test else ()))
+    if not args.dry_run:
+        mean, scale, coef, bias = model
+        np.savez(eye_state.MODEL_PATH, mean=mean.astype(np.float32), scale=scale.astype(np.float32),
+                 coef=coef.astype(np.float32), bias=np.float32(bias))
+        print("wrote", eye_state.MODEL_PATH)
+
+
+if __name__ == "__main__":
+    main()
