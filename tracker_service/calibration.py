@@ -118,14 +118,17 @@ class WeightNeutral:
         n = len(self.columns)
         self.estimator = NeutralEstimator(fps, np.full(n, WEIGHT_REST_PERCENTILE), np.zeros(n),
                                           np.full(n, WEIGHT_PRIOR_SECONDS))
-        self.settling = np.isin(self.columns, settling)
-        self.lower_face = self.columns[~self.settling]
+        self.settling = np.flatnonzero(np.isin(self.columns, settling))
+        self.lower_face = np.delete(self.columns, self.settling)
         # The settling columns' last HISTORY_SECONDS of frames, NaN where the rest of the face was not at rest.
-        self.resting = np.full((self.estimator.capacity, int(self.settling.sum())), np.nan)
+        self.resting = np.full((self.estimator.capacity, len(self.settling)), np.nan)
         self.resting_next = 0
         self.resting_count = 0
-        self.settled = np.zeros(n)    # each column's settled rest, 0 where it has none (updated every UPDATE_EVERY)
+        self.settled = np.zeros(n)    # each column's settled rest, 0 where it has none
         self.settle_after = SETTLE_SECONDS * fps
+        # A rest takes seconds to settle: looking again once a second is enough (a percentile
+        # of the history costs 0.1-0.3 ms here; every frame it would double the stage's neutral).
+        self.settle_every = max(1, int(round(fps)))
         self.settle_frames = int(round(WEIGHT_SETTLE_SECONDS * fps))
         self.frames = 0
 
@@ -150,22 +153,22 @@ class WeightNeutral:
             # The automatic neutral goes on adapting from there, up to that or the cap.
             rest = np.clip(neutral, 0.0, np.maximum(self.caps, calibrated))
         out[self.columns] = rescale(values, rest)
-        self._rest_of_face(values, np.all(out[self.lower_face] < LOWER_FACE_AT_REST))
+        self._rest_of_face(values, out[self.lower_face].max() < LOWER_FACE_AT_REST)
         return out
 
     def _rest_of_face(self, values, at_rest):
         """Keep the settling columns' values of a frame (if the rest of the face is at rest)
-        and, every UPDATE_EVERY frames, update what they have settled on."""
+        and, every settle_every frames, update what they have settled on."""
         self.resting[self.resting_next] = values[self.settling] if at_rest else np.nan
         self.resting_next = (self.resting_next + 1) % len(self.resting)
         self.resting_count = min(self.resting_count + 1, len(self.resting))
-        if self.frames % UPDATE_EVERY:
+        if self.frames % self.settle_every:
             return
         history = self.resting[:self.resting_count]
-        resting = np.count_nonzero(~np.isnan(history[:, 0]))
+        resting = history[~np.isnan(history[:, 0])]
         self.settled[:] = 0.0
-        if resting >= self.settle_after and resting >= SETTLE_SHARE * len(history):
-            level = _percentiles(history, np.full(history.shape[1], WEIGHT_REST_PERCENTILE))
+        if len(resting) >= self.settle_after and len(resting) >= SETTLE_SHARE * len(history):
+            level = _percentiles(resting, np.full(resting.shape[1], WEIGHT_REST_PERCENTILE))
             self.settled[self.settling] = np.minimum(level, MAX_NEUTRAL)
 
 
