@@ -107,12 +107,14 @@ class WeightNeutral:
     n the running neutral of each channel (vstream_addon.shared.neutral_rule.rescale, the add-on's
     rule for senders that do not calibrate), at most `caps`: how much a resting face
     reads on that channel in the reference's data (the model file's rest_cap), so a
-    smile held for long never becomes the neutral. After an explicit calibration the
+    smile held for long never becomes the neutral; on the settling columns (brows, lids)
+    at least what a face that stays put reads at rest. After an explicit calibration the
     neutral is what the user calibrated (the caps and the allowance no longer apply
     to it): Calibrate is how a user whose resting face reads more than the caps says so."""
 
     def __init__(self, fps, columns, caps, settling=()):
-        """settling: the columns (brows, lids) whose cap lifts to a face's settled rest."""
+        """settling: the columns (brows, lids) whose automatic neutral is at least the face's
+        settled rest, once it has one (LOWER_FACE_AT_REST, SETTLE_SHARE, SETTLE_SECONDS)."""
         self.columns = np.asarray(columns)
         self.caps = np.asarray(caps, float)[self.columns]
         n = len(self.columns)
