@@ -62,9 +62,10 @@ class PlainDlib:
         return shape_to_array(self.predictor(gray, r))
 
 
-def tracked(path, mirror=False, **tracker_args):
+def tracked(path, mirror=False, calibrate_at=None, **tracker_args):
     """(fps, results): the tracker's Result for every frame of a clip (mirrored if asked),
-    frame i at time i / fps, by a FaceTracker made for the clip."""
+    frame i at time i / fps, by a FaceTracker made for the clip; FaceTracker.calibrate()
+    (the user pressing Calibrate) just before frame `calibrate_at`."""
     from tracker_service.pipeline import FaceTracker
     cap = cv2.VideoCapture(path)
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
@@ -76,6 +77,8 @@ def tracked(path, mirror=False, **tracker_args):
             ok, frame = cap.read()
             if not ok:
                 return
+            if i == calibrate_at:
+                tracker.calibrate()
             yield tracker.process(cv2.flip(frame, 1) if mirror else frame, i / fps)
             i += 1
     return fps, results()

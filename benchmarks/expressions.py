@@ -26,10 +26,10 @@ import reference
 from vstream_addon.shared.arkit import ARKIT_NAMES
 
 
-def run_clip(path):
+def run_clip(path, calibrate_at=None):
     """vstream's weights (frames, 52) for every frame of a clip, NaN where it found no face,
-    and the clip's frame rate."""
-    fps, results = tracked(path)
+    and the clip's frame rate (Calibrate pressed before frame `calibrate_at`, if given)."""
+    fps, results = tracked(path, calibrate_at=calibrate_at)
     rows = [[r.weights[n] for n in ARKIT_NAMES] if r.face else [np.nan] * len(ARKIT_NAMES) for r in results]
     return np.array(rows), fps
 

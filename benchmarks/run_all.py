@@ -18,6 +18,7 @@ SECTIONS = (
     ("Tracker accuracy and steadiness against plain dlib", "tracker_quality.py"),
     ("Face detection: no face means no face, turned faces still found", "detection.py"),
     ("Expression weights against a trained reference (MediaPipe FaceLandmarker; needs .venv-ref)", "expressions.py"),
+    ("Resting faces: does the avatar rest? (needs .venv-ref)", "resting.py"),
     ("Blinks against per-frame human labels", "blink.py"),
     ("Pupils and gaze", "pupils.py"),
     ("Blender add-on: tick cost and bake throughput (bpy 5.0 module)", "addon_bpy.py"),

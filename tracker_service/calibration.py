@@ -8,12 +8,13 @@ Automatic: each value's neutral is a percentile of the last HISTORY_SECONDS of
 tracked frames, leaning on a prior over the first frames where there is one.
 Explicit: calibrate() replaces the history with the next CAPTURE_SECONDS of
 frames, so "calibrate now" takes effect at once and automatic adaptation goes
-on from there.
+on from there; what the user calibrated is their neutral, whatever it reads
+(the weights' population caps bound only the automatic neutral).
 """
 
 import numpy as np
 
-from vstream_addon.shared.neutral_rule import rescale
+from vstream_addon.shared.neutral_rule import MAX_NEUTRAL, rescale
 
 HISTORY_SECONDS = 20.0
 CAPTURE_SECONDS = 0.5
@@ -32,6 +33,17 @@ WEIGHT_PRIOR_SECONDS = 1.0
 # neutral drops them from its history once, WEIGHT_SETTLE_SECONDS in.
 WEIGHT_SETTLE_SECONDS = 1.0
 REST_ALLOWANCE = 0.1
+# Brows and lids rest where a face's build puts them: some rest far above the caps
+# (brows low behind glasses, high-set brows). Their neutral settles on what the face
+# reads while the rest of it is at rest (every other channel below LOWER_FACE_AT_REST;
+# the WEIGHT_REST_PERCENTILE of those frames, without the allowance: the resting face
+# reads 0), once such frames make up SETTLE_SHARE of the history and last SETTLE_SECONDS:
+# a reading that stays put while nothing else moves is a resting face. A held smile,
+# frown or surprise moves the mouth, nose or cheeks too (MEAD's held emotions: the
+# lower face at rest on 12-61% of frames; resting talkers 77-100%), so it never settles.
+LOWER_FACE_AT_REST = 0.3
+SETTLE_SHARE = 0.75
+SETTLE_SECONDS = 5.0
 
 
 class NeutralEstimator:
@@ -50,6 +62,7 @@ class NeutralEstimator:
         self.percentiles = np.asarray(percentiles, float)
         self.prior_weight = np.asarray(prior_seconds, float) * fps
         self.neutral = None
+        self.calibrated = None       # the last explicit calibration's neutral (median of its frames)
         self.capturing = 0           # frames left to capture for an explicit calibration
         self._since_update = 0
         self.explicit_calibrations = 0
@@ -76,13 +89,15 @@ class NeutralEstimator:
             self.capturing -= 1
             if self.capturing == 0:
                 self.explicit_calibrations += 1
-                self.neutral = _percentiles(self.history[:self.count], np.full(len(self.prior), 50.0))
+                self.calibrated = _percentiles(self.history[:self.count], np.full(len(self.prior), 50.0))
+                self.neutral = self.calibrated
             return self.neutral if self.neutral is not None else values
         self._since_update += 1
         if self.neutral is None or self._since_update >= UPDATE_EVERY or self.count < MIN_SAMPLES:
             self._since_update = 0
             own = _percentiles(self.history[:self.count], self.percentiles)
-            a = np.minimum(1.0, self.count / np.maximum(self.prior_weight, 1.0))
+            # The prior stands in for a user not seen yet: once they have calibrated, it has no say.
+            a = 1.0 if self.explicit_calibrations else np.minimum(1.0, self.count / np.maximum(self.prior_weight, 1.0))
             self.neutral = np.where(np.isnan(self.prior), own, a * own + (1.0 - a) * self.prior)
         return self.neutral
 
@@ -92,14 +107,30 @@ class WeightNeutral:
     n the running neutral of each channel (vstream_addon.shared.neutral_rule.rescale, the add-on's
     rule for senders that do not calibrate), at most `caps`: how much a resting face
     reads on that channel in the reference's data (the model file's rest_cap), so a
-    smile held for long never becomes the neutral."""
+    smile held for long never becomes the neutral; on the settling columns (brows, lids)
+    at least what a face that stays put reads at rest. After an explicit calibration the
+    neutral is what the user calibrated (the caps and the allowance no longer apply
+    to it): Calibrate is how a user whose resting face reads more than the caps says so."""
 
-    def __init__(self, fps, columns, caps):
+    def __init__(self, fps, columns, caps, settling=()):
+        """settling: the columns (brows, lids) whose automatic neutral is at least the face's
+        settled rest, once it has one (LOWER_FACE_AT_REST, SETTLE_SHARE, SETTLE_SECONDS)."""
         self.columns = np.asarray(columns)
         self.caps = np.asarray(caps, float)[self.columns]
         n = len(self.columns)
         self.estimator = NeutralEstimator(fps, np.full(n, WEIGHT_REST_PERCENTILE), np.zeros(n),
                                           np.full(n, WEIGHT_PRIOR_SECONDS))
+        self.settling = np.flatnonzero(np.isin(self.columns, settling))
+        self.lower_face = np.delete(self.columns, self.settling)
+        # The settling columns' last HISTORY_SECONDS of frames, NaN where the rest of the face was not at rest.
+        self.resting = np.full((self.estimator.capacity, len(self.settling)), np.nan)
+        self.resting_next = 0
+        self.resting_count = 0
+        self.settled = np.zeros(n)    # each column's settled rest, 0 where it has none
+        self.settle_after = SETTLE_SECONDS * fps
+        # A rest takes seconds to settle: looking again once a second is enough (a percentile
+        # of the history costs 0.1-0.3 ms here; every frame it would double the stage's neutral).
+        self.settle_every = max(1, int(round(fps)))
         self.settle_frames = int(round(WEIGHT_SETTLE_SECONDS * fps))
         self.frames = 0
 
@@ -113,9 +144,34 @@ class WeightNeutral:
         self.frames += 1
         if self.frames == self.settle_frames:
             self.estimator.forget()
-        rest = np.clip(self.estimator.update(values) - REST_ALLOWANCE, 0.0, self.caps)
+            self.resting[:] = np.nan
+        neutral = self.estimator.update(values)
+        calibrated = self.estimator.calibrated
+        if calibrated is None:
+            rest = np.maximum(np.clip(neutral - REST_ALLOWANCE, 0.0, self.caps), self.settled)
+        else:
+            # The user said "this is my resting face": it reads 0, even where it reads more
+            # than most people's (brows that rest low behind glasses read browDown 0.4-0.55).
+            # The automatic neutral goes on adapting from there, up to that or the cap.
+            rest = np.clip(neutral, 0.0, np.maximum(self.caps, calibrated))
         out[self.columns] = rescale(values, rest)
+        self._rest_of_face(values, out[self.lower_face].max() < LOWER_FACE_AT_REST)
         return out
+
+    def _rest_of_face(self, values, at_rest):
+        """Keep the settling columns' values of a frame (if the rest of the face is at rest)
+        and, every settle_every frames, update what they have settled on."""
+        self.resting[self.resting_next] = values[self.settling] if at_rest else np.nan
+        self.resting_next = (self.resting_next + 1) % len(self.resting)
+        self.resting_count = min(self.resting_count + 1, len(self.resting))
+        if self.frames % self.settle_every:
+            return
+        history = self.resting[:self.resting_count]
+        resting = history[~np.isnan(history[:, 0])]
+        self.settled[:] = 0.0
+        if len(resting) >= self.settle_after and len(resting) >= SETTLE_SHARE * len(history):
+            level = _percentiles(resting, np.full(resting.shape[1], WEIGHT_REST_PERCENTILE))
+            self.settled[self.settling] = np.minimum(level, MAX_NEUTRAL)
 
 
 def _percentiles(history, percentiles):

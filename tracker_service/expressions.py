@@ -30,6 +30,9 @@ POSE_SCALE_DEG = 30.0   # head angles enter the model in units of 30 degrees
 # the gaze (where the eyes look is not an expression; the reference reads it against
 # the camera) and the blinks (their own stage, blinks.py).
 RELATIVE_COLUMNS = [i for i, n in enumerate(ARKIT_NAMES) if not n.startswith(("eyeLook", "eyeBlink"))]
+# Where a face rests is partly its build: the brows and lids may settle above the population's
+# rest caps (calibration.WeightNeutral).
+SETTLING_COLUMNS = [i for i, n in enumerate(ARKIT_NAMES) if n.startswith(("brow", "eyeSquint", "eyeWide"))]
 # Weight smoothing (filters.DeadZoneFilter, one row per channel, weights in 0..1).
 WEIGHT_MIN_CUTOFF = 1.0
 WEIGHT_BETA = 5.0
@@ -83,7 +86,7 @@ class Expressions:
 
     def __init__(self, fps, model=None):
         self.model = model or ExpressionModel()
-        self.neutral = WeightNeutral(fps, RELATIVE_COLUMNS, self.model.rest_cap)
+        self.neutral = WeightNeutral(fps, RELATIVE_COLUMNS, self.model.rest_cap, SETTLING_COLUMNS)
         self.filter = DeadZoneFilter(WEIGHT_MIN_CUTOFF, WEIGHT_BETA, WEIGHT_DEAD_ZONE)
 
     def calibrate(self):
