@@ -121,6 +121,11 @@ def dataset(clips):
             d = stage_inputs(path, mirror)
             ref, found = reference.weights(path, mirror)
             n = min(len(ref), len(d["face"]))
+            if not (d["face"][:n] & found[:n]).any():
+                # metrical_duda.mp4: the reference finds no face in any frame (nothing to fit on)
+                print("%s%s: no frame where both find a face, left out" % (os.path.basename(path),
+                                                                        " (mirrored)" if mirror else ""))
+                continue
             records.append({"clip": os.path.basename(path), "mirror": mirror, "person": person(os.path.basename(path)),
                             "points": d["points"][:n], "gaze": d["gaze"][:n], "angles": d["angles"][:n],
                             "use": d["face"][:n] & found[:n], "reference": ref[:n], "fps": float(d["fps"])})
