@@ -20,14 +20,15 @@ REF_PYTHON = os.path.join(ROOT, ".venv-ref", "bin", "python")
 SCRIPT = os.path.join(ROOT, "tools", "reference", "blendshapes.py")
 SPLIT_FILE = os.path.join(ROOT, "tests", "fixtures", "expression_split.json")
 PARTS = ("tuning", "validation", "test")
+FOLDERS = ("video", "pool", "people")   # ../shared/data's folders the split names clips from
 
 
 def split():
-    """{part: [clip path, ...]} from tests/fixtures/expression_split.json."""
+    """{part: [clip path, ...]} from tests/fixtures/expression_split.json, every folder it names."""
     with open(SPLIT_FILE) as f:
         spec = json.load(f)
-    return {part: [os.path.join(DATA, folder, name) for folder in ("video", "pool")
-                   for name in spec[part][folder]] for part in PARTS}
+    return {part: [os.path.join(DATA, folder, name) for folder in FOLDERS
+                   for name in spec[part].get(folder, ())] for part in PARTS}
 
 
 def ensure_venv():

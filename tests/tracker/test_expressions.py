@@ -36,29 +36,38 @@ def reference_weights():
         return {clip: np.where(f[clip] == 255, np.nan, f[clip] / 254.0) for clip in f.files}
 
 
+def folder_of(clip):
+    """The ../shared/data folder the expression split names a clip under."""
+    with open(os.path.join(FIXTURES, "expression_split.json")) as f:
+        split = json.load(f)
+    return next(folder for part in ("tuning", "validation", "test") for folder, clips in split[part].items()
+                if clip in clips)
+
+
 @pytest.fixture(scope="module")
 def test_part():
     """(ours, reference) pooled over the test part's clips."""
     ours, refs = [], []
     for clip, ref in sorted(reference_weights().items()):
-        w, _ = track(clip)
+        w, _ = track(clip, folder_of(clip))
         n = min(len(w), len(ref))
         ours.append(w[:n])
         refs.append(ref[:n])
     return np.vstack(ours), np.vstack(refs)
 
 
-# Set from the test part's one reading (benchmarks/expressions.py, docs/BENCHMARKS.md: mean |diff| 0.070,
-# false fires 0.18% (worst channel 3.0%, mouthPucker), misses 2.0%, median correlation 0.69), with a margin.
-# Issue 11 asked for 0.06, 1% (5%), 1% and 0.8: met for the false fires only.
-MAX_MAD, MAX_FALSE_FIRES, MAX_CHANNEL_FIRES, MAX_MISSES, MIN_CORRELATION = 0.08, 0.01, 0.05, 0.03, 0.6
+# Set from the test part's one reading (benchmarks/expressions.py, docs/BENCHMARKS.md, 2026-12-07: 14 clips,
+# 3038 frames, the 7 people/ test clips added; mean |diff| 0.061, false fires 0.20% (worst channel 2.3%,
+# mouthPucker), misses 1.6%, median correlation 0.66), with a margin. Issue 17 asked for 0.05, 0.5%, 0.5% and
+# 0.8 (jawOpen 0.9; it reads 0.79): met for the false fires only.
+MAX_MAD, MAX_FALSE_FIRES, MAX_CHANNEL_FIRES, MAX_MISSES, MIN_CORRELATION = 0.07, 0.01, 0.05, 0.025, 0.6
 
 
 def test_weights_agree_with_the_reference_on_faces_never_fitted_on(test_part):
     m = agreement.measures(*test_part)
     text = "mean |diff| %.4f, false fires %.4f (worst channel %.4f), misses %.4f, median correlation %.3f" % (
         m["mad"], m["false_fires"], m["channel_fires"].max(), m["misses"], m["median_corr"])
-    assert m["frames"] > 1500, text
+    assert m["frames"] > 2900, text
     assert m["mad"] <= MAX_MAD and m["false_fires"] <= MAX_FALSE_FIRES, text
     assert m["channel_fires"].max() <= MAX_CHANNEL_FIRES and m["misses"] <= MAX_MISSES, text
     assert m["median_corr"] >= MIN_CORRELATION, text
