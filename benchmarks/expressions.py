@@ -13,7 +13,6 @@ left out. The expression model was fitted on the tuning and validation parts
 Run: .venv/bin/python benchmarks/expressions.py [--parts tuning,validation,test]
 """
 
-import argparse
 import os
 
 import numpy as np
@@ -57,10 +56,7 @@ def row(label, m):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--parts", default=",".join(reference.PARTS))
-    args = p.parse_args()
-    parts = args.parts.split(",")
+    parts = reference.parts_from_args()
     one_core()
     pairs = clip_pairs(parts)
     header = ["clip", "frames", "mean abs difference", "false fires", "misses", "median correlation"]

@@ -6,6 +6,7 @@ virtualenv (.venv-ref, made by tools/reference/setup.sh), cached under
 .cache/reference/ by clip name and content.
 """
 
+import argparse
 import hashlib
 import json
 import os
@@ -29,6 +30,13 @@ def split():
         spec = json.load(f)
     return {part: [os.path.join(DATA, folder, name) for folder in FOLDERS
                    for name in spec[part].get(folder, ())] for part in PARTS}
+
+
+def parts_from_args(argv=None):
+    """The parts a benchmark's --parts names (default: all three, in this order)."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--parts", default=",".join(PARTS), help="comma-separated parts of the split")
+    return p.parse_args(argv).parts.split(",")
 
 
 def ensure_venv():

@@ -21,7 +21,6 @@ after the capture are counted both ways (automatic and calibrated).
 Run: .venv/bin/python benchmarks/resting.py [--parts tuning,validation,test]
 """
 
-import argparse
 import json
 import os
 import sys
@@ -87,10 +86,7 @@ def over_count(weights, rest):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--parts", default=",".join(reference.PARTS))
-    args = p.parse_args()
-    parts = args.parts.split(",")
+    parts = reference.parts_from_args()
     one_core()
     relaxed = labelled_relaxed()
     people = {}   # (part, person) -> [resting frames, frames over, channel counts]
