@@ -27,8 +27,7 @@ import os
 import cv2
 import numpy as np
 
-from . import blinks, pupils
-from .landmarks import LEFT_EYE, RIGHT_EYE
+from . import blinks
 
 PATCH_W, PATCH_H = 24, 12       # half of pupils' 48x24 crop: the eye's corners 17 patch pixels apart
 MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "blinks.npz")
@@ -46,19 +45,15 @@ HOG = cv2.HOGDescriptor((PATCH_W, PATCH_H), (12, 12), (6, 6), (6, 6), 9)
 N_HOG = HOG.getDescriptorSize()
 
 
-def patches(gray, points):
-    """[right, left]: each eye's pixels as a PATCH_H x PATCH_W uint8 image, corner-aligned
-    (pupils._crop) and shrunk, the left eye mirrored so its nose side matches the right
-    eye's; None for an eye too small to see."""
-    points = np.asarray(points, dtype=np.float64)
-    crop = np.empty((pupils.CROP_H, pupils.CROP_W), np.uint8)
+def patches(crops):
+    """[right, left]: each eye's pixels as a PATCH_H x PATCH_W uint8 image, from the eye's
+    corner-aligned crop (pupils.gaze_offsets' "crop"; None for an eye too small to see)
+    shrunk, the left eye mirrored so its nose side matches the right eye's."""
     out = []
-    for k, eye in enumerate((RIGHT_EYE, LEFT_EYE)):
-        _, centre, ex, ey, width, _ = pupils._geometry(points[eye].tolist())
-        if width < pupils.MIN_EYE_WIDTH:
+    for k, crop in enumerate(crops):
+        if crop is None:
             out.append(None)
             continue
-        pupils._crop(gray, centre, ex, ey, width, crop)
         small = cv2.resize(crop, (PATCH_W, PATCH_H), interpolation=cv2.INTER_AREA)
         out.append(np.ascontiguousarray(small[:, ::-1]) if k == 1 else small)
     return out

@@ -117,7 +117,7 @@ class FaceTracker:
         cue_neutral = self.eye_neutral.update(cues)
         closures = blinks.eye_closures(cues, cue_neutral)
         closed = self.blink_depth.update((closures["r"] + closures["l"]) / 2.0)
-        eye_patches = eye_state.patches(gray, points)
+        eye_patches = eye_state.patches([eyes["right"]["crop"], eyes["left"]["crop"]])
         self.eye_inputs = np.array([eye_state.inputs(eye_patches[k], eye_state.geometry(
             cues[k], cue_neutral[k], closures[side], closed)) for k, side in enumerate(("r", "l"))])
         # The head's angles to the camera (not to the calibrated rest pose): they say

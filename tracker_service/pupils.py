@@ -293,13 +293,16 @@ def locate(gray, eye_points):
 def _examine(gray, geometries):
     """For each eye (its _geometry; one or two, as _TABLES is built for): locate()'s
     (x, y, confidence), then the eye's aspect ratio and eye_closure.appearance()
-    (NaN when the eye is too small to see)."""
+    (NaN when the eye is too small to see), and its corner-aligned crop (None when
+    too small: the blink classifier, eye_state.py, reads it instead of resampling
+    the eye a second time)."""
     canvas = np.zeros((len(geometries) * CROP_H, CROP_W), np.uint8)
     lids = np.zeros_like(canvas)
     rows = [slice(k * CROP_H, (k + 1) * CROP_H) for k in range(len(geometries))]
     eyes = [_prepare(gray, geometry, canvas[r], lids[r]) for geometry, r in zip(geometries, rows)]
     found = _score(canvas, lids)
-    return [_finish(eye, peak) for eye, peak in zip(eyes, found)]
+    return [_finish(eye, peak) + (None if eye[3] is None else canvas[r],)
+            for eye, peak, r in zip(eyes, found, rows)]
 
 
 def _prepare(gray, geometry, crop, lids):
@@ -371,6 +374,7 @@ def gaze_offsets(gray, points):
     confidence in [0, 1]: see locate(); 0 for a closed, tiny or featureless eye.
     aspect, contrast, iris_column: how open the eye looks (eye_closure.py);
       contrast and iris_column are NaN for an eye too small to see.
+    crop: the eye resampled corner-aligned (CROP_H x CROP_W uint8), None when too small.
 
     The face-level horizontal / vertical are the confidence-weighted means of
     the two eyes (0 when both confidences are 0); the face confidence is the
@@ -381,10 +385,11 @@ def gaze_offsets(gray, points):
     geometries = [_geometry(eye) for eye in eyes]   # once per eye: locating and offsetting share it
     found = _examine(gray, geometries)
     out = {}
-    for name, eye, geometry, (x, y, c, aspect, contrast, column) in zip(("right", "left"), eyes, geometries, found):
+    for name, eye, geometry, (x, y, c, aspect, contrast, column, crop) in zip(("right", "left"), eyes, geometries,
+                                                                            found):
         h, v = eye_offset((x, y), eye, geometry)
         out[name] = {"x": x, "y": y, "horizontal": h, "vertical": v, "confidence": c,
-                     "aspect": aspect, "contrast": contrast, "iris_column": column}
+                     "aspect": aspect, "contrast": contrast, "iris_column": column, "crop": crop}
     wr, wl = out["right"]["confidence"], out["left"]["confidence"]
     total = wr + wl
     for key in ("horizontal", "vertical"):
