@@ -146,6 +146,8 @@ def run():
     common.press_esc()  # close the splash screen
     yield 0.5
     module = STATE["module"] = common.install(ARGS.kind, ARGS.zip)
+    CHECK(os.path.realpath(sys.modules[module].__file__).startswith(os.path.realpath(common.home_dir())),
+          "add-on imported from the installed zip", sys.modules[module].__file__)
     STATE["sender"] = Sender(sys.modules[module + ".shared.protocol"], ARGS.port)
     setup_scene()
     common.view3d()[1].spaces.active.show_region_ui = True
