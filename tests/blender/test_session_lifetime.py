@@ -5,7 +5,8 @@ installed again and Start pressed (the modal operator's handler outlived its cla
 in 4.3.2 (extension) and 3.4 (legacy add-on), each under Xvfb with a real event loop:
 Start, Esc over the sidebar; Start, Record with playback, Esc over the viewport; Start, Record, remove (extension) or disable (legacy) while recording, install
 or enable again, Start, frames arrive, Stop; Reload Scripts while running; disable and
-enable while running; a file load while running; quit while running. After each, the port
+enable while running; a file load while running; Start in a second window, which then
+closes; quit while running. After each, the port
 is free and the old module's timer is gone, and the next Start receives frames again;
 Blender exits with 0 at the end (scripts/gui_session_lifetime.py).
 In the 5.0 and 4.5 modules (no event loop: the script ticks): the extension removed while
@@ -27,7 +28,7 @@ CHECKS = (
     "Esc over the sidebar stops the session and frees the port",
     "Esc over the viewport while Record plays bakes the take and stops playback",
     "removed while recording: the session ended and the port is free",
-    "removed while recording: the old module's timer is not ticking",
+    "removed while recording: no timer left ticking",
     "after reinstall: jawOpen moves with the frames (ticks run)", "Stop after reinstall frees the port",
     "Reload Scripts while running: the session ended and the port is free",
     "after Reload Scripts: jawOpen moves with the frames (ticks run)",
@@ -35,6 +36,11 @@ CHECKS = (
     "after enable: jawOpen moves with the frames (ticks run)",
     "file load while running: the session ended and the port is free",
     "after file load: jawOpen moves with the frames (ticks run)",
+    "second window: jawOpen moves with the frames (ticks run)",
+    "the session ticks in the window Start was pressed in",
+    "its window closed: the session ended and the port is free",
+    "its window closed: no timer left ticking",
+    "after the window closed: jawOpen moves with the frames (ticks run)",
 )
 
 

@@ -9,7 +9,8 @@ fresh Start that must receive frames again.
 Blender's own operator while a take is being recorded, then installed again.
 --kind legacy (Blender 3.4): the add-on is disabled while recording, then enabled again.
 Both then: Esc stops; Reload Scripts while running; disable while running (extension);
-a file load while running; and last, quit while running (the test checks Blender exits
+a file load while running; Start in a second window, then that window closed; and
+last, quit while running (the test checks Blender exits
 cleanly). A sender thread inside this Blender streams synthetic frames (jawOpen moving)
 to the port all along, so every fresh Start has frames to show.
 
@@ -88,10 +89,11 @@ def setup_scene():
     return face
 
 
-def live_cycle(label):
-    """Generator: Start from the panel, wait for frames and for jawOpen to move; leaves the session running."""
+def live_cycle(label, window=None):
+    """Generator: Start from the panel (of the first window, or of `window`'s 3D View), wait for
+    frames and for jawOpen to move; leaves the session running."""
     operators = ops()
-    CHECK(common.press(bpy.ops.vstream.start) == {'FINISHED'} and operators.state.session,
+    CHECK(start_in(window) == {'FINISHED'} and operators.state.session,
           "%s: Start opens a session" % label, operators.state.error)
     session = operators.state.session
     CHECK(operators.ticking(), "%s: the session ticks on its timer" % label)
@@ -116,11 +118,20 @@ def esc_over(region_type):
     common.press_esc()
 
 
+def start_in(window):
+    if window is None:
+        return common.press(bpy.ops.vstream.start)
+    area = next(a for a in window.screen.areas if a.type == 'VIEW_3D')
+    region = next(r for r in area.regions if r.type == 'WINDOW')
+    with bpy.context.temp_override(window=window, area=area, region=region):
+        return bpy.ops.vstream.start()
+
+
 def ended_cleanly(label, operators):
     """After the add-on went away while live: port free, no session, the old timer gone."""
     CHECK(operators.state.session is None and common.port_is_free(ARGS.port),
           "%s: the session ended and the port is free" % label)
-    CHECK(not operators.ticking(), "%s: the old module's timer is not ticking" % label)
+    CHECK(not operators.ticking(), "%s: no timer left ticking" % label)
 
 
 def remove_addon():
@@ -212,6 +223,21 @@ def run():
     ended_cleanly("file load while running", operators)
     setup_scene()
     operators = yield from live_cycle("after file load")
+    CHECK(common.press(bpy.ops.vstream.stop) == {'FINISHED'}, "Stop after file load")
+
+    # Started in a second window: it ticks there, and ends when that window closes.
+    main, area, region = common.view3d()
+    with bpy.context.temp_override(window=main, area=area, region=region):
+        bpy.ops.wm.window_new()
+    yield 0.5
+    second = next(w for w in bpy.context.window_manager.windows if w != main)
+    operators = yield from live_cycle("second window", window=second)
+    CHECK(operators.state.window == second.as_pointer(), "the session ticks in the window Start was pressed in")
+    with bpy.context.temp_override(window=second):
+        bpy.ops.wm.window_close()
+    yield from common.sleep(1.0)
+    ended_cleanly("its window closed", operators)
+    operators = yield from live_cycle("after the window closed")
 
     # Last: quit while running (drive_gui quits; the test checks the exit).
     INFO["quit_with_session"] = operators.state.session is not None
