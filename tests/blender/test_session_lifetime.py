@@ -3,7 +3,7 @@
 Debian 13's Blender 4.3.2 used to segfault when the extension was removed while Start ran,
 installed again and Start pressed (the modal operator's handler outlived its class). Here,
 in 4.3.2 (extension) and 3.4 (legacy add-on), each under Xvfb with a real event loop:
-Start, Esc over the sidebar; Start, Record with playback, Esc over the viewport; Start, Record, remove (extension) or disable (legacy) while recording, install
+Start, Esc in a file browser's window (closes it, the session runs on), Esc over the sidebar; Start, Record with playback, Esc over the viewport; Start, Record, remove (extension) or disable (legacy) while recording, install
 or enable again, Start, frames arrive, Stop; Reload Scripts while running; disable and
 enable while running; a file load while running; Start in a second window, which then
 closes; quit while running. After each, the port
@@ -25,6 +25,7 @@ from conftest import DATA, free_udp_port
 CHECKS = (
     "add-on imported from the installed zip",
     "first Start: Start opens a session", "first Start: jawOpen moves with the frames (ticks run)",
+    "Esc in a file browser's window closes it and the session runs on",
     "Esc over the sidebar stops the session and frees the port",
     "Esc over the viewport while Record plays bakes the take and stops playback",
     "removed while recording: the session ended and the port is free",

@@ -142,8 +142,8 @@ def _timer_tick():
         # Blender drops a timer that raises: end the session with it rather than
         # leave the port open (and a launched tracker running) with nothing ticking.
         traceback.print_exc()
-        stop_session(None, bake=False)
         state.error = "Live session ended: %s" % e
+        stop_session(None, bake=False)
         return None
 
 
@@ -162,7 +162,8 @@ def start_ticking(context):
 
 # Esc stops a running session: Stop bound to Esc, in the 3D View's key map that its
 # main region and sidebar use before the area's (where Esc cancels playback), and in
-# the Window key map for everywhere else. Stop's poll lets Esc pass when stopped.
+# the Window key map for everywhere else. Stop's poll lets Esc pass when stopped, and
+# its invoke in any window but the one Start was pressed in.
 ESC_KEYMAPS = (("3D View Generic", 'VIEW_3D'), ("Window", 'EMPTY'))
 _keymap_items = []
 
@@ -309,6 +310,15 @@ class VSTREAM_OT_stop(_WhileRunning, bpy.types.Operator):
     bl_idname = "vstream.stop"
     bl_label = "Stop"
     bl_options = {'REGISTER', 'UNDO'}  # may bake a take: make that one undo step
+
+    def invoke(self, context, event):
+        # Esc (ESC_KEYMAPS) stops only in the window Start was pressed in, as when the
+        # session ran there as a modal operator: in another window (a file browser's, a
+        # render's) Esc keeps its own meaning there. Add-on key map items come first.
+        window = context.window
+        if event.type == 'ESC' and window is not None and window.as_pointer() != state.window:
+            return {'PASS_THROUGH'}
+        return self.execute(context)
 
     def execute(self, context):
         try:

@@ -168,6 +168,17 @@ def run():
     # Esc stops the session, as before: over the sidebar (where the panel is), and over the
     # viewport while Record's own playback runs (the take is baked and playback stops).
     operators = yield from live_cycle("first Start")
+    # Esc in another window (Import Take's file browser) closes that, not the session.
+    main, area, region = common.view3d()
+    with bpy.context.temp_override(window=main, area=area, region=region):
+        bpy.ops.vstream.import_take('INVOKE_DEFAULT')
+    yield from common.wait(lambda: len(bpy.context.window_manager.windows) == 2, 5, "the file browser's window")
+    browser = next(w for w in bpy.context.window_manager.windows if w != main)
+    browser.event_simulate(type='ESC', value='PRESS')
+    browser.event_simulate(type='ESC', value='RELEASE')
+    yield from common.wait(lambda: len(bpy.context.window_manager.windows) == 1, 5, "Esc to close the file browser")
+    CHECK(operators.state.session is not None and operators.ticking(),
+          "Esc in a file browser's window closes it and the session runs on")
     esc_over('UI')
     yield from common.wait(lambda: operators.state.session is None, 5, "Esc over the sidebar to stop the session")
     CHECK(common.port_is_free(ARGS.port), "Esc over the sidebar stops the session and frees the port")
@@ -203,8 +214,8 @@ def run():
 
     # Reload Scripts while running: the add-on is unregistered and registered again.
     operators = yield from live_cycle("before Reload Scripts")
-    bpy.ops.script.reload()
-    yield from common.sleep(1.0)
+    bpy.ops.script.reload()  # Blender runs the reload from a timer of its own, soon after
+    yield from common.wait(lambda: operators.state.session is None, 30, "Reload Scripts to run")
     ended_cleanly("Reload Scripts while running", operators)
     operators = yield from live_cycle("after Reload Scripts")
     CHECK(common.press(bpy.ops.vstream.stop) == {'FINISHED'}, "Stop after Reload Scripts")
