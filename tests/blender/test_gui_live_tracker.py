@@ -31,7 +31,7 @@ def tracker_command():
     return exe
 
 
-def test_gui_modal_operator_with_real_tracker(tmp_path):
+def test_gui_live_session_with_real_tracker(tmp_path):
     if not os.path.exists(VIDEO):
         pytest.fail("test clip missing: %s (shared/ data must sit beside the repository)" % VIDEO)
     tracker = tracker_command()
