@@ -1,4 +1,4 @@
-"""GUI Blender 3.4 under Xvfb: the real modal operator receiving the real tracker.
+"""GUI Blender 3.4 under Xvfb: the live session (ticked on its timer) receiving the real tracker.
 
 The tracker (`vstream-tracker`) plays a recorded webcam clip in real time,
 sends frames to the add-on over UDP and writes the take file; the Blender
@@ -31,7 +31,7 @@ def tracker_command():
     return exe
 
 
-def test_gui_modal_operator_with_real_tracker(tmp_path):
+def test_gui_live_session_with_real_tracker(tmp_path):
     if not os.path.exists(VIDEO):
         pytest.fail("test clip missing: %s (shared/ data must sit beside the repository)" % VIDEO)
     tracker = tracker_command()
@@ -42,7 +42,7 @@ def test_gui_modal_operator_with_real_tracker(tmp_path):
         "--tracker", tracker, "--source", VIDEO, "--port", "{port}",
         "--listen-port", str(listen_port), "--out", "{take}", "--no-preview", "--max-frames", "300",
     ], tmp_path)
-    for name in ("Start runs as a modal operator", "jawOpen moves over time (modal ticks applied frames)",
+    for name in ("Start runs the session on its timer", "jawOpen moves over time (timer ticks applied frames)",
                  "head bone turns over time", "weights agree with the take",
                  "head quaternion agrees with the take", "every face frame keyed or counted merged",
                  "Stop closes the socket", "Esc closes the socket", "busy port: clear error",

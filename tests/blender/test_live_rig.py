@@ -55,14 +55,14 @@ def test_live_rig(target, tmp_path):
 
 
 def test_gui_rig_panels_blender34(tmp_path):
-    """GUI Blender 3.4 under Xvfb: mesh list, mapping table and head sub-panel draw; the modal
-    operator drives two meshes and a neck/head rig."""
+    """GUI Blender 3.4 under Xvfb: mesh list, mapping table and head sub-panel draw; the session's
+    timer drives two meshes and a neck/head rig."""
     zips = build_addon.build(str(tmp_path / "dist"))
     result, _, out = run_in_gui("gui_rig_panels.py", ["--zip", zips["legacy"], "--port", str(free_udp_port())],
                                 tmp_path)
     for name in ("VIEW3D_PT_vstream drawn without errors", "VIEW3D_PT_vstream_mapping drawn without errors",
                  "VIEW3D_PT_vstream_head drawn without errors", "VSTREAM_UL_mapping drawn without errors",
-                 "VSTREAM_UL_meshes drawn without errors", "modal ticks drive the face mesh",
+                 "VSTREAM_UL_meshes drawn without errors", "timer ticks drive the face mesh",
                  "and the second mesh", "the neck takes its share", "Set Neutral Pose from the panel context"):
         assert name in result["passed"], name
     assert (out / "rig_panels.png").exists()

@@ -51,7 +51,8 @@ def test_lifecycle_busy_port_restarts_file_changes_and_disable(target, zips, tmp
                  "failed start leaves no socket open", "busy port on the LAN option too",
                  "100 start/stop cycles leak no socket", "port re-bindable after 100 cycles",
                  "disabling the add-on closes the socket", "disabling leaves no socket open",
-                 "disabling ends the session"):
+                 "disabling ends the session", "Esc bound to Stop in the add-on key maps",
+                 "disabling removes the Esc key map items"):
         assert name in result["passed"], name
     for what in ("read_homefile", "open_mainfile", "revert_mainfile"):
         for check in ("%s stops the session", "%s closes the socket", "%s leaves no socket open"):

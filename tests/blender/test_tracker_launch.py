@@ -7,8 +7,8 @@ own tests/core/test_tracker_process.py).
   its frames move the shape keys; Stop, file load and unregister end it; bad
   sources and settings show their reason in the panel's error; Blender killed
   with SIGKILL takes the tracker with it.
-- Blender 3.4 GUI under Xvfb: the panel's Start launches it through the modal
-  operator (tests/blender/scripts/gui_launch_tracker.py).
+- Blender 3.4 GUI under Xvfb: the panel's Start launches it and the session's
+  timer ticks (tests/blender/scripts/gui_launch_tracker.py).
 """
 
 import os
@@ -81,8 +81,8 @@ def test_gui_start_in_panel_launches_the_tracker(zips, tmp_path):
         "--zip", zips["legacy"], "--port", str(free_udp_port()), "--tracker", TRACKER_COMMAND, "--video", clip()],
         tmp_path)
     assert "Traceback" not in proc.stdout + proc.stderr, "a panel or handler raised:\n" + proc.stderr[-4000:]
-    for name in ("Start from the panel runs the modal operator", "Start launched the tracker",
-                 "jawOpen moves over time (modal ticks applied the launched tracker's frames)",
+    for name in ("Start from the panel runs the session on its timer", "Start launched the tracker",
+                 "jawOpen moves over time (timer ticks applied the launched tracker's frames)",
                  "Stop ends the tracker (pid gone)", "early exit: the tracker's error in the panel"):
         assert name in result["passed"], name
     # The script quit Blender with a tracker running the 53 s clip: it must not outlive Blender.

@@ -47,6 +47,7 @@ HANDLERS = (
 def register():
     for cls in CLASSES:
         bpy.utils.register_class(cls)
+    operators.register_keymaps()
     bpy.types.Scene.vstream = bpy.props.PointerProperty(type=props.VStreamSettings)
     bpy.types.Object.vstream_rows = bpy.props.CollectionProperty(type=props.VStreamMappingRow)
     bpy.types.Object.vstream_row_index = bpy.props.IntProperty(default=0)
@@ -59,6 +60,7 @@ def register():
 def unregister():
     operators.stop_session(None, bake=False)  # closes the port; a launched tracker ends with it
     tracker_process.stop_all()
+    operators.unregister_keymaps()
     for list_name, handler in HANDLERS:
         handlers = getattr(bpy.app.handlers, list_name)
         # Match by name too: a reloaded module has a new function object.

@@ -3,11 +3,20 @@
 The session (blender/state.py) is opened by Start and closed by Stop, Esc, a
 file load or unregister; `tick(context)` is everything a timer tick does: drain
 the receiver, hand the frames to live apply, redraw the panel when its status
-changed, look at the launched tracker. The modal operator calls it on its
-timer; where no event loop runs (Blender as a Python module, or `blender -b`:
-bpy.app.background) the session still starts and whoever drives Blender calls
-`tick` directly.
+changed, look at the launched tracker.
+
+The ticks run on bpy.app.timers, not in a modal operator: a modal operator's
+handler outlives its class when the add-on is removed while it runs (Blender
+frees the operator but leaves the handler in the window until the next event),
+and Blender 4.3 segfaults when the same operator adds a modal handler again
+before that event (the extension reinstalled and Start pressed). A timer is
+unregistered with the add-on, and Esc is a key map item bound to Stop, removed
+in unregister before the classes go. Where no event loop runs (Blender as a
+Python module, or `blender -b`: bpy.app.background) the session still starts
+and whoever drives Blender calls `tick` directly.
 """
+
+import traceback
 
 import bpy
 from bpy.app.handlers import persistent
@@ -72,17 +81,9 @@ def stop_session(context, bake=True):
 
 
 def _remove_timers():
-    if state.timer is not None:
-        wm, timer = state.timer
-        state.timer = None
-        try:
-            wm.event_timer_remove(timer)
-        except (ReferenceError, RuntimeError, ValueError):
-            pass  # the window manager went away with a loaded file
-    if state.app_timer:
-        state.app_timer = False
-        if bpy.app.timers.is_registered(_app_timer_tick):
-            bpy.app.timers.unregister(_app_timer_tick)
+    state.window = None
+    if ticking():
+        bpy.app.timers.unregister(_timer_tick)
 
 
 def tick(context):
@@ -111,14 +112,78 @@ def tick(context):
     return changed
 
 
-def _app_timer_tick():
-    # Used only when Start ran without a window (e.g. from a script in GUI
-    # Blender): same work as the modal operator, minus Esc.
-    if state.session is None or not state.app_timer:
-        state.app_timer = False
+def _start_window():
+    """The window Start was pressed in, found again by its address (never kept as a Python
+    object, which would dangle once the window closes); None when it closed."""
+    for window in bpy.context.window_manager.windows:
+        if window.as_pointer() == state.window:
+            return window
+    return None
+
+
+def _timer_tick():
+    if state.session is None:
         return None
-    tick(bpy.context)
-    return TICK_INTERVAL
+    try:
+        if state.window is None:
+            # Started from a script without a window in its context.
+            tick(bpy.context)
+            return TICK_INTERVAL
+        window = _start_window()
+        if window is None:
+            # Its window closed: the session ends with it, as it did when it ran in that window.
+            stop_session(None, bake=False)
+            return None
+        # Tick as the panel's button would: that window's scene and screen.
+        with bpy.context.temp_override(window=window):
+            tick(bpy.context)
+        return TICK_INTERVAL
+    except Exception as e:
+        # Blender drops a timer that raises: end the session with it rather than
+        # leave the port open (and a launched tracker running) with nothing ticking.
+        traceback.print_exc()
+        state.error = "Live session ended: %s" % e
+        stop_session(None, bake=False)
+        return None
+
+
+def ticking():
+    """True while the session's timer is registered."""
+    return bpy.app.timers.is_registered(_timer_tick)
+
+
+def start_ticking(context):
+    """Tick the open session from now on, in the scene of the window Start was pressed in."""
+    window = getattr(context, "window", None)
+    state.window = window.as_pointer() if window is not None else None
+    if not ticking():
+        bpy.app.timers.register(_timer_tick, first_interval=TICK_INTERVAL)
+
+
+# Esc stops a running session: Stop bound to Esc, in the 3D View's key map that its
+# main region and sidebar use before the area's (where Esc cancels playback), and in
+# the Window key map for everywhere else. Stop's poll lets Esc pass when stopped, and
+# its invoke in any window but the one Start was pressed in.
+ESC_KEYMAPS = (("3D View Generic", 'VIEW_3D'), ("Window", 'EMPTY'))
+_keymap_items = []
+
+
+def register_keymaps():
+    keyconfig = bpy.context.window_manager.keyconfigs.addon
+    if keyconfig is None:
+        return  # a Blender without key configurations
+    for name, space_type in ESC_KEYMAPS:
+        keymap = keyconfig.keymaps.new(name=name, space_type=space_type)
+        _keymap_items.append((keymap, keymap.keymap_items.new(VSTREAM_OT_stop.bl_idname, 'ESC', 'PRESS')))
+
+
+def unregister_keymaps():
+    for keymap, item in _keymap_items:
+        try:
+            keymap.keymap_items.remove(item)
+        except (ReferenceError, RuntimeError):
+            pass  # the key configuration was already reset (Blender quitting)
+    _keymap_items.clear()
 
 
 @persistent
@@ -211,9 +276,6 @@ class VSTREAM_OT_start(bpy.types.Operator):
     bl_idname = "vstream.start"
     bl_label = "Start"
 
-    _timer = None
-    _session = None
-
     @classmethod
     def poll(cls, context):
         return state.session is None and getattr(context.scene, "vstream", None) is not None
@@ -236,47 +298,11 @@ class VSTREAM_OT_start(bpy.types.Operator):
             state.redraw(context)
             return {'CANCELLED'}
         state.redraw(context)
-        if bpy.app.background:
-            # Blender as a Python module or `blender -b`: no event loop will
-            # ever deliver a timer event (the module even has a window), so
-            # leave the session open for the caller to tick().
-            return {'FINISHED'}
-        if context.window is None:
-            # Started from a script without a window in its context.
-            state.app_timer = True
-            bpy.app.timers.register(_app_timer_tick, first_interval=TICK_INTERVAL)
-            return {'FINISHED'}
-        wm = context.window_manager
-        self._session = session
-        self._timer = wm.event_timer_add(TICK_INTERVAL, window=context.window)
-        state.timer = (wm, self._timer)
-        wm.modal_handler_add(self)
-        return {'RUNNING_MODAL'}
-
-    def modal(self, context, event):
-        if state.session is not self._session:
-            # Stopped elsewhere (Stop button, file load, unregister).
-            return {'FINISHED'}
-        if event.type == 'ESC' and event.value == 'PRESS':
-            try:
-                report = stop_session(context)
-            except bake.BakeError as e:
-                self.report({'WARNING'}, str(e))
-                return {'CANCELLED'}
-            if report is not None:
-                # A modal operator makes no undo step of its own: give the
-                # take one, so Ctrl+Z removes it and nothing done before it.
-                bpy.ops.ed.undo_push(message="VStream take")
-                self.report({'INFO'}, bake.describe(report))
-            return {'CANCELLED'}
-        if event.type == 'TIMER':
-            tick(context)
-        return {'PASS_THROUGH'}
-
-    def cancel(self, context):
-        # Blender cancels modal operators when their window closes or a file loads.
-        if state.session is self._session:
-            stop_session(None, bake=False)
+        if not bpy.app.background:
+            start_ticking(context)
+        # else Blender as a Python module or `blender -b`: no event loop runs
+        # timers (the module even has a window), so the caller ticks the session.
+        return {'FINISHED'}
 
 
 class VSTREAM_OT_stop(_WhileRunning, bpy.types.Operator):
@@ -284,6 +310,15 @@ class VSTREAM_OT_stop(_WhileRunning, bpy.types.Operator):
     bl_idname = "vstream.stop"
     bl_label = "Stop"
     bl_options = {'REGISTER', 'UNDO'}  # may bake a take: make that one undo step
+
+    def invoke(self, context, event):
+        # Esc (ESC_KEYMAPS) stops only in the window Start was pressed in, as when the
+        # session ran there as a modal operator: in another window (a file browser's, a
+        # render's) Esc keeps its own meaning there. Add-on key map items come first.
+        window = context.window
+        if event.type == 'ESC' and window is not None and window.as_pointer() != state.window:
+            return {'PASS_THROUGH'}
+        return self.execute(context)
 
     def execute(self, context):
         try:

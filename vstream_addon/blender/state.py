@@ -12,8 +12,7 @@ session = None            # the core LiveSession while Start is on (one UDP port
 error = ""                # last problem, shown in the panel until the next success
 last_take = ""            # summary of the last bake, shown in the panel
 last_status = None        # what the panel showed last, to redraw only on change
-timer = None              # (window_manager, timer) of the running modal operator
-app_timer = False         # the bpy.app.timers fallback is registered
+window = None             # as_pointer() of the window Start was pressed in (None: no window)
 record_frame = None       # scene frame when Record was pressed: where the take starts
 started_playback = False  # Record started timeline playback, so stopping it stops playback
 

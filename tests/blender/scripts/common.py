@@ -168,7 +168,7 @@ def wait_until(predicate, timeout=3.0, step=0.01):
 
 
 def tick_until(ops, predicate, what=None, timeout=3.0, step=0.01):
-    """Call the add-on's tick (as the modal operator's timer would; no event loop
+    """Call the add-on's tick (as the session's timer would; no event loop
     runs in the bpy module or `blender -b`) until predicate(); return True.
 
     After `timeout`: fail naming `what`, or, with what=None, return False so
@@ -298,7 +298,7 @@ def show_vstream_tab():
 
 
 def press_esc():
-    """Esc in the first window: closes the splash screen, cancels a modal operator."""
+    """Esc in the first window: closes the splash screen, stops a running session (Stop's key map item)."""
     win = bpy.context.window_manager.windows[0]
     win.event_simulate(type='ESC', value='PRESS')
     win.event_simulate(type='ESC', value='RELEASE')
@@ -322,7 +322,7 @@ def sleep(seconds):
 
 def drive_gui(steps, checks, timeout, cleanup=(), report=dict, quit=False):
     """Run the generator `steps` from a bpy.app.timers timer, so Blender's own
-    event loop (modal operators, redraws) runs between its yields, which are
+    event loop (timers, key maps, redraws) runs between its yields, which are
     seconds to wait. Then run the `cleanup` calls, print a RESULT line with
     what report() returns added, and exit: 0 only if `steps` finished and every
     cleanup call succeeded. Fails after `timeout` seconds.

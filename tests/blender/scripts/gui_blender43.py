@@ -116,7 +116,7 @@ def run():
     prefs.launch_tracker = ARGS.tracker == "bundled"
     keys = face.data.shape_keys.key_blocks
 
-    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start from the panel runs the modal operator",
+    CHECK(common.press(bpy.ops.vstream.start) == {'FINISHED'}, "Start from the panel runs the session on its timer",
           ops.state.error)
     session = ops.state.session
     process = launch.launched.process
@@ -168,9 +168,8 @@ def run():
     yield from screenshot("stopped")
 
     if ARGS.tracker == "bundled":
-        # Last: installing it again after this and pressing Start crashes Blender 4.3.2
-        # (segmentation fault; see remove_while_running), so Blender quits after it.
         yield from remove_while_running(module, launch)
+        yield from reinstall_and_start(face)
 
 
 def quit_while_loading():
@@ -183,7 +182,7 @@ def quit_while_loading():
     face = common.build_face_mesh(("jawOpen",))
     bpy.context.scene.vstream.mesh, bpy.context.scene.vstream.port = face, ARGS.port
     bpy.context.preferences.addons[module].preferences.tracker_source = ARGS.video
-    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'} and launch.launched.process is not None,
+    CHECK(common.press(bpy.ops.vstream.start) == {'FINISHED'} and launch.launched.process is not None,
           "Start before quitting", sys.modules[module + ".blender.operators"].state.error)
     INFO["quit_pid"] = launch.launched.process.pid
     yield 1.0
@@ -192,11 +191,8 @@ def quit_while_loading():
 def remove_while_running(module, launch):
     """Generator: Start, then remove the extension with Blender's operator while the tracker
     loads its model: the tracker ends, the extension's files and its wheels are gone.
-
-    Known: installing the zip again afterwards and pressing Start kills Blender 4.3.2 with a
-    segmentation fault at the first event after Start (not when the extension was removed
-    while stopped), so nothing follows this in the scenario."""
-    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'} and launch.launched.process is not None,
+    (This, then installing again and Start, used to segfault 4.3.2: reinstall_and_start.)"""
+    CHECK(common.press(bpy.ops.vstream.start) == {'FINISHED'} and launch.launched.process is not None,
           "Start before removing the extension")
     pid = launch.launched.process.pid
     yield 1.0
@@ -215,10 +211,39 @@ def remove_while_running(module, launch):
     yield from screenshot("removed")
 
 
+def reinstall_and_start(face):
+    """Generator: after remove_while_running, install the zip again and press Start: the
+    bundled tracker's frames arrive and move the face, Stop ends it. Blender 4.3.2 used to
+    segfault here, in Start, when the session ran in a modal operator (the removed class's
+    handler was still in the window)."""
+    module = STATE["module"] = common.install("extension", ARGS.zip)
+    ops = sys.modules[module + ".blender.operators"]
+    launch = sys.modules[module + ".blender.tracker_launch"]
+    settings = bpy.context.scene.vstream
+    settings.mesh, settings.port = face, ARGS.port
+    bpy.context.preferences.addons[module].preferences.tracker_source = ARGS.video
+    CHECK(common.press(bpy.ops.vstream.start) == {'FINISHED'} and launch.launched.process is not None,
+          "reinstalled: Start launches the tracker", ops.state.error)
+    session, pid = ops.state.session, launch.launched.process.pid
+    yield from common.wait(lambda: session.receiver.accepted_total > 0 or ops.state.error, 120,
+                           "the first frame after reinstalling")
+    CHECK(session.receiver.accepted_total > 0, "reinstalled: packets arrive", ops.state.error)
+    seen = {}
+    for _ in range(50):
+        for block in face.data.shape_keys.key_blocks[1:]:
+            seen.setdefault(block.name, set()).add(round(block.value, 3))
+        yield 0.1
+    moving = sorted(name for name, values in seen.items() if len(values) >= 3)
+    CHECK(len(moving) >= 3, "reinstalled: shape keys move with the tracker's frames", moving)
+    CHECK(common.press(bpy.ops.vstream.stop) == {'FINISHED'}, "reinstalled: Stop")
+    yield 0.5
+    CHECK(common.port_is_free(ARGS.port) and common.pid_gone(pid), "reinstalled: Stop ends the session and tracker")
+
+
 def start_without_a_camera(ops, launch):
     """Generator: Start as installed, on a machine with no webcam: the reason in the panel
     (its screenshot: no_camera.png), nothing left running."""
-    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start with webcam 0 and no camera")
+    CHECK(common.press(bpy.ops.vstream.start) == {'FINISHED'}, "Start with webcam 0 and no camera")
     process = launch.launched.process
     CHECK(process is not None, "no camera: the bundled tracker was launched", ops.state.error)
     yield from common.wait(lambda: launch.launched.process is None, 120, "the tracker to exit (no camera)")

@@ -5,7 +5,7 @@
 
 The add-on's preferences say "launch the tracker on Start"; the script only
 presses buttons (operators with a VIEW_3D context, as a click would) and
-watches while Blender's own event loop runs the modal operator, which ticks
+watches while Blender's own event loop runs the session's timer, which ticks
 and watches the child. Checks: frames from the launched tracker drive the
 mesh, Stop ends the child, an early exit puts the tracker's error line in the
 panel, and quitting Blender ends the child (the test checks that pid after
@@ -78,9 +78,9 @@ def run():
     jaw = face.data.shape_keys.key_blocks["jawOpen"]
     yield 0.3
 
-    # Start from the panel: port, then the tracker, then the modal operator ticks.
-    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'},
-          "Start from the panel runs the modal operator")
+    # Start from the panel: port, then the tracker, then the session's timer ticks.
+    CHECK(common.press(bpy.ops.vstream.start) == {'FINISHED'},
+          "Start from the panel runs the session on its timer")
     process = launch.launched.process
     CHECK(process is not None and process.poll() is None, "Start launched the tracker", ops.state.error)
     session = ops.state.session
@@ -94,7 +94,7 @@ def run():
     while len(seen) < 5 and time.monotonic() < deadline:
         seen.add(round(jaw.value, 4))
         yield 0.1
-    CHECK(len(seen) >= 5, "jawOpen moves over time (modal ticks applied the launched tracker's frames)",
+    CHECK(len(seen) >= 5, "jawOpen moves over time (timer ticks applied the launched tracker's frames)",
           sorted(seen))
     screenshot("running.png")
 
@@ -105,9 +105,9 @@ def run():
     CHECK(process.proc.returncode is not None and common.pid_gone(pid), "Stop ends the tracker (pid gone)",
           pid)
 
-    # An early exit: the modal operator's tick shows the tracker's own error line.
+    # An early exit: the session's tick shows the tracker's own error line.
     prefs.tracker_source = os.path.join(ARGS.out, "missing.mp4")
-    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start with a missing file")
+    CHECK(common.press(bpy.ops.vstream.start) == {'FINISHED'}, "Start with a missing file")
     yield from common.wait(lambda: launch.launched.process is None, 90, "the tracker to exit")
     CHECK(ops.state.error.startswith("Tracker exited (code 1): no such file") and "missing.mp4" in ops.state.error,
           "early exit: the tracker's error in the panel", ops.state.error)
@@ -118,7 +118,7 @@ def run():
 
     # Quit with the tracker running: the test checks the pid after Blender exits.
     prefs.tracker_source = ARGS.video
-    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start before quitting")
+    CHECK(common.press(bpy.ops.vstream.start) == {'FINISHED'}, "Start before quitting")
     yield from common.wait(lambda: session_frames(ops) > 0, 90, "frames before quitting")
     INFO["quit_pid"] = launch.launched.process.pid
 

@@ -1,10 +1,10 @@
-"""GUI Blender (3.4) under Xvfb: the REAL modal operator fed by a REAL tracker process.
+"""GUI Blender (3.4) under Xvfb: the REAL session timer fed by a REAL tracker process.
 
     xvfb-run -a blender --factory-startup --enable-event-simulate --python gui_live_tracker.py -- \
         --zip LEGACY.zip --tracker CMD... (see tests/blender/test_gui_live_tracker.py)
 
 Driven by a bpy.app.timers generator, so Blender's own event loop runs the
-add-on's modal operator in between. This script never calls the add-on's
+add-on's session timer in between. This script never calls the add-on's
 tick: it only presses buttons (operators with a VIEW_3D context override)
 and watches. Never asserts tick rates: software GL redraws only a few times
 per second.
@@ -102,9 +102,9 @@ def run():
     pb = rig.pose.bones["Head"]
     yield 0.2
 
-    # Start through the real modal operator.
-    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start runs as a modal operator")
-    CHECK(ops.state.timer is not None, "modal operator added its event timer")
+    # Start from the panel: the session ticks on its timer.
+    CHECK(common.press(bpy.ops.vstream.start) == {'FINISHED'}, "Start runs the session on its timer")
+    CHECK(ops.ticking(), "Start registered the session's timer")
     CHECK(not common.port_is_free(ARGS.port), "port bound while running")
 
     take = os.path.join(ARGS.out, "take.jsonl")
@@ -132,11 +132,11 @@ def run():
             raise AssertionError("tracker did not finish")
         yield 0.1
     CHECK(STATE["tracker"].returncode == 0, "tracker exited cleanly", open(log.name).read()[-2000:])
-    # Let the modal operator drain what is left.
+    # Let the session's timer drain what is left.
     yield from common.wait(lambda: (session.receiver.last_frame_age() or 0) > 0.5, 10, "the stream to go quiet")
     yield from common.sleep(0.3)
     INFO["ticks_observed_values"] = [len(jaw_seen), len(quat_seen)]
-    CHECK(len(jaw_seen) >= 5, "jawOpen moves over time (modal ticks applied frames)", sorted(jaw_seen))
+    CHECK(len(jaw_seen) >= 5, "jawOpen moves over time (timer ticks applied frames)", sorted(jaw_seen))
     CHECK(len(quat_seen) >= 5, "head bone turns over time", len(quat_seen))
 
     # What arrived agrees with the take the tracker wrote in the same run.
@@ -183,14 +183,14 @@ def run():
     CHECK(len(jaw_curve.keyframe_points) == keyed, "one jawOpen key per kept frame")
     CHECK(len(common.action_fcurves(head_action)) == 4, "head Action has 4 quaternion curves")
 
-    # Stop closes the socket and ends the modal operator.
+    # Stop closes the socket and ends the session's timer.
     CHECK(common.press(bpy.ops.vstream.stop) == {'FINISHED'}, "Stop")
     yield 0.3
-    CHECK(ops.state.session is None and ops.state.timer is None, "Stop ends the session and its timer")
+    CHECK(ops.state.session is None and not ops.ticking(), "Stop ends the session and its timer")
     CHECK(common.port_is_free(ARGS.port), "Stop closes the socket")
 
     # Esc stops it too.
-    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start again")
+    CHECK(common.press(bpy.ops.vstream.start) == {'FINISHED'}, "Start again")
     yield 0.3
     common.press_esc()
     yield from common.wait(lambda: ops.state.session is None, 5, "Esc to stop the session")
@@ -203,13 +203,13 @@ def run():
     with bpy.context.temp_override(window=None, area=None, region=None):
         CHECK(bpy.context.window is None, "context without a window")
         started = bpy.ops.vstream.start()
-    CHECK(started == {'FINISHED'} and ops.state.app_timer, "Start without a window uses an app timer")
+    CHECK(started == {'FINISHED'} and ops.ticking(), "Start without a window uses an app timer")
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     f = protocol.Frame(seq=1, t=0.0, face=True, weights=protocol.weights_from_dict({"jawOpen": 0.123}))
     tx.sendto(protocol.encode(f), ("127.0.0.1", ARGS.port))
     yield from common.wait(lambda: abs(jaw_key.value - 0.123) < 1e-4, 10, "the app timer to apply a frame")
     tx.close()
-    CHECK(common.press(bpy.ops.vstream.stop) == {'FINISHED'} and not ops.state.app_timer, "Stop ends the app timer")
+    CHECK(common.press(bpy.ops.vstream.stop) == {'FINISHED'} and not ops.ticking(), "Stop ends the app timer")
     CHECK(common.port_is_free(ARGS.port), "Stop closes the socket (app timer)")
 
     # A busy port: clear message in the panel, nothing started.
@@ -221,13 +221,13 @@ def run():
     except RuntimeError as e:
         raised = str(e)
     CHECK("Port %d is already in use by another program" % ARGS.port in raised, "busy port: clear error", raised)
-    CHECK(ops.state.session is None and ops.state.timer is None, "busy port: nothing half-started")
+    CHECK(ops.state.session is None and not ops.ticking(), "busy port: nothing half-started")
     yield from common.sleep(1.0)  # let the panel redraw with the error line
     common.screenshot(os.path.join(ARGS.out, "busy_port.png"))
     blocker.close()
 
-    # Loading another file stops it (load_pre handler / modal cancel).
-    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start before loading a file")
+    # Loading another file stops it (load_pre handler).
+    CHECK(common.press(bpy.ops.vstream.start) == {'FINISHED'}, "Start before loading a file")
     yield 0.3
     saved = os.path.join(ARGS.out, "saved.blend")
     bpy.ops.wm.save_as_mainfile(filepath=saved)
@@ -237,9 +237,9 @@ def run():
     CHECK(common.port_is_free(ARGS.port), "loading a file closes the socket")
     CHECK("vstream_take_001_face" in bpy.data.actions, "the take is saved with the file")
 
-    # Disabling the add-on while the modal operator runs closes the socket,
+    # Disabling the add-on while the session runs closes the socket,
     # and Blender carries on (the timer and handler must not outlive the classes).
-    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start before disabling the add-on")
+    CHECK(common.press(bpy.ops.vstream.start) == {'FINISHED'}, "Start before disabling the add-on")
     yield 0.3
     common.disable(STATE["module"])
     yield from common.sleep(1.0)

@@ -1,5 +1,5 @@
 """GUI Blender (3.4) under Xvfb: the live-rig parts of the VStream panel draw, and
-the real modal operator drives two face meshes and a neck/head rig.
+the real session timer drives two face meshes and a neck/head rig.
 
     xvfb-run -a blender --factory-startup --enable-event-simulate --python gui_rig_panels.py -- \
         --zip LEGACY.zip --port P --out DIR
@@ -89,8 +89,8 @@ def run():
         calls, returned = DRAWS[name]
         CHECK(calls > 0 and calls == returned, "%s drawn without errors" % name, DRAWS[name])
 
-    # The real modal operator drives both meshes and the neck/head rig.
-    CHECK(common.press(bpy.ops.vstream.start) == {'RUNNING_MODAL'}, "Start runs as a modal operator")
+    # The session's timer drives both meshes and the neck/head rig.
+    CHECK(common.press(bpy.ops.vstream.start) == {'FINISHED'}, "Start runs the session on its timer")
     protocol = sys.modules["vstream_addon.shared.protocol"]
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     h = math.radians(30) / 2
@@ -103,7 +103,7 @@ def run():
     finally:
         tx.close()
     yield from common.sleep(0.5)
-    CHECK(abs(face.data.shape_keys.key_blocks["jawOpen"].value - 0.7) < 1e-4, "modal ticks drive the face mesh")
+    CHECK(abs(face.data.shape_keys.key_blocks["jawOpen"].value - 0.7) < 1e-4, "timer ticks drive the face mesh")
     CHECK(abs(teeth.data.shape_keys.key_blocks["JawOpen"].value - 0.7) < 1e-4, "and the second mesh")
     neck_q = rig.pose.bones["neck"].rotation_quaternion
     CHECK(abs(neck_q.angle - 0.4 * math.radians(30)) < 1e-3, "the neck takes its share", neck_q.angle)

@@ -56,7 +56,7 @@ def main(check):
     keys = obj.data.shape_keys.key_blocks
     check(all(k.value == 0.0 for k in keys[1:]), "keys start at 0", [k.value for k in keys])
     frame = protocol.Frame(seq=1, t=0.0, face=True, weights=protocol.weights_from_dict(WEIGHTS))
-    # The modal tick's own path: LiveDriver.drive with the mesh as the settings' face mesh.
+    # The timer tick's own path: LiveDriver.drive with the mesh as the settings' face mesh.
     driver, session, settings = live.LiveDriver(), object(), live_settings(obj)
     check(driver.drive(session, settings, [frame]), "live apply reports a change")
     for name, expected in KEYS.items():

@@ -12,7 +12,7 @@ frames move the shape keys; a command set in the preferences still wins; a
 second Start while the tracker loads its model, a missing camera, and the
 extension removed while the tracker runs each end with no process left.
 No event loop runs in the module: the script calls the add-on's tick as the
-modal operator's timer would. Prints `RESULT {json}`. --mode kill: Start, then
+session's timer would. Prints `RESULT {json}`. --mode kill: Start, then
 at once (the tracker still importing and loading its model) print
 `TRACKER_PID n blender VERSION` and wait to be killed with SIGKILL by the test.
 """

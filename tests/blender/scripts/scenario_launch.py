@@ -4,7 +4,7 @@
         --tracker "PYTHON -m tracker_service" --video CLIP.mp4
 
 No event loop runs in the module, so the script calls the add-on's tick as
-the modal operator's timer would. Modes:
+the session's timer would. Modes:
   live    frames from the launched tracker move the shape keys; Stop, file load
           and disabling the add-on each end the child (its pid is gone)
   errors  a bad source, a missing command, a managed option and a busy port:

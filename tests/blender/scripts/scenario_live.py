@@ -3,7 +3,7 @@
 Runs in the bpy module (`python scenario_live.py --zip Z --kind K`) and in the
 Blender executable (`blender -b --factory-startup --python scenario_live.py --
 --zip Z --kind K`). No event loop runs in either, so the script calls the
-add-on's tick itself, exactly as the modal operator's timer would.
+add-on's tick itself, exactly as the session's timer would.
 Prints `RESULT {json}`; exits 0 only if every check passed.
 """
 
@@ -290,7 +290,7 @@ def scenario(check, module):
 
     # -- port already in use: clear error, nothing half-started --
     check(bpy.ops.vstream.stop() == {'FINISHED'}, "stop")
-    check(ops.state.session is None and ops.state.timer is None, "stop ends the session")
+    check(ops.state.session is None and not ops.ticking(), "stop ends the session")
     check(common.port_is_free(port), "stop closes the socket: the port can be bound again")
     blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     blocker.bind(("127.0.0.1", 0))
@@ -304,7 +304,7 @@ def scenario(check, module):
     want = "Port %d is already in use by another program: choose another port or stop it" % busy
     check(want in message, "busy port gives the clear message", message)
     check(ops.state.error == want, "panel error line shows it", ops.state.error)
-    check(ops.state.session is None and ops.state.timer is None, "nothing half-started")
+    check(ops.state.session is None and not ops.ticking(), "nothing half-started")
     blocker.close()
     settings.port = port
     check(bpy.ops.vstream.start() == {'FINISHED'} and ops.state.error == "", "start after freeing clears the error")

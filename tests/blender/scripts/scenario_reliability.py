@@ -215,7 +215,7 @@ def part_lifecycle(check, ops, module, receiver_mod):
         message = str(e)
     want = receiver_mod.port_in_use_message(port)
     check(want in message, "busy port gives the clear message", message)
-    check(ops.state.session is None and ops.state.timer is None and not ops.state.app_timer,
+    check(ops.state.session is None and not ops.ticking(),
           "nothing half-started")
     check(open_sockets() == before, "failed start leaves no socket open")
     # Busy on all interfaces too (0.0.0.0 clashes with a 127.0.0.1 bind on Linux).
@@ -253,7 +253,7 @@ def part_lifecycle(check, ops, module, receiver_mod):
         bpy.ops.vstream.record()
         ops.tick(bpy.context)
         op()
-        check(ops.state.session is None and ops.state.timer is None and not ops.state.app_timer,
+        check(ops.state.session is None and not ops.ticking(),
               "%s stops the session" % what)
         check(common.port_is_free(port), "%s closes the socket" % what)
         check(open_sockets() == before, "%s leaves no socket open" % what)
@@ -262,13 +262,23 @@ def part_lifecycle(check, ops, module, receiver_mod):
 
     bpy.context.scene.vstream.port = port
     before = open_sockets()
+    esc_items = stop_on_esc()
+    check(sorted(esc_items) == ["3D View Generic", "Window"], "Esc bound to Stop in the add-on key maps", esc_items)
     check(bpy.ops.vstream.start() == {'FINISHED'}, "start before disabling")
     common.disable(module)
+    check(stop_on_esc() == [], "disabling removes the Esc key map items", stop_on_esc())
     check(common.port_is_free(port), "disabling the add-on closes the socket")
     check(open_sockets() == before, "disabling leaves no socket open")
     check(not hasattr(bpy.types, "VIEW3D_PT_vstream"), "disabling unregisters the panel")
     check(ops.state.session is None, "disabling ends the session")
     return {"port": port}
+
+
+def stop_on_esc():
+    """Names of the add-on key maps holding an Esc item bound to vstream.stop."""
+    keyconfig = bpy.context.window_manager.keyconfigs.addon
+    return [km.name for km in keyconfig.keymaps for item in km.keymap_items
+            if item.idname == "vstream.stop" and item.type == 'ESC'] if keyconfig else []
 
 
 # -- long take -----------------------------------------------------------------

@@ -13,7 +13,7 @@ With --osf-command, OpenSeeFace's facetracker runs live against the session
 DIR/openseeface.json for the test to compare with OpenSeeFace's own log.
 
 No event loop runs (bpy module, `blender -b`): the script calls the add-on's
-tick itself, as the modal operator's timer would. Prints `RESULT {json}`.
+tick itself, as the session's timer would. Prints `RESULT {json}`.
 """
 
 import argparse
