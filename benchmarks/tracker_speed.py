@@ -11,6 +11,9 @@ the frame's cost over the shape predictor's (which no dlib tracker can avoid).
 Then the whole `vstream-tracker --out` process on a clip, as a user runs it (all
 cores) and pinned to one: wall, user and system time (system time is what spinning
 threads cost). Then the time from the process's start to its first frame sent.
+The benchmark restarts itself with glibc's huge pages as the tracker does
+(tracker_service/huge_pages.py) and starts the tracker processes with the
+environment it was given, so each pays its own restart.
 Run: .venv/bin/python benchmarks/tracker_speed.py
 """
 
