@@ -31,7 +31,7 @@ restart_with_huge_pages()   # both trackers measured as the tracker runs (tracke
 
 import cv2  # noqa: E402
 
-from common import DATA, ROOT, one_core  # noqa: E402
+from common import DATA, ROOT, one_core, resized_frames  # noqa: E402
 
 from tracker_service.pipeline import FaceTracker  # noqa: E402
 
@@ -88,16 +88,12 @@ def compare(old_class, clip, size):
     cap = cv2.VideoCapture(os.path.join(DATA, "video", clip))
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     trackers = {"other": _Timed(old_class(size[0], size[1], fps)), "this": _Timed(FaceTracker(size[0], size[1], fps))}
-    index = 0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frame = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
+    count = 0
+    for index, frame in resized_frames(cap, size):
         for name in (("other", "this") if index % 2 == 0 else ("this", "other")):
             trackers[name].process(frame, index / fps)
-        index += 1
-    return {name: timed.frames for name, timed in trackers.items()}, index
+        count += 1
+    return {name: timed.frames for name, timed in trackers.items()}, count
 
 
 def main():

@@ -32,7 +32,7 @@ restart_with_huge_pages()   # measured in-process as the tracker runs (tracker_s
 
 import cv2  # noqa: E402
 
-from common import DATA, ROOT, first_core, one_core, run_process  # noqa: E402
+from common import DATA, ROOT, first_core, one_core, resized_frames, run_process  # noqa: E402
 
 from tracker_service import pipeline  # noqa: E402
 from tracker_service.pipeline import FaceTracker  # noqa: E402
@@ -137,16 +137,10 @@ def stages(path, size):
         setattr(pipeline.eye_state, name, st.wrap("eye_state", fn))
     tracker.eye_state = _Proxy(tracker.eye_state, "logits", st.wrap("eye_state", tracker.eye_state.logits))
     try:
-        index = 0
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            frame = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
+        for index, frame in resized_frames(cap, size):
             t0 = time.thread_time()
             tracker.process(frame, index / fps)
             st.end_frame(time.thread_time() - t0)
-            index += 1
     finally:
         pipeline.pupils.gaze_offsets = original
         for name, fn in eye_functions.items():
