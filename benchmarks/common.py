@@ -37,6 +37,17 @@ def run_process(cmd, cpus=None, cwd=None, env=None):
     return {"wall": wall, "user": usage.ru_utime, "system": usage.ru_stime}
 
 
+def resized_frames(cap, size):
+    """(index, frame) for each frame of the open cv2.VideoCapture `cap`, resized to `size`."""
+    index = 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            return
+        yield index, cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
+        index += 1
+
+
 def first_core():
     return {sorted(os.sched_getaffinity(0))[0]}
 

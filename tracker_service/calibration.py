@@ -56,7 +56,8 @@ class NeutralEstimator:
         self.capacity = max(MIN_SAMPLES, int(HISTORY_SECONDS * fps))
         self.capture_frames = max(MIN_SAMPLES, int(CAPTURE_SECONDS * fps))
         self.prior = np.asarray(prior, float)
-        self.history = np.zeros((self.capacity, len(self.prior)))
+        # One row per value, one column per frame (_percentiles: each value's samples contiguous).
+        self.history = np.zeros((len(self.prior), self.capacity))
         self.count = 0
         self.next = 0
         self.percentiles = np.asarray(percentiles, float)
@@ -78,24 +79,24 @@ class NeutralEstimator:
         Not what the user asked to be their neutral: an explicit calibration is kept."""
         if self.capturing or self.explicit_calibrations:
             return
-        self.history[:self.count] = np.nan
+        self.history[:, :self.count] = np.nan
 
     def update(self, values):
         """Feed one tracked frame's values; return the current neutral."""
-        self.history[self.next] = values
+        self.history[:, self.next] = values
         self.next = (self.next + 1) % self.capacity
         self.count = min(self.count + 1, self.capacity)
         if self.capturing:
             self.capturing -= 1
             if self.capturing == 0:
                 self.explicit_calibrations += 1
-                self.calibrated = _percentiles(self.history[:self.count], np.full(len(self.prior), 50.0))
+                self.calibrated = _percentiles(self.history[:, :self.count], np.full(len(self.prior), 50.0))
                 self.neutral = self.calibrated
             return self.neutral if self.neutral is not None else values
         self._since_update += 1
         if self.neutral is None or self._since_update >= UPDATE_EVERY or self.count < MIN_SAMPLES:
             self._since_update = 0
-            own = _percentiles(self.history[:self.count], self.percentiles)
+            own = _percentiles(self.history[:, :self.count], self.percentiles)
             # The prior stands in for a user not seen yet: once they have calibrated, it has no say.
             a = 1.0 if self.explicit_calibrations else np.minimum(1.0, self.count / np.maximum(self.prior_weight, 1.0))
             self.neutral = np.where(np.isnan(self.prior), own, a * own + (1.0 - a) * self.prior)
@@ -122,8 +123,9 @@ class WeightNeutral:
                                           np.full(n, WEIGHT_PRIOR_SECONDS))
         self.settling = np.flatnonzero(np.isin(self.columns, settling))
         self.lower_face = np.delete(self.columns, self.settling)
-        # The settling columns' last HISTORY_SECONDS of frames, NaN where the rest of the face was not at rest.
-        self.resting = np.full((self.estimator.capacity, len(self.settling)), np.nan)
+        # The settling columns' last HISTORY_SECONDS of frames (a column each), NaN where the rest of the
+        # face was not at rest.
+        self.resting = np.full((len(self.settling), self.estimator.capacity), np.nan)
         self.resting_next = 0
         self.resting_count = 0
         self.settled = np.zeros(n)    # each column's settled rest, 0 where it has none
@@ -161,28 +163,31 @@ class WeightNeutral:
     def _rest_of_face(self, values, at_rest):
         """Keep the settling columns' values of a frame (if the rest of the face is at rest)
         and, every settle_every frames, update what they have settled on."""
-        self.resting[self.resting_next] = values[self.settling] if at_rest else np.nan
-        self.resting_next = (self.resting_next + 1) % len(self.resting)
-        self.resting_count = min(self.resting_count + 1, len(self.resting))
+        self.resting[:, self.resting_next] = values[self.settling] if at_rest else np.nan
+        self.resting_next = (self.resting_next + 1) % self.resting.shape[1]
+        self.resting_count = min(self.resting_count + 1, self.resting.shape[1])
         if self.frames % self.settle_every:
             return
-        history = self.resting[:self.resting_count]
-        resting = history[~np.isnan(history[:, 0])]
+        history = self.resting[:, :self.resting_count]
+        resting = history[:, ~np.isnan(history[0])]
         self.settled[:] = 0.0
-        if len(resting) >= self.settle_after and len(resting) >= SETTLE_SHARE * len(history):
-            level = _percentiles(resting, np.full(resting.shape[1], WEIGHT_REST_PERCENTILE))
+        frames = resting.shape[1]
+        if frames >= self.settle_after and frames >= SETTLE_SHARE * history.shape[1]:
+            level = _percentiles(resting, np.full(resting.shape[0], WEIGHT_REST_PERCENTILE))
             self.settled[self.settling] = np.minimum(level, MAX_NEUTRAL)
 
 
 def _percentiles(history, percentiles):
-    """Per column, the given percentile of the non-NaN values (NaN if there are none).
-    Nearest rank, and one partial sort: np.nanpercentile costs several times more.
-    np.partition puts every requested rank where a full sort would (NaN last, as
-    np.sort) and costs about half as much (1.2 -> 0.7 ms for 20 s of history at
-    30 fps, once every UPDATE_EVERY frames)."""
-    valid = np.count_nonzero(~np.isnan(history), axis=0)
-    rows = np.rint(percentiles / 100.0 * np.maximum(valid - 1, 0)).astype(int)
-    ranked = np.partition(history, np.unique(rows), axis=0)
-    own = ranked[rows, np.arange(ranked.shape[1])]
+    """Per row (a value's samples), the given percentile of the non-NaN samples (NaN if
+    there are none). Nearest rank, and one partial sort: np.nanpercentile costs several
+    times more. np.partition puts every requested rank where a full sort would (NaN
+    last, as np.sort) and costs about half as much (1.2 -> 0.7 ms for 20 s of history at
+    30 fps, once every UPDATE_EVERY frames). Rows, not columns: partitioning and counting
+    along contiguous memory took 30% and 60% less time than along the columns of the
+    same history (the same numbers: each is an element of the history)."""
+    valid = np.count_nonzero(~np.isnan(history), axis=1)
+    ranks = np.rint(percentiles / 100.0 * np.maximum(valid - 1, 0)).astype(int)
+    ranked = np.partition(history, np.unique(ranks), axis=1)
+    own = ranked[np.arange(ranked.shape[0]), ranks]
     own[valid == 0] = np.nan
     return own

@@ -34,9 +34,8 @@ BAND_COLS = slice(8, 40)
 def face_brightness(gray, points):
     """Mean gray level inside the bounds of a face's (68, 2) landmarks (at least 1)."""
     h, w = gray.shape[:2]
-    x0, y0 = (max(0, int(v)) for v in points.min(axis=0))
-    x1, y1 = points.max(axis=0)
-    x1, y1 = min(w, int(x1) + 1), min(h, int(y1) + 1)
+    (x0, y0), (x1, y1) = points.min(axis=0).tolist(), points.max(axis=0).tolist()   # plain floats: cheaper
+    x0, y0, x1, y1 = max(0, int(x0)), max(0, int(y0)), min(w, int(x1) + 1), min(h, int(y1) + 1)
     if x1 <= x0 or y1 <= y0:
         return 1.0
     return max(1.0, cv2.mean(gray[y0:y1, x0:x1])[0])

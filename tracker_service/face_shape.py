@@ -20,9 +20,12 @@ def align(points, template):
     """(68, 2) points mapped by the least-squares affine fit of their STABLE points
     onto the template's (both (68, 2) arrays)."""
     points = np.asarray(points, dtype=np.float64)
-    src, dst = points[_STABLE], template[_STABLE]
-    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
-    s, d = src - src_mean, dst - dst_mean
+    dst_mean, d = _template_part(template)
+    src = points.take(_STABLE_INDEX, axis=0)
+    # The sum over the count is what .mean() computes (the same bits), without its
+    # Python-level overhead (a third of this function's time).
+    src_mean = src.sum(axis=0) / len(STABLE)
+    s = src - src_mean
     # Centred, the fit's linear part is (s'A = d) in least squares: a 2x2 system,
     # solved in closed form (np.linalg.lstsq costs ten times more here).
     (a, b), (_, c) = (s.T @ s).tolist()
@@ -34,4 +37,14 @@ def align(points, template):
     return (points - src_mean) @ linear + dst_mean
 
 
-_STABLE = list(STABLE)
+_STABLE_INDEX = np.array(STABLE, dtype=np.intp)
+_template_cache = [None, None]   # [template, (its STABLE points' mean, those points centred)]
+
+
+def _template_part(template):
+    """The template's side of the fit: the same for every frame, so computed once per template."""
+    if _template_cache[0] is not template:
+        dst = template.take(_STABLE_INDEX, axis=0)
+        dst_mean = dst.sum(axis=0) / len(STABLE)
+        _template_cache[:] = [template, (dst_mean, dst - dst_mean)]
+    return _template_cache[1]

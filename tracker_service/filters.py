@@ -60,8 +60,12 @@ class DeadZoneFilter:
         self.samples += 1
         step = values - self.x
         squared = step * step
-        distance = squared[:, :1] + squared[:, 1:2] if step.shape[1] == 2 else squared.sum(axis=1, keepdims=True)
-        innovation = np.sqrt(distance) / scale   # per row, as a column
+        # Per row, as a column; one value a row (the weights) is its own sum.
+        distance = squared if step.shape[1] == 1 else squared[:, :1] + squared[:, 1:2] if step.shape[1] == 2 \
+            else squared.sum(axis=1, keepdims=True)
+        innovation = np.sqrt(distance)
+        if scale != 1.0:   # (x / 1.0 is x: the weights skip a pass)
+            innovation /= scale
         cutoff = self.min_cutoff + self.beta * np.maximum(0.0, innovation - self.dead_zone) / dt
         a = np.maximum(alpha(cutoff, dt), 1.0 / self.samples)
         self.x = self.x + a * step

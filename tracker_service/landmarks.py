@@ -65,12 +65,13 @@ def shape_to_array(shape):
     """(n, 2) float64 array of a dlib full_object_detection's points.
 
     Parsed from the points' text form, "points[(x, y), (x, y), ...]": one C call
-    instead of 136 Python attribute reads (0.03 ms instead of 0.1 ms a frame).
+    instead of 136 Python attribute reads (0.03 ms instead of 0.1 ms a frame). The
+    points are whole pixels: int() parses them faster than numpy parses text as float.
     """
     parts = shape.parts()
     text = str(parts)
     if text.startswith("points[") and text.endswith("]"):
-        values = np.array(text[7:-1].translate(_POINT_PUNCTUATION).split(","), dtype=np.float64) \
+        values = np.array(list(map(int, text[7:-1].translate(_POINT_PUNCTUATION).split(","))), dtype=np.float64) \
             if len(text) > 8 else np.zeros(0)
         if values.size == 2 * len(parts):
             return values.reshape(-1, 2)

@@ -107,4 +107,4 @@ def test_pip_install_carries_every_module_and_the_command(tmp_path):
             rel = os.path.relpath(folder, ROOT).replace(os.sep, "/")
             expected |= {rel + "/" + f for f in files if f.endswith(".py")}
     assert expected and expected <= names, sorted(expected - names)
-    assert "vstream-tracker = tracker_service.cli:main" in entry_points
+    assert "vstream-tracker = tracker_service.__main__:main" in entry_points
