@@ -34,20 +34,21 @@ LABELS = os.path.join(ROOT, "tests", "fixtures", "blink_labels.json")
 HELDOUT = os.path.join(ROOT, "tests", "fixtures", "blink_labels_heldout.json")
 TEST = os.path.join(ROOT, "tests", "fixtures", "blink_labels_test.json")
 PEOPLE = os.path.join(ROOT, "tests", "fixtures", "blink_labels_people.json")
-SPLIT = os.path.join(ROOT, "tests", "fixtures", "expression_split.json")
+FRESH = os.path.join(ROOT, "tests", "fixtures", "blink_labels_fresh.json")
+SPLIT = os.path.join(ROOT, "tests", "fixtures", "blink_split.json")
 PARTS = ("tuning", "validation", "test")
 
 
-def labelled_clips(paths=(LABELS, HELDOUT, TEST, PEOPLE)):
+def labelled_clips(paths=(LABELS, HELDOUT, TEST, PEOPLE, FRESH)):
     """[(clip, part, folder, label)] for every clip of the label files; the part (of
-    expression_split.json) says whether the blink stage may be fitted, chosen or only
+    blink_split.json, by person) says whether the blink stage may be fitted, chosen or only
     scored on it."""
     split = json.load(open(SPLIT))
     part_of = {(folder, clip): part for part in PARTS for folder, clips in split[part].items() for clip in clips}
     out = []
     for path in paths:
-        folder = "people" if path == PEOPLE else "video"
         for clip, label in json.load(open(path)).items():
+            folder = label.get("folder", "people" if path == PEOPLE else "video")
             out.append((clip, part_of[(folder, clip)], folder, label))
     return out
 

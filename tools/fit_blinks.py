@@ -1,6 +1,6 @@
 """Fit the open/closed eye classifier (tracker_service/models/blinks.npz) on hand-labelled frames.
 
-    .venv/bin/python tools/fit_blinks.py [--l2 X] [--positive-weight X] [--dry-run] [--test]
+    .venv/bin/python tools/fit_blinks.py [--l2 X] [--positive-weight X] [--dry-run] [--degraded] [--test]
 
 For every clip with human blink labels (tests/fixtures/blink_labels*.json), the
 real tracker runs frame by frame and the blink stage's inputs are recorded
@@ -8,8 +8,8 @@ real tracker runs frame by frame and the blink stage's inputs are recorded
 relative to the user's neutral, the cue stage's closure and that closure's share
 of the user's blink depth; cached under .cache/blink_inputs by clip name: delete
 it after changing what eye_state reads). The part of each clip (tuning /
-validation / test) is read from tests/fixtures/expression_split.json, which
-splits by person. Recording the 19 tuning and validation clips (5794 frames)
+validation / test) is read from tests/fixtures/blink_split.json, which
+splits by person. Recording the 33 tuning and validation clips (7885 frames)
 takes a few minutes on a quiet core; the fit itself about a second.
 
 The model is an L2-regularised logistic regression, fitted by Newton's method on
@@ -18,6 +18,9 @@ the tuning part's frames only: both eyes of every frame labelled closed or open
 for both eyes together). It prints per-clip F1 (mean eyeBlink > 0.5, the rule
 of benchmarks/blink.py) for tuning and validation; --test adds the test part
 (read it once, at the end: choose nothing with it). --dry-run writes no model.
+--degraded also scores the validation part as a poor webcam would show it
+(degrade(): the frame shrunk to 200 rows, darker, noisy, JPEG-coded; recorded
+and cached the same way): how far the fitted model carries to small, noisy eyes.
 """
 
 import argparse
@@ -47,23 +50,43 @@ def frame_labels(label):
     return np.where(ambiguous, -1, closed.astype(int))
 
 
-def recorded(folder, clip):
-    """(frames, 2, features) eye_state inputs of every frame (NaN without a face), cached."""
-    path = os.path.join(CACHE, clip + ".npy")
+# A webcam at its worst, for the fit only (--degraded): the frame shrunk to DEGRADED_HEIGHT rows
+# (the eyes of most clips then 10-20 px wide, as on a laptop webcam), darker, noisy and JPEG-coded.
+DEGRADED_HEIGHT, DEGRADED_GAIN, DEGRADED_NOISE, DEGRADED_JPEG = 200, 0.6, 4.0, 50
+
+
+def degrade(frame, rng):
+    """One frame as a poor webcam would give it (DEGRADED_*)."""
+    h, w = frame.shape[:2]
+    if h > DEGRADED_HEIGHT:
+        frame = cv2.resize(frame, (int(round(w * DEGRADED_HEIGHT / h)), DEGRADED_HEIGHT), interpolation=cv2.INTER_AREA)
+    noisy = frame.astype(np.float32) * DEGRADED_GAIN + rng.normal(0.0, DEGRADED_NOISE, frame.shape)
+    ok, jpeg = cv2.imencode(".jpg", np.clip(noisy, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, DEGRADED_JPEG])
+    return cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+
+
+def recorded(folder, clip, degraded=False):
+    """(frames, 2, features) eye_state inputs of every frame (NaN without a face), cached;
+    degraded: of the clip as degrade() makes it."""
+    path = os.path.join(CACHE, clip + (".degraded" if degraded else "") + ".npy")
     if os.path.exists(path):
         return np.load(path)
     cap = cv2.VideoCapture(os.path.join(DATA, folder, clip))
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    tracker = FaceTracker(int(cap.get(3)), int(cap.get(4)), fps)
+    width, height = int(cap.get(3)), int(cap.get(4))
+    if degraded and height > DEGRADED_HEIGHT:
+        width, height = int(round(width * DEGRADED_HEIGHT / height)), DEGRADED_HEIGHT
+    tracker = FaceTracker(width, height, fps)
     tracker.eye_state = None   # record the inputs whatever the model file holds
-    width = eye_state.N_HOG + eye_state.N_GEOMETRY
+    n = eye_state.N_HOG + eye_state.N_GEOMETRY
+    rng = np.random.default_rng(0)
     rows, i = [], 0
     while True:
         ok, frame = cap.read()
         if not ok:
             break
-        r = tracker.process(frame, i / fps)
-        rows.append(tracker.eye_inputs if r.face else np.full((2, width), np.nan))
+        r = tracker.process(degrade(frame, rng) if degraded else frame, i / fps)
+        rows.append(tracker.eye_inputs if r.face else np.full((2, n), np.nan))
         i += 1
     out = np.array(rows, np.float32)
     os.makedirs(CACHE, exist_ok=True)
@@ -120,10 +143,10 @@ def counts(pred, y):
     return np.array(blink.counts(pred, y == 1, y < 0))
 
 
-def report(model, clips, parts):
+def report(model, clips, parts, title=""):
     for part in parts:
         total = np.zeros(3, int)
-        print("\n%s" % part)
+        print("\n%s%s" % (part, title))
         for clip, p, inputs, y in clips:
             if p != part:
                 continue
@@ -138,6 +161,7 @@ def main():
     ap.add_argument("--l2", type=float, default=FIT["l2"])
     ap.add_argument("--positive-weight", type=float, default=FIT["positive_weight"])
     ap.add_argument("--dry-run", action="store_true")
+    ap.add_argument("--degraded", action="store_true", help="also score the validation part degraded (degrade())")
     ap.add_argument("--test", action="store_true", help="also score the test part (once, at the end)")
     args = ap.parse_args()
     clips = []
@@ -149,6 +173,10 @@ def main():
     print("tuning rows (eyes): %d, closed %d" % (len(y), int(y.sum())))
     model = fit(x, y, args.l2, args.positive_weight)
     report(model, clips, ("tuning", "validation") + (("test",) if args.test else ()))
+    if args.degraded:
+        degraded = [(clip, part, recorded(folder, clip, degraded=True), frame_labels(label))
+                    for clip, part, folder, label in blink.labelled_clips() if part == "validation"]
+        report(model, degraded, ("validation",), " (degraded: 200 rows, x0.6, noise, JPEG 50)")
     if not args.dry_run:
         mean, scale, coef, bias = model
         np.savez(eye_state.MODEL_PATH, mean=mean.astype(np.float32), scale=scale.astype(np.float32),
