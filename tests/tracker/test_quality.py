@@ -57,15 +57,15 @@ def test_blinks_against_human_labels():
     assert scores["expr_d10.mp4"] >= 0.9 and scores["webcam_cap12.mp4"] >= 0.9, text
 
 
-def test_blinks_on_people_nobody_fitted_on():
-    # The validation part (14 people of blink_split.json; the eye classifier is fitted on the
-    # tuning part only, its settings were chosen here): pooled F1 0.789 (tp 297, fp 21,
-    # fn 138) when measured, plain dlib's EAR < 0.2 about 0.73 on the same clips. Most misses
-    # are two faces it cannot read (astorfi_sample_video: 88 shut frames, dim, talking with
-    # the eyes shut from the first frame; deepavsr_audio_only_demo_00019: 17, 160x160).
+def test_blinks_on_the_validation_people():
+    # The validation part of blink_split.json (14 people). Since issue 17's second session the
+    # eye classifier is fitted on these too (tools/fit_blinks.py: its recipe was chosen by
+    # cross-validation over people, 0.836 pooled held out), so this guards the pipeline that
+    # feeds it rather than measuring new faces: pooled F1 0.943 (tp 398, fp 11, fn 37) when
+    # measured; most misses are astorfi_sample_video (dim, eyes shut from the first frame).
     scores, text = blink.evaluate(part="validation", textbook=False)
-    assert blink.f1(*scores["pooled"]) >= 0.77, text
-    assert scores["pooled"][1] <= 30, text   # false closed frames: 21 measured
+    assert blink.f1(*scores["pooled"]) >= 0.92, text
+    assert scores["pooled"][1] <= 20, text
 
 
 # expr_d3's two winks (checked by eye): the subject's left eye shut on frames 7-19, the
@@ -78,11 +78,12 @@ def test_a_wink_closes_that_eye_only():
     weights = [r.weights for r in results]
     for shut, other, frames in WINKS:
         rows = [(weights[i][shut], weights[i][other]) for i in frames]
-        assert all(s >= 0.8 for s, _ in rows), rows
-        # The open eye squints with the cheek (up to 0.7 on four frames of the first
-        # wink), but it never reads as shut as the winking one, nor linked to it.
-        assert all(s - o >= 0.25 for s, o in rows), rows
-        assert sum(o < 0.5 for _, o in rows) >= 0.6 * len(rows), rows
+        # The winking eye reads shut on every frame: 0.75-1.0 in the first wink, where the
+        # cheek squints the open eye too, 0.93-1.0 in the second, when measured; the open eye
+        # reads 0 on every frame (the classifier of issue 17's first session let it rise to
+        # 0.7 with the cheek).
+        assert all(s >= 0.7 for s, _ in rows), rows
+        assert all(o < 0.25 and s - o >= 0.5 for s, o in rows), rows
 
 
 def test_blinks_survive_a_change_of_light():
