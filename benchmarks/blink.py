@@ -1,23 +1,18 @@
-"""Blink accuracy against per-frame human labels (tests/fixtures/blink_labels.json).
+"""Blink accuracy against per-frame human labels (tests/fixtures/blink_labels*.json).
 
-The two clips in blink_labels.json are the ones the blink settings were tuned on;
-tests/fixtures/blink_labels_heldout.json holds five clips labelled afterwards, so
-its table shows how far those settings carry over to other faces (since then a
-validation set: see tests/fixtures/README.md). tests/fixtures/blink_labels_test.json
-holds seven more clips labelled after all blink tuning: the test set, the honest
-number for faces nobody tuned on (tune nothing on it).
-tests/fixtures/blink_labels_people.json holds 19 people of ../shared/data/people/
-(issue 17); with the clips above they are scored by part of
-tests/fixtures/expression_split.json (split by person): tuning (the eye
-classifier, eye_state.py, is fitted on it), validation (settings are chosen on
-it) and test (read once).
+Every labelled clip (one person each) is scored by its part of
+tests/fixtures/blink_split.json, split by person: tuning and validation (the eye
+classifier, eye_state.py, is fitted on both since issue 17's second session; its
+recipe was chosen by cross-validation over them, tools/fit_blinks.py --cv) and
+test (tests/fixtures/blink_labels_fresh.json: 18 people labelled after all of
+that, read once). How the labels were made: tests/fixtures/README.md.
 
 Per-frame F1 of "eyes closed" = mean(eyeBlinkLeft, eyeBlinkRight) > 0.5, ambiguous
 frames excluded, for vstream and for the textbook fixed eye-aspect-ratio
 threshold of 0.2 (Soukupova and Cech) on plain dlib landmarks. A clip with no
 closed frame has no F1 (only false positives can happen there), so its row shows
 "-" and the false-positive count; the last row pools tp/fp/fn over all clips.
-Run: .venv/bin/python benchmarks/blink.py
+Run: .venv/bin/python benchmarks/blink.py [--parts tuning,validation,test]
 """
 
 import json
@@ -27,6 +22,7 @@ import cv2
 import numpy as np
 
 from common import DATA, ROOT, PlainDlib, one_core, table
+from reference import parts_from_args
 
 from tracker_service.pipeline import FaceTracker
 
@@ -34,20 +30,21 @@ LABELS = os.path.join(ROOT, "tests", "fixtures", "blink_labels.json")
 HELDOUT = os.path.join(ROOT, "tests", "fixtures", "blink_labels_heldout.json")
 TEST = os.path.join(ROOT, "tests", "fixtures", "blink_labels_test.json")
 PEOPLE = os.path.join(ROOT, "tests", "fixtures", "blink_labels_people.json")
-SPLIT = os.path.join(ROOT, "tests", "fixtures", "expression_split.json")
+FRESH = os.path.join(ROOT, "tests", "fixtures", "blink_labels_fresh.json")
+SPLIT = os.path.join(ROOT, "tests", "fixtures", "blink_split.json")
 PARTS = ("tuning", "validation", "test")
 
 
-def labelled_clips(paths=(LABELS, HELDOUT, TEST, PEOPLE)):
+def labelled_clips(paths=(LABELS, HELDOUT, TEST, PEOPLE, FRESH)):
     """[(clip, part, folder, label)] for every clip of the label files; the part (of
-    expression_split.json) says whether the blink stage may be fitted, chosen or only
+    blink_split.json, by person) says whether the blink stage may be fitted, chosen or only
     scored on it."""
     split = json.load(open(SPLIT))
     part_of = {(folder, clip): part for part in PARTS for folder, clips in split[part].items() for clip in clips}
     out = []
     for path in paths:
-        folder = "people" if path == PEOPLE else "video"
         for clip, label in json.load(open(path)).items():
+            folder = label.get("folder", "people" if path == PEOPLE else "video")
             out.append((clip, part_of[(folder, clip)], folder, label))
     return out
 
@@ -157,20 +154,8 @@ def light_change(clips=("webcam_cap12.mp4", "expr_d10.mp4")):
 
 def main():
     one_core()
-    print(evaluate()[1])
-    print()
-    print("Clips labelled after the settings were chosen (blink_labels_heldout.json; no test asserts these)")
-    print()
-    print(evaluate(HELDOUT)[1])
-    print()
-    print("Test set: clips labelled after all blink tuning (blink_labels_test.json; no setting was chosen with "
-          "these; no test asserts them)")
-    print()
-    print(evaluate(TEST)[1])
-    print()
-    for part in PARTS:
-        print("Every labelled clip of the %s part (expression_split.json, by person; blink_labels*.json and "
-              "the people/ clips of blink_labels_people.json)" % part)
+    for part in parts_from_args():
+        print("Every labelled clip of the %s part (blink_split.json, by person)" % part)
         print()
         print(evaluate(part=part)[1])
         print()
