@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import agreement  # noqa: E402
 import expressions as expression_benchmark  # noqa: E402  (benchmarks/expressions.py)
 
-from tracker_service import calibration, expressions  # noqa: E402
+from tracker_service import calibration, expressions, eye_state  # noqa: E402
 from vstream_addon.shared.arkit import ARKIT_NAMES  # noqa: E402
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -109,6 +109,36 @@ def test_the_model_file_makes_every_channel_but_those_it_cannot_see():
     made = set(model.channels)
     assert "eyeBlinkLeft" not in made and "tongueOut" not in made and "mouthSmileLeft" in made
     assert model.rest_cap.shape == (len(ARKIT_NAMES),) and np.all(model.rest_cap <= 1.0)
-    x = expressions.inputs(np.tile(model.template, (1, 1)) * 100 + 200, (0, 0, 0, 0), (0, 0, 0), model.template)
-    w = model.predict(x)
-    assert w.shape == (len(made),) and np.all((w >= 0) & (w <= 1))
+    points = model.template * 100 + 200
+    gray = np.full((480, 640), 128, np.uint8)
+    flat_eyes = [np.full((eye_state.PATCH_H, eye_state.PATCH_W), 128, np.uint8)] * 2
+    w = model(points, (0, 0, 0, 0), (0, 0, 0), flat_eyes, gray)
+    assert w.shape == (len(ARKIT_NAMES),) and np.all((w >= 0) & (w <= 1))
+    assert np.all(w[[ARKIT_NAMES.index(n) for n in ARKIT_NAMES if n not in made]] == 0)
+    # An eye too small to see (no patch) reads as the average eye, not as an error.
+    assert np.all(np.isfinite(model(points, (0, 0, 0, 0), (0, 0, 0), [None, None], gray)))
+
+
+def test_the_eye_pixels_move_the_gaze_where_the_shape_alone_cannot():
+    """The model reads the eye patches (docs/EXPRESSIONS.md): on a real frame, the eye channels change when the eye patches are swapped for a flat grey, while
+    the mouth's barely do. (A model that ignored the pixels would read the same.)"""
+    model = expressions.ExpressionModel()
+    assert "eyes" in model.pixel_blocks
+    import cv2
+    from tracker_service.pipeline import FaceTracker
+    cap = cv2.VideoCapture(data("video", "webcam_cap12.mp4"))
+    tracker = FaceTracker(int(cap.get(3)), int(cap.get(4)), 30.0)
+    seen = {}
+
+    def record(points, gaze, euler_deg, eye_patches, gray):
+        seen.update(args=(np.array(points), gaze, euler_deg, list(eye_patches), gray.copy()))
+        return model(points, gaze, euler_deg, eye_patches, gray)
+    tracker.expressions.model = record
+    for i in range(40):
+        ok, frame = cap.read()
+        tracker.process(frame, i / 30.0)
+    points, gaze, euler, eyes, gray = seen["args"]
+    flat = [np.full_like(e, int(e.mean())) for e in eyes]
+    real, blank = model(points, gaze, euler, eyes, gray), model(points, gaze, euler, flat, gray)
+    eye = [k for k, n in enumerate(ARKIT_NAMES) if n.startswith(("eyeLook", "eyeSquint"))]
+    assert np.abs(real - blank)[eye].max() > 0.05, (real - blank)[eye]
