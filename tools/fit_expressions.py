@@ -46,7 +46,7 @@ CACHE = os.path.join(ROOT, ".cache", "expression_inputs")
 # (every ARKit channel but the blinks, judged by human labels in blinks.py, and those the
 # reference does not make either (tongueOut) or hardly moves).
 CHANNELS = agreement.CHANNELS
-FIT = {"hidden": 256, "l2": 1e-3, "epochs": 60, "batch": 256, "rate": 2e-3, "seeds": (0, 1, 2), "pixels": "eyes",
+FIT = {"hidden": 256, "l2": 1e-3, "epochs": 60, "batch": 256, "rate": 2e-3, "seeds": (0, 1, 2), "pixels": "",
        "components": 32, "balance": 0.0, "jaw_weight": 1.0}
 FOLDS = 5
 
