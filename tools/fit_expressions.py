@@ -11,6 +11,12 @@ target weights of the same frames. A small network (expressions.inputs -> one
 tanh layer -> sigmoid per channel) is fitted to them by Adam on the squared
 error with weight decay; several seeds are averaged.
 
+The eye patches and a mouth patch are recorded too: `--set pixels=eyes` (or
+`mouth`, `eyes,mouth`) adds their gradient histograms to the inputs (each block
+seen through its `components` leading principal components); `balance` weighs
+people's frames alike, `jaw_weight` jawOpen's error. All tried on 2026-12-07 and
+not chosen (docs/EXPRESSIONS.md says what they measured and why).
+
 --cv: instead of writing a model, score the settings by cross-validation over
 the chosen clips, grouped by person (a person's clips and their mirror images
 are always on the same side), with the measures of benchmarks/agreement.py.
