@@ -51,9 +51,8 @@ class Result:
 class FaceTracker:
     def __init__(self, width, height, fps=30.0, expressions_model=None):
         """expressions_model: called with (points, gaze, head angles, eye patches, gray frame)
-        per tracked face for
-        the non-blink weights; default the learned expressions.ExpressionModel (the
-        training script passes a recorder instead)."""
+        per tracked face for the non-blink weights; default the learned
+        expressions.ExpressionModel (the training script passes a recorder instead)."""
         self.landmarks = LandmarkTracker()
         self.pose = HeadPose(width, height)
         self.eye_neutral = blinks.cue_neutral(fps)
