@@ -7,7 +7,8 @@ cached by tools/fit_expressions.py), the gradient of each channel's output with
 respect to the model's standardized inputs (the network is small: the gradient is
 exact, by hand); an input group's share is its mean gradient norm over the
 frames, as a share of all groups'. Groups: the 68 points by face part, the
-pupils' offsets, the head angles. Every channel gets every input; this says
+pupils' offsets, the head angles, and the pixel blocks the model reads (the eye
+patches' HOG, the mouth patch's). Every channel gets every input; this says
 which ones move it. Development only (needs the footage and the reference cache).
 """
 
@@ -32,14 +33,20 @@ POINT_GROUPS = (("jaw line", range(0, 17)), ("brows", range(17, 27)), ("nose", r
                 ("eyes and lids", range(36, 48)), ("outer lips", range(48, 60)), ("inner lips", range(60, 68)))
 
 
-def groups():
+def groups(model):
     out = [(name, [2 * p + k for p in points for k in (0, 1)]) for name, points in POINT_GROUPS]
-    return out + [("pupils", list(range(136, 140))), ("head angles", list(range(140, 143)))]
+    out += [("pupils", list(range(136, 140))), ("head angles", list(range(140, 143)))]
+    start = 143
+    for block in model.pixel_blocks:
+        size = fit_expressions._block_size(block)
+        out.append((block + " (pixels)", list(range(start, start + size))))
+        start += size
+    return out
 
 
 def gradient_norms(model, x):
     """(frames, channels, inputs): |d output / d standardized input|, averaged over the nets."""
-    z = (x - model.mean) / model.scale
+    z = np.nan_to_num((x - model.mean) / model.scale)
     total = 0.0
     for w1, b1, w2, b2 in zip(model.hidden_w, model.hidden_b, model.out_w, model.out_b):
         h = np.tanh(z @ w1 + b1)                                  # (m, hidden)
@@ -55,14 +62,14 @@ def main():
     args = p.parse_args()
     model = expressions.ExpressionModel()
     records = [r for r in fit_expressions.dataset(reference.split()[args.part]) if not r["mirror"]]
-    x, _ = fit_expressions.matrices(records, model.template)
-    share = np.zeros((len(model.channels), len(groups())))
+    x, _ = fit_expressions.matrices(records, model.template, model.pixel_blocks)
+    share = np.zeros((len(model.channels), len(groups(model))))
     for start in range(0, len(x), 200):
         g = gradient_norms(model, x[start:start + 200])
-        for k, (_, cols) in enumerate(groups()):
+        for k, (_, cols) in enumerate(groups(model)):
             share[:, k] += np.sqrt((g[:, :, cols] ** 2).sum(axis=2)).sum(axis=0)
     share /= share.sum(axis=1, keepdims=True)
-    names = [name for name, _ in groups()]
+    names = [name for name, _ in groups(model)]
     rows = [[c] + ["**%.0f%%**" % (100 * s) if s == row.max() else "%.0f%%" % (100 * s) for s in row]
             for c, row in zip(model.channels, share)]
     print(table(["channel"] + names, rows))

@@ -11,6 +11,12 @@ target weights of the same frames. A small network (expressions.inputs -> one
 tanh layer -> sigmoid per channel) is fitted to them by Adam on the squared
 error with weight decay; several seeds are averaged.
 
+The eye patches and a mouth patch are recorded too: `--set pixels=eyes` (or
+`mouth`, `eyes,mouth`) adds their gradient histograms to the inputs (each block
+seen through its `components` leading principal components); `balance` weighs
+people's frames alike, `jaw_weight` jawOpen's error. All tried on 2026-12-07 and
+not chosen (docs/EXPRESSIONS.md says what they measured and why).
+
 --cv: instead of writing a model, score the settings by cross-validation over
 the chosen clips, grouped by person (a person's clips and their mirror images
 are always on the same side), with the measures of benchmarks/agreement.py.
@@ -38,7 +44,7 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import agreement  # noqa: E402
 from common import tracked  # noqa: E402
 import reference  # noqa: E402
-from tracker_service import expressions, face_shape  # noqa: E402
+from tracker_service import expressions, eye_state, face_shape, mouth_region  # noqa: E402
 from vstream_addon.shared.arkit import ARKIT_NAMES  # noqa: E402
 
 CACHE = os.path.join(ROOT, ".cache", "expression_inputs")
@@ -46,7 +52,8 @@ CACHE = os.path.join(ROOT, ".cache", "expression_inputs")
 # (every ARKit channel but the blinks, judged by human labels in blinks.py, and those the
 # reference does not make either (tongueOut) or hardly moves).
 CHANNELS = agreement.CHANNELS
-FIT = {"hidden": 256, "l2": 1e-3, "epochs": 60, "batch": 256, "rate": 2e-3, "seeds": (0, 1, 2)}
+FIT = {"hidden": 256, "l2": 1e-3, "epochs": 60, "batch": 256, "rate": 2e-3, "seeds": (0, 1, 2), "pixels": "",
+       "components": 32, "balance": 0.0, "jaw_weight": 1.0}
 FOLDS = 5
 
 
@@ -58,9 +65,17 @@ class _Recorder:
     def __init__(self):
         self.rows = []
 
-    def __call__(self, points, gaze, euler_deg):
-        self.rows.append((np.array(points, np.float64), tuple(gaze), tuple(euler_deg)))
+    def __call__(self, points, gaze, euler_deg, eye_patches, gray):
+        self.rows.append((np.array(points, np.float64), tuple(gaze), tuple(euler_deg),
+                          [_patch_or_none(e, (eye_state.PATCH_H, eye_state.PATCH_W)) for e in eye_patches],
+                          _patch_or_none(mouth_region.patch(gray, points), (mouth_region.PATCH_H,
+                                                                             mouth_region.PATCH_W))))
         return np.zeros(len(ARKIT_NAMES))
+
+
+def _patch_or_none(patch, shape):
+    """(pixels, seen): a patch kept in the cache, zeros and False for None."""
+    return (np.zeros(shape, np.uint8), False) if patch is None else (np.array(patch, np.uint8), True)
 
 
 # Tracker modules that act only after the expression model's inputs are made (or
@@ -81,8 +96,10 @@ def _tracker_version():
 
 
 def stage_inputs(path, mirror=False):
-    """Per frame of a clip: points (n, 68, 2), gaze (n, 4), head angles (n, 3), face (n,)
-    as the tracker gives them to the expression model (NaN where no face), cached."""
+    """Per frame of a clip: points (n, 68, 2), gaze (n, 4), head angles (n, 3), face (n,),
+    the eye patches (n, 2, h, w) and the mouth patch (n, h, w) with whether each was seen
+    (eyes_seen (n, 2), mouth_seen (n,)), as the tracker gives them to the expression model
+    (NaN or zeros where no face), cached."""
     name = "%s%s.%s.npz" % (os.path.basename(path), ".mirror" if mirror else "", _tracker_version())
     cached = os.path.join(CACHE, name)
     if os.path.exists(cached):
@@ -90,16 +107,21 @@ def stage_inputs(path, mirror=False):
             return {k: d[k] for k in d.files}
     recorder = _Recorder()
     fps, results = tracked(path, mirror, expressions_model=recorder)
-    points, gaze, angles, face = [], [], [], []
+    points, gaze, angles, face, eyes, mouth = [], [], [], [], [], []
+    nothing = (np.zeros((eye_state.PATCH_H, eye_state.PATCH_W), np.uint8), False)
     for _ in results:
         if recorder.rows:
-            p, g, a = recorder.rows.pop()
-            points.append(p), gaze.append(g), angles.append(a), face.append(True)
+            p, g, a, e, m = recorder.rows.pop()
+            points.append(p), gaze.append(g), angles.append(a), face.append(True), eyes.append(e), mouth.append(m)
         else:
             points.append(np.full((68, 2), np.nan)), gaze.append((np.nan,) * 4), angles.append((np.nan,) * 3)
-            face.append(False)
+            face.append(False), eyes.append([nothing, nothing])
+            mouth.append((np.zeros((mouth_region.PATCH_H, mouth_region.PATCH_W), np.uint8), False))
     data = {"points": np.array(points), "gaze": np.array(gaze), "angles": np.array(angles),
-            "face": np.array(face), "fps": np.array(fps)}
+            "face": np.array(face), "fps": np.array(fps),
+            "eyes": np.array([[e[0] for e in pair] for pair in eyes]),
+            "eyes_seen": np.array([[e[1] for e in pair] for pair in eyes]),
+            "mouth": np.array([m[0] for m in mouth]), "mouth_seen": np.array([m[1] for m in mouth])}
     os.makedirs(CACHE, exist_ok=True)
     np.savez_compressed(cached, **data)
     return data
@@ -128,10 +150,24 @@ def dataset(clips):
                 print("%s%s: no frame where both find a face, left out" % (os.path.basename(path),
                                                                         " (mirrored)" if mirror else ""))
                 continue
+            use = d["face"][:n] & found[:n]
             records.append({"clip": os.path.basename(path), "mirror": mirror, "person": person(os.path.basename(path)),
                             "points": d["points"][:n], "gaze": d["gaze"][:n], "angles": d["angles"][:n],
-                            "use": d["face"][:n] & found[:n], "reference": ref[:n], "fps": float(d["fps"])})
+                            "use": use, "reference": ref[:n], "fps": float(d["fps"]),
+                            "pixels": pixel_features(d, np.flatnonzero(use))})
     return records
+
+
+def pixel_features(d, frames):
+    """{block: (len(frames), k)}: expressions.pixel_inputs of each block on the given frames."""
+    def patch(pixels, seen):
+        return pixels if seen else None
+    out = {}
+    for block in expressions.PIXEL_BLOCKS:
+        out[block] = np.array([expressions.pixel_inputs(
+            (block,), [patch(d["eyes"][i, k], d["eyes_seen"][i, k]) for k in (0, 1)],
+            patch(d["mouth"][i], d["mouth_seen"][i])) for i in frames]).reshape(len(frames), -1)
+    return out
 
 
 def fit_template(records, rounds=3):
@@ -145,19 +181,50 @@ def fit_template(records, rounds=3):
     return template
 
 
-def matrices(records, template):
-    x = np.concatenate([np.array([expressions.inputs(p, g, a, template)
-                                  for p, g, a in zip(r["points"][r["use"]], r["gaze"][r["use"]],
-                                                     r["angles"][r["use"]])])
+def matrices(records, template, blocks=()):
+    """(inputs, reference weights) of the records' usable frames: expressions.inputs, then
+    the pixel blocks' (expressions.pixel_inputs, in expressions.PIXEL_BLOCKS order)."""
+    x = np.concatenate([np.hstack([np.array([expressions.inputs(p, g, a, template)
+                                             for p, g, a in zip(r["points"][r["use"]], r["gaze"][r["use"]],
+                                                                r["angles"][r["use"]])])]
+                                  + [r["pixels"][b] for b in expressions.PIXEL_BLOCKS if b in blocks])
                         for r in records])
     columns = [ARKIT_NAMES.index(c) for c in CHANNELS]
     y = np.concatenate([r["reference"][r["use"]][:, columns] for r in records])
     return x, y.astype(np.float64)
 
 
-def train_net(z, y, hidden, l2, epochs, batch, rate, seed):
-    """One tanh layer and sigmoid outputs, Adam on the mean squared error plus l2 * |W|^2 / 2."""
+def pixel_projection(z, blocks, components):
+    """(inputs, fitted inputs): identity on the shape, pupils and head angles; each pixel
+    block to its first `components` principal components, whitened. Hundreds of gradient
+    histograms from 50-odd people are mostly who they are (skin, glasses, lashes): the
+    leading components are what varies most across all frames (a mouth opening, a lid
+    closing) and keep the network from learning faces by heart."""
+    width = len(expressions.inputs(np.zeros((68, 2)), (0,) * 4, (0,) * 3, np.zeros((68, 2))))
+    columns = [np.eye(z.shape[1])[:, :width]]
+    start = width
+    for block in blocks:
+        size = _block_size(block)
+        part = z[::4, start:start + size]
+        _, sv, vt = np.linalg.svd(part - part.mean(axis=0), full_matrices=False)
+        k = min(components, size)
+        basis = np.zeros((z.shape[1], k))
+        basis[start:start + size] = vt[:k].T / (sv[:k, None].T / np.sqrt(len(part)))
+        columns.append(basis)
+        start += size
+    return np.hstack(columns)
+
+
+def _block_size(block):
+    return len(expressions.pixel_inputs((block,), [None, None], None))
+
+
+def train_net(z, y, hidden, l2, epochs, batch, rate, seed, row_weight=None, channel_weight=None):
+    """One tanh layer and sigmoid outputs, Adam on the mean squared error (each row and
+    channel weighted, if given) plus l2 * |W|^2 / 2."""
     rng = np.random.default_rng(seed)
+    row_weight = np.ones(len(z)) if row_weight is None else row_weight
+    channel_weight = np.ones(y.shape[1]) if channel_weight is None else channel_weight
     params = [rng.normal(0.0, 1.0 / np.sqrt(z.shape[1]), (z.shape[1], hidden)), np.zeros(hidden),
               rng.normal(0.0, 1.0 / np.sqrt(hidden), (hidden, y.shape[1])), np.zeros(y.shape[1])]
     moment = [np.zeros_like(p) for p in params]
@@ -170,7 +237,7 @@ def train_net(z, y, hidden, l2, epochs, batch, rate, seed):
             w1, b1, w2, b2 = params
             h = np.tanh(z[rows] @ w1 + b1)
             out = 1.0 / (1.0 + np.exp(-(h @ w2 + b2)))
-            g_out = 2.0 * (out - y[rows]) / len(rows) * out * (1.0 - out)
+            g_out = 2.0 * (out - y[rows]) / len(rows) * out * (1.0 - out) * row_weight[rows, None] * channel_weight
             g_h = (g_out @ w2.T) * (1.0 - h * h)
             grads = [z[rows].T @ g_h + l2 * w1, g_h.sum(0), h.T @ g_out + l2 * w2, g_out.sum(0)]
             step += 1
@@ -214,15 +281,29 @@ def fit(records, settings=FIT, recalibrate=True):
     too little on held-out people), and person-linked brows read too much; an affine
     correction per channel undoes that without changing any correlation."""
     template = fit_template(records)
-    x, y = matrices(records, template)
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
-    nets = [train_net((x - mean) / scale, y, settings["hidden"], settings["l2"], settings["epochs"],
-                      settings["batch"], settings["rate"], seed) for seed in settings["seeds"]]
+    blocks = tuple(b for b in expressions.PIXEL_BLOCKS if b in settings["pixels"].split(","))
+    x, y = matrices(records, template, blocks)
+    mean, scale = np.nanmean(x, axis=0), np.nanstd(x, axis=0) + 1e-9
+    z = np.nan_to_num((x - mean) / scale)   # as ExpressionModel.predict: a patch not seen reads as the mean
+    into = pixel_projection(z, blocks, settings["components"])
+    # Every person's frames may weigh alike whatever their clips' length (balance 1) or as many as they are (0).
+    frames = {}
+    for r in records:
+        frames[r["person"]] = frames.get(r["person"], 0) + int(r["use"].sum())
+    rows = np.concatenate([np.full(int(r["use"].sum()), float(frames[r["person"]])) for r in records])
+    row_weight = rows ** -settings["balance"]
+    row_weight /= row_weight.mean()
+    channel_weight = np.array([settings["jaw_weight"] if c == "jawOpen" else 1.0 for c in CHANNELS])
+    nets = [train_net(z @ into, y, settings["hidden"], settings["l2"], settings["epochs"],
+                      settings["batch"], settings["rate"], seed, row_weight, channel_weight)
+            for seed in settings["seeds"]]
     arrays = {"template": template, "input_mean": mean, "input_scale": scale,
-              "hidden_w": np.array([n[0] for n in nets]), "hidden_b": np.array([n[1] for n in nets]),
+              # The projection folded into the first layer: the tracker multiplies once.
+              "hidden_w": np.array([into @ n[0] for n in nets]), "hidden_b": np.array([n[1] for n in nets]),
               "out_w": np.array([n[2] for n in nets]), "out_b": np.array([n[3] for n in nets]),
               "channels": np.array(CHANNELS), "rest_cap": resting_caps(records),
-              "out_gain": np.ones(len(CHANNELS)), "out_offset": np.zeros(len(CHANNELS))}
+              "out_gain": np.ones(len(CHANNELS)), "out_offset": np.zeros(len(CHANNELS)),
+              "pixel_blocks": np.array(blocks, dtype=str)}
     if recalibrate:
         arrays["out_gain"], arrays["out_offset"] = output_calibration(records, dict(settings, seeds=(0,)))
     return arrays
@@ -264,7 +345,7 @@ def predict_records(model, records, shipped=False):
     the user's neutral and the smoothing, frame by frame in time order)."""
     ours, ref = [], []
     for r in records:
-        x, _ = matrices([r], model.template)
+        x, _ = matrices([r], model.template, model.pixel_blocks)
         raw = np.zeros((len(x), len(ARKIT_NAMES)))
         raw[:, model.columns] = model.predict(x)
         if shipped:
@@ -307,6 +388,9 @@ def validate(tuning, validation, settings):
         print("%s, %s: mean |diff| %.4f, false fires %.4f, misses %.4f, median correlation %.3f, jawOpen %.3f"
               % (settings, "as sent" if shipped else "the model alone", s["mad"], s["false_fires"], s["misses"],
                  s["median_corr"], s["channel_corr"][jaw]), flush=True)
+        print("  correlation per channel the reference moves: " + ", ".join(
+            "%s %.2f" % (c, s["channel_corr"][k]) for k, c in enumerate(CHANNELS) if s["channel_moves"][k]),
+            flush=True)
 
 
 def main():

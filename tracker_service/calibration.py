@@ -128,6 +128,8 @@ class WeightNeutral:
         self.resting = np.full((len(self.settling), self.estimator.capacity), np.nan)
         self.resting_next = 0
         self.resting_count = 0
+        self.at_rest = 0              # rows of `resting` that are not NaN
+        self.has_settled = False
         self.settled = np.zeros(n)    # each column's settled rest, 0 where it has none
         self.settle_after = SETTLE_SECONDS * fps
         # A rest takes seconds to settle: looking again once a second is enough (a percentile
@@ -147,6 +149,7 @@ class WeightNeutral:
         if self.frames == self.settle_frames:
             self.estimator.forget()
             self.resting[:] = np.nan
+            self.at_rest = 0
         neutral = self.estimator.update(values)
         calibrated = self.estimator.calibrated
         if calibrated is None:
@@ -162,17 +165,21 @@ class WeightNeutral:
 
     def _rest_of_face(self, values, at_rest):
         """Keep the settling columns' values of a frame (if the rest of the face is at rest)
-        and, every settle_every frames, update what they have settled on."""
+        and update what they have settled on: on the first frame the face has rested long
+        enough, then every settle_every frames. (Looking only once a second, a resting frame
+        or two missing when the second came round delayed the settling by a whole second.)"""
+        self.at_rest += bool(at_rest) - (not np.isnan(self.resting[0, self.resting_next]))
         self.resting[:, self.resting_next] = values[self.settling] if at_rest else np.nan
         self.resting_next = (self.resting_next + 1) % self.resting.shape[1]
         self.resting_count = min(self.resting_count + 1, self.resting.shape[1])
-        if self.frames % self.settle_every:
+        ready = self.at_rest >= self.settle_after and self.at_rest >= SETTLE_SHARE * self.resting_count
+        if self.frames % self.settle_every and not (ready and not self.has_settled):
             return
-        history = self.resting[:, :self.resting_count]
-        resting = history[:, ~np.isnan(history[0])]
+        self.has_settled = ready
         self.settled[:] = 0.0
-        frames = resting.shape[1]
-        if frames >= self.settle_after and frames >= SETTLE_SHARE * history.shape[1]:
+        if ready:
+            history = self.resting[:, :self.resting_count]
+            resting = history[:, ~np.isnan(history[0])]
             level = _percentiles(resting, np.full(resting.shape[0], WEIGHT_REST_PERCENTILE))
             self.settled[self.settling] = np.minimum(level, MAX_NEUTRAL)
 
