@@ -111,11 +111,11 @@ def test_blinks_survive_a_change_of_light():
     # closed here). Blinks must still be seen in the new light.
     counts, text = blink.light_change()
     for case, (tp, fp, fn) in counts.items():
-        # Measured with the classifier refitted in issue 17's second session (it is also fitted
-        # on clips darkened and brightened, tools/fit_blinks.py degrade()): all 8 blink frames
-        # of webcam_cap12 at x0.6 (the first session's classifier saw 3: dlib's left-eye
-        # points drift there), but 5 of 8 at x1.4 (it saw 8): at x1.4 the small left eye
-        # (18 px) reads 0.1-0.4 through the second blink beside the right eye's 0.65-0.72,
-        # so the two are not linked and the frames read as a wink. Guarded at that.
-        seen = 5 / 8 if case == ("webcam_cap12.mp4", 1.4) else 0.75
+        # Measured with the 51-person fit of issue 17's second round: webcam_cap12 at x0.6 sees 3
+        # of its 8 blink frames (the 33-person fit saw 8; a known regression of the refit, which was
+        # chosen by cross-validation over people for blinks on new faces: docs/BENCHMARKS.md,
+        # blinks), at x1.4 6 of 8 (the 33-person fit 5: the small left eye, 18 px, still reads
+        # lower than the right one in the second blink). expr_d10 sees all 9 in both lights.
+        # Guarded at those levels.
+        seen = {("webcam_cap12.mp4", 0.6): 3 / 8, ("webcam_cap12.mp4", 1.4): 6 / 8}.get(case, 0.75)
         assert fp <= 5 and tp >= seen * (tp + fn), text
