@@ -4,8 +4,9 @@ Every labelled clip (one person each) is scored by its part of
 tests/fixtures/blink_split.json, split by person: tuning and validation (the eye
 classifier, eye_state.py, is fitted on both since issue 17's second session; its
 recipe was chosen by cross-validation over them, tools/fit_blinks.py --cv) and
-test (tests/fixtures/blink_labels_fresh.json: 18 people labelled after all of
-that, read once). How the labels were made: tests/fixtures/README.md.
+test (tests/fixtures/blink_labels_fresh2.json: 16 people labelled after all of
+that, read once; blink_labels_fresh.json, the first fresh test part, was read once
+and is validation data since). How the labels were made: tests/fixtures/README.md.
 
 Per-frame F1 of "eyes closed" = mean(eyeBlinkLeft, eyeBlinkRight) > 0.5, ambiguous
 frames excluded, for vstream and for the textbook fixed eye-aspect-ratio
@@ -31,11 +32,12 @@ HELDOUT = os.path.join(ROOT, "tests", "fixtures", "blink_labels_heldout.json")
 TEST = os.path.join(ROOT, "tests", "fixtures", "blink_labels_test.json")
 PEOPLE = os.path.join(ROOT, "tests", "fixtures", "blink_labels_people.json")
 FRESH = os.path.join(ROOT, "tests", "fixtures", "blink_labels_fresh.json")
+FRESH2 = os.path.join(ROOT, "tests", "fixtures", "blink_labels_fresh2.json")
 SPLIT = os.path.join(ROOT, "tests", "fixtures", "blink_split.json")
 PARTS = ("tuning", "validation", "test")
 
 
-def labelled_clips(paths=(LABELS, HELDOUT, TEST, PEOPLE, FRESH)):
+def labelled_clips(paths=(LABELS, HELDOUT, TEST, PEOPLE, FRESH, FRESH2)):
     """[(clip, part, folder, label)] for every clip of the label files; the part (of
     blink_split.json, by person) says whether the blink stage may be fitted, chosen or only
     scored on it."""

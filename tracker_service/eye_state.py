@@ -6,7 +6,7 @@ cue stage overfired on laughing eyes behind glasses, and on new people it missed
 long closures (a face that talks with its eyes shut learns the shut eye as its
 neutral). What an open eye looks like can: a dark iris between lighter sclera or
 lids, where a shut eye is a smooth lid with a lash line. So a logistic regression,
-fitted by tools/fit_blinks.py on the hand-labelled frames of 33 people, reads
+fitted by tools/fit_blinks.py on the hand-labelled frames of 51 people, reads
 per eye:
 
 - the eye's pixels: the corner-aligned crop of pupils.py, shrunk to PATCH_W x
