@@ -17,6 +17,7 @@ environment it was given, so each pays its own restart.
 Run: .venv/bin/python benchmarks/tracker_speed.py
 """
 
+import argparse
 import os
 import socket
 import statistics
@@ -271,12 +272,39 @@ def main():
         share = statistics.median(r["system"] / (r["user"] + r["system"]) for r in runs)
         print("| %s | %.1f | %.1f | %.2f | %.1f%% |" % (name, wall, user, system, 100 * share))
     print()
+    print(start_line(start_times))
+
+
+def start_line(start_times, note=""):
     wall, cpu = sorted(t[0] for t in start_times), sorted(t[1] for t in start_times)
-    print("From starting `vstream-tracker --source %s --port P` to its first frame arriving on P, %d runs: "
-          "median %.2f s of wall time (%.2f-%.2f s), the process having used %.2f s of CPU time by then "
-          "(%.2f-%.2f s)." % (PROCESS_CLIP, len(start_times), statistics.median(wall), wall[0], wall[-1],
-                              statistics.median(cpu), cpu[0], cpu[-1]))
+    return ("From starting `vstream-tracker --source %s --port P`%s to its first frame arriving on P, %d runs: "
+            "median %.2f s of wall time (%.2f-%.2f s), the process having used %.2f s of CPU time by then "
+            "(%.2f-%.2f s)." % (PROCESS_CLIP, note, len(start_times), statistics.median(wall), wall[0], wall[-1],
+                                statistics.median(cpu), cpu[0], cpu[-1]))
+
+
+def start_only(pairs=8):
+    """The start alone, with and without the huge pages (tracker_service/huge_pages.py), run by
+    run in turn: what a user waits for on an idle machine, and what the huge pages cost there."""
+    global USER_ENV
+    user_env = USER_ENV
+    with_pages, without = [], []
+    for _ in range(pairs):
+        USER_ENV = user_env
+        with_pages += first_frame(runs=1)
+        USER_ENV = dict(user_env, GLIBC_TUNABLES="glibc.malloc.hugetlb=0")
+        without += first_frame(runs=1)
+    USER_ENV = user_env
+    print(start_line(with_pages, " as a user runs it"))
+    print()
+    print(start_line(without, " with GLIBC_TUNABLES=glibc.malloc.hugetlb=0 (no huge pages), in turn with those"))
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--start-only", action="store_true",
+                        help="measure only the start, with and without huge pages, in turn")
+    if parser.parse_args().start_only:
+        start_only()
+    else:
+        main()
