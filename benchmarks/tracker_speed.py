@@ -201,7 +201,7 @@ def _cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def first_frame(clip=PROCESS_CLIP, runs=START_RUNS):
+def first_frame(clip=PROCESS_CLIP, runs=START_RUNS, env=None):
     """(wall seconds, CPU seconds) from starting the process to receiving its first datagram (a
     tracked frame), per run: the wall time is what the user waits on an idle machine; the CPU
     time the process had used by then is what other tenants of a shared machine do not change."""
@@ -213,7 +213,7 @@ def first_frame(clip=PROCESS_CLIP, runs=START_RUNS):
         start = time.monotonic()
         process = subprocess.Popen(tracker_command(clip, "--port", str(sink.getsockname()[1]), "--listen-port", "0",
                                                    "--max-frames", "5"),
-                                   cwd=ROOT, env=USER_ENV, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   cwd=ROOT, env=env or USER_ENV, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             sink.recv(4096)
             times.append((time.monotonic() - start, _cpu_seconds(process.pid)))
@@ -286,15 +286,10 @@ def start_line(start_times, note=""):
 def start_only(pairs=8):
     """The start alone, with and without the huge pages (tracker_service/huge_pages.py), run by
     run in turn: what a user waits for on an idle machine, and what the huge pages cost there."""
-    global USER_ENV
-    user_env = USER_ENV
     with_pages, without = [], []
     for _ in range(pairs):
-        USER_ENV = user_env
         with_pages += first_frame(runs=1)
-        USER_ENV = dict(user_env, GLIBC_TUNABLES="glibc.malloc.hugetlb=0")
-        without += first_frame(runs=1)
-    USER_ENV = user_env
+        without += first_frame(runs=1, env=dict(USER_ENV, GLIBC_TUNABLES="glibc.malloc.hugetlb=0"))
     print(start_line(with_pages, " as a user runs it"))
     print()
     print(start_line(without, " with GLIBC_TUNABLES=glibc.malloc.hugetlb=0 (no huge pages), in turn with those"))
