@@ -4,7 +4,7 @@ For every frame of a video, crops a box around both eyes (landmarks 36-47 of a
 take file, or with --brows also 17-26), upscales it, stamps the frame number
 on it and tiles the crops into PNG contact sheets of COLS x ROWS crops. The
 landmarks only place the crop: nothing from the tracker's weights is read or
-drawn, so the sheets can judge the blink detector independently.
+drawn (unless --weights asks), so the sheets can judge the blink detector independently.
 
 These sheets are how tests/fixtures/blink_labels.json was made (see
 tests/fixtures/README.md). Make the take first:
@@ -20,6 +20,9 @@ then:
     # overlay the committed labels (red border = closed, yellow = ambiguous)
     python tools/blink_contact_sheets.py clip.mp4 /tmp/clip.jsonl \
         --labels tests/fixtures/blink_labels.json
+    # check the tracker instead: stamp the take's eyeBlinkLeft / eyeBlinkRight on each crop
+    # (the subject's left eye is on the image's right)
+    python tools/blink_contact_sheets.py clip.mp4 /tmp/clip.jsonl --weights --frames 25 35
 
 Frames whose take line has no landmarks reuse the last known eye box and are
 marked "no face" on the sheet. Sheets are named <clip>_<first>-<last>.png.
@@ -40,8 +43,9 @@ AMBIGUOUS_BGR = (0, 220, 255)
 
 
 def read_take(path):
-    """Frame index -> 68x2 landmark array, or None where the take has no face."""
-    out = {}
+    """(frame index -> 68x2 landmark array, or None where the take has no face;
+    frame index -> {weight name: value})."""
+    out, weights = {}, {}
     with open(path) as f:
         for line in f:
             d = json.loads(line)
@@ -49,7 +53,8 @@ def read_take(path):
                 continue  # header line
             lm = d.get("landmarks")
             out[int(d["frame"])] = None if lm is None else np.asarray(lm, dtype=float)
-    return out
+            weights[int(d["frame"])] = d.get("weights", {})
+    return out, weights
 
 
 def eye_box(lm, aspect, pad, brows=False):
@@ -125,6 +130,8 @@ def main(argv=None):
     ap.add_argument("--frames", type=int, nargs=2, metavar=("FIRST", "LAST"),
                     help="only this inclusive, 0-based frame range")
     ap.add_argument("--labels", help="blink_labels.json to overlay (red border = closed, yellow = ambiguous)")
+    ap.add_argument("--weights", action="store_true",
+                    help="stamp the take's eyeBlinkLeft / eyeBlinkRight (the subject's) on each crop")
     args = ap.parse_args(argv)
 
     rows = args.rows or (10 if args.brows else 12)
@@ -134,7 +141,7 @@ def main(argv=None):
 
     clip = os.path.basename(args.video)
     stem = os.path.splitext(clip)[0]
-    take = read_take(args.take)
+    take, take_weights = read_take(args.take)
     marks = load_marks(args.labels, clip)
     per_sheet = args.cols * rows
     os.makedirs(args.out, exist_ok=True)
@@ -166,7 +173,11 @@ def main(argv=None):
         if idx > last:
             break
         img = np.full((size[1], size[0], 3), 96, np.uint8) if last_box is None else crop(frame, last_box, size)
-        tiles.append((f"{idx}" + ("  no face" if lm is None else ""), img, marks.get(idx)))
+        caption = f"{idx}" + ("  no face" if lm is None else "")
+        if args.weights and lm is not None:
+            w = take_weights.get(idx, {})
+            caption += "  L %.2f  R %.2f" % (w.get("eyeBlinkLeft", float("nan")), w.get("eyeBlinkRight", float("nan")))
+        tiles.append((caption, img, marks.get(idx)))
         frames_in_sheet.append(idx)
         if len(tiles) == per_sheet:
             flush()
