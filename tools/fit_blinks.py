@@ -1,6 +1,6 @@
 """Fit the open/closed eye classifier (tracker_service/models/blinks.npz) on hand-labelled frames.
 
-    .venv/bin/python tools/fit_blinks.py [--cv] [--degraded] [--dry-run] [--test] [--l2 X] [--min-eye-px X]
+    .venv/bin/python tools/fit_blinks.py [--cv] [--degraded] [--links] [--dry-run] [--test] [--l2 X] [--min-eye-px X]
 
 For every clip with human blink labels (tests/fixtures/blink_labels*.json), the
 real tracker runs frame by frame and the blink stage's inputs are recorded
@@ -25,8 +25,11 @@ the same way).
 The recipe (the regularisation, that width, the degraded copies, the decision at
 logit 0) was chosen with --cv: six folds of whole clips (one person each), each
 fold scored by a model fitted on the other five, pooled with benchmarks/blink.py's
-rule (mean eyeBlink > 0.5); with --degraded the folds also score their clips'
-degraded copies. Without --cv it prints per-clip
+rule (mean eyeBlink > 0.5) and eye by eye (its eye_counts(): labelled closed
+frames shown with both eyes shut, one eye only or neither; labelled open frames
+with an eye shut); with --degraded the folds also score their clips' degraded
+copies. --links scores, with the same held-out logits, every way of joining the
+two eyes of LINK_* (eye_state.LINK was chosen so). Without --cv it prints per-clip
 F1 on the fitted clips (in-sample); --test adds the test part (read it once, at
 the end: choose nothing with it). --dry-run writes no model.
 """
@@ -149,35 +152,49 @@ def training_rows(data, min_eye_px):
     return np.vstack(xs).astype(np.float64), np.concatenate(ys)
 
 
-def predict(model, inputs):
-    """Per frame "eyes closed" as the tracker reads it (eyeBlink of linked eyes, mean > 0.5)."""
+def logits(model, inputs):
+    """(frames, 2) each eye's logit of "closed" by `model` (fit()'s), as the tracker computes it."""
     state = eye_state.EyeState.__new__(eye_state.EyeState)
     state.mean, state.scale, state.coef, state.bias = (np.float32(model[0]), np.float32(model[1]),
                                                        np.float32(model[2]), float(model[3]))
-    out = np.zeros(len(inputs), bool)
+    return np.array([state.logits(rows) for rows in inputs]).reshape(-1, 2)
+
+
+def eye_weights(eye_logits, inputs, thresholds=eye_state.LINK):
+    """(frames, 2) eyeBlink of the (right, left) eye as the tracker reads them (eye_state.weights,
+    the eyes joined by `thresholds`); 0 on frames without a face."""
+    out = np.zeros(eye_logits.shape)
     for i, rows in enumerate(inputs):
-        if np.isnan(rows[0, -1]):
-            continue
-        w = eye_state.weights(state.logits(rows))
-        out[i] = (w["eyeBlinkLeft"] + w["eyeBlinkRight"]) / 2 > 0.5
+        if not np.isnan(rows[0, -1]):
+            w = eye_state.weights(eye_logits[i], rows[:, eye_state.RELATIVE_ASPECT], thresholds)
+            out[i] = w["eyeBlinkRight"], w["eyeBlinkLeft"]
     return out
 
 
-def counts(pred, y):
-    return np.array(blink.counts(pred, y == 1, y < 0))
+def counts(eyes, y):
+    """(tp, fp, fn) of benchmarks/blink.py's rule (mean eyeBlink > 0.5), then its eye_counts()
+    (closed frames: both / one only / neither eye shut; open frames with an eye shut)."""
+    closed, ambiguous = y == 1, y < 0
+    return np.array(blink.counts(eyes.mean(axis=1) > 0.5, closed, ambiguous) + blink.eye_counts(eyes, closed, ambiguous))
+
+
+def line(name, c):
+    """One clip's (or the pool's) counts() as a line."""
+    return "  %-45s F1 %s  tp %d fp %d fn %d   closed: both %d one %d neither %d   open: an eye %d" % (
+        name, "%.3f" % blink.f1(*c[:3]) if c[0] + c[2] else "  -  ", *c)
 
 
 def report(model, clips, parts):
     for part in parts:
-        total = np.zeros(3, int)
+        total = np.zeros(7, int)
         print("\n%s" % part)
         for clip, p, inputs, _, y in clips:
             if p != part:
                 continue
-            c = counts(predict(model, inputs), y)
+            c = counts(eye_weights(logits(model, inputs), inputs), y)
             total += c
-            print("  %-45s F1 %s  tp %d fp %d fn %d" % (clip, "%.2f" % blink.f1(*c) if c[0] + c[2] else "  - ", *c))
-        print("  %-45s F1 %.3f  tp %d fp %d fn %d" % ("pooled", blink.f1(*total), *total))
+            print(line(clip, c))
+        print(line("pooled", total))
 
 
 def fitted(clips, degraded, args):
@@ -187,27 +204,51 @@ def fitted(clips, degraded, args):
     return fit(*training_rows(data, args.min_eye_px), args.l2, args.positive_weight)
 
 
-def cross_validate(clips, degraded, args, show_degraded):
-    """Pooled (tp, fp, fn) of CV_FOLDS folds of whole clips, each scored by a model fitted on
-    the others (fitted()); show_degraded: also score each clip's degraded copy."""
+def held_out_logits(clips, degraded, args):
+    """{clip: (clean, degraded) (frames, 2) logits}, each clip's from a model fitted without its
+    fold: CV_FOLDS folds of whole clips (fitted())."""
     order = np.random.default_rng(CV_SEED).permutation(len(clips))
-    totals = {"clean": np.zeros(3, int), "degraded": np.zeros(3, int)}
+    out = {}
     for k in range(CV_FOLDS):
         held = {int(i) for i in order[k::CV_FOLDS]}
         model = fitted([c for i, c in enumerate(clips) if i not in held], degraded, args)
         for i in sorted(held):
-            clip, _, inputs, _, y = clips[i]
-            c = counts(predict(model, inputs), y)
-            totals["clean"] += c
-            line = "  %-45s F1 %s  tp %d fp %d fn %d" % (clip, "%.2f" % blink.f1(*c) if c[0] + c[2] else "  - ", *c)
-            if show_degraded:
-                d = counts(predict(model, degraded[clip][0]), y)
-                totals["degraded"] += d
-                line += "   degraded: tp %d fp %d fn %d" % tuple(d)
-            print(line)
+            clip, _, inputs = clips[i][:3]
+            out[clip] = logits(model, inputs), logits(model, degraded[clip][0])
+    return out
+
+
+def cross_validate(clips, degraded, args, show_degraded):
+    """Per clip and pooled counts() of the clips, each scored by a model fitted without its
+    fold (held_out_logits()); show_degraded: also score each clip's degraded copy."""
+    held = held_out_logits(clips, degraded, args)
+    totals = {"clean": np.zeros(7, int), "degraded": np.zeros(7, int)}
+    for clip, _, inputs, _, y in clips:
+        c = counts(eye_weights(held[clip][0], inputs), y)
+        totals["clean"] += c
+        print(line(clip, c))
+        if show_degraded:
+            totals["degraded"] += counts(eye_weights(held[clip][1], degraded[clip][0]), y)
     for name, total in totals.items():
         if name == "clean" or show_degraded:
-            print("  %-45s F1 %.3f  tp %d fp %d fn %d" % ("pooled, %s (cross-validated)" % name, blink.f1(*total), *total))
+            print(line("pooled, %s (cross-validated)" % name, total))
+    return held
+
+
+# The joinings of the two eyes --links scores (eye_state.LINK: the more open eye's logit above
+# which the eyes are joined; above which they are joined when its lids are below the aspect).
+LINK_NEAR = (-1.0, -2.0, -2.5, -3.0, -4.0, -5.0)
+LINK_FAR = (-4.0, -5.0, -6.0)
+LINK_ASPECTS = (0.7, 0.8, 0.9)
+
+
+def link_grid(clips, held):
+    """Pooled counts() of the cross-validated logits `held` for every joining of LINK_*."""
+    grid = [(near, near, 0.0) for near in LINK_NEAR] + [
+        (near, far, aspect) for near in LINK_NEAR for far in LINK_FAR if far < near for aspect in LINK_ASPECTS]
+    for thresholds in [(np.inf, np.inf, 0.0), (-np.inf, -np.inf, 0.0)] + grid:
+        total = sum(counts(eye_weights(held[clip][0], inputs, thresholds), y) for clip, _, inputs, _, y in clips)
+        print(line("joined above %g, or %g below %g of neutral" % thresholds, total))
 
 
 def main():
@@ -217,6 +258,8 @@ def main():
     ap.add_argument("--min-eye-px", type=float, default=MIN_EYE_PX)
     ap.add_argument("--cv", action="store_true", help="score the recipe by %d-fold cross-validation over clips" % CV_FOLDS)
     ap.add_argument("--degraded", action="store_true", help="with --cv, also score the clips' degraded copies")
+    ap.add_argument("--links", action="store_true",
+                    help="with the cross-validated logits, score every joining of the two eyes (LINK_*)")
     ap.add_argument("--dry-run", action="store_true")
     ap.add_argument("--test", action="store_true", help="also score the test part (once, at the end)")
     args = ap.parse_args()
@@ -227,8 +270,11 @@ def main():
     fitting = [c for c in clips if c[1] in FIT_PARTS]
     degraded = {clip: recorded(folder, clip, degraded=True)
                 for clip, part, folder, _ in blink.labelled_clips() if part in FIT_PARTS}
-    if args.cv:
-        cross_validate(fitting, degraded, args, args.degraded)
+    if args.cv or args.links:
+        held = cross_validate(fitting, degraded, args, args.degraded)
+        if args.links:
+            print("\nhow the two eyes are joined (eye_state.LINK), the same held-out logits; chosen: %s" % (eye_state.LINK,))
+            link_grid(fitting, held)
         return
     model = fitted(fitting, degraded, args)
     report(model, clips, FIT_PARTS + (("test",) if args.test else ()))

@@ -21,7 +21,8 @@ from .calibration import HISTORY_SECONDS, NeutralEstimator
 # up to about a quarter, a blink by 40% or more.
 CLOSURE_START = 0.15     # a smaller drop is no blink at all
 CLOSURE_FULL = 0.4       # a drop this large is a closed eye, at the least (BlinkDepth)
-# Eyes closing this differently are a wink, not a blink to link. In expr_d3's first wink
+# Eyes closing this differently are a wink, not a blink to link (the cue stage's weights()
+# only: the tracker joins the classifier's eyes by their logits, eye_state.linked). In expr_d3's first wink
 # the open eye squints with the cheek and reads 0.3-0.7 beside the shut eye's 0.9-1.0:
 # at 0.5 six of its 13 frames were linked and shut both eyes. A blink's two eyes read
 # within 0.25 of each other on all but its first and last frame (eye_state).

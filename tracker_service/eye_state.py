@@ -19,7 +19,9 @@ per eye:
   as a share of the user's own blink depth (blinks.BlinkDepth).
 
 Its logit is the eye's blink weight, LOGIT_OPEN -> 0 and LOGIT_CLOSED -> 1, so a
-weight of 0.5 is the fitted boundary.
+weight of 0.5 is the fitted boundary. The two eyes are then joined (a blink: both
+read their mean logit) unless the more open eye is clearly open in its own terms (a
+wink: each keeps its own; linked()).
 """
 
 import os
@@ -111,9 +113,42 @@ def weight(logit):
     return float(v) if 0.0 < v < 1.0 else (1.0 if v >= 1.0 else 0.0)
 
 
-def weights(logits):
-    """{"eyeBlinkRight", "eyeBlinkLeft"} from the logits of the (right, left) eye; both
-    take their mean unless it is clearly a wink (blinks.link_eyes)."""
-    w = {"eyeBlinkRight": weight(logits[0]), "eyeBlinkLeft": weight(logits[1])}
-    blinks.link_eyes(w)
-    return w
+# Joining the two eyes: a blink or a wink. People almost always blink with both eyes, but
+# on a new face one eye's logit often stays below the boundary while the other's is well
+# above it (one side of the face lit, the other shaded): read eye by eye, a wink the person
+# never made. In a real wink the open eye stays open in its own terms: its logit far below
+# the boundary, or its lids at their own open height. So the eyes are joined (both read
+# their mean logit: the two eyes' evidence pooled) unless the more open eye's logit is
+# below `near` and either below `far` or its lid aspect at least `open_aspect` of its own
+# neutral aspect. expr_d3's first real wink: the open eye's logit -6.5 to -8 while its
+# lids squint with the cheek (0.66-0.69 of neutral), -3.1 to -6.5 with its lids at
+# 0.94-1.0; dfl_Twitch1's blinks read as winks: the weaker eye's logit -0.9 to -2.6 with
+# its lids at 0.57-0.63. Chosen by cross-validation over the 51 tuning and validation
+# people (tools/fit_blinks.py --cv --links, docs/BENCHMARKS.md) against the rule before
+# (joined when the two weights differed by < 0.25): pooled F1 0.852 -> 0.855, labelled
+# closed frames shown with one eye only 172 -> 39 (both 605 -> 710, neither 82 -> 110),
+# labelled open frames with an eye shut 286 -> 204. `near` -3 scored a little better
+# (0.857, 32, 200) but left expr_d3's first wink 0.1 logit from being joined away.
+# (near, far, open_aspect):
+LINK = (-2.5, -5.0, 0.9)
+# Where the relative aspect sits in a row of inputs() (geometry()'s second number).
+RELATIVE_ASPECT = N_HOG + 1
+
+
+def linked(logits, relative_aspects, thresholds=LINK):
+    """Whether the two eyes close together (a blink: they are joined) rather than one alone
+    (a wink: each keeps its own): the more open eye is not clearly open (LINK)."""
+    near, far, open_aspect = thresholds
+    weaker = int(logits[1] < logits[0])
+    logit, aspect = logits[weaker], relative_aspects[weaker]
+    return bool(logit > near or (logit > far and aspect < open_aspect))
+
+
+def weights(logits, relative_aspects, thresholds=LINK):
+    """{"eyeBlinkRight", "eyeBlinkLeft"} from the logits of the (right, left) eye and each
+    eye's aspect relative to its neutral: both take the weight of their mean logit when
+    linked() says they close together, else each its own."""
+    if linked(logits, relative_aspects, thresholds):
+        both = weight((logits[0] + logits[1]) / 2.0)
+        return {"eyeBlinkRight": both, "eyeBlinkLeft": both}
+    return {"eyeBlinkRight": weight(logits[0]), "eyeBlinkLeft": weight(logits[1])}

@@ -127,7 +127,8 @@ class FaceTracker:
         if self.eye_state is None:
             self.weights.update(blinks.weights(closures, closed))
         else:
-            self.weights.update(eye_state.weights(self.eye_state.logits(self.eye_inputs)))
+            self.weights.update(eye_state.weights(self.eye_state.logits(self.eye_inputs),
+                                                  self.eye_inputs[:, eye_state.RELATIVE_ASPECT]))
         return self._result(True, raw, points, detected)
 
     def _gray(self, bgr):
