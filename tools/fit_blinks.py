@@ -246,9 +246,11 @@ def link_grid(clips, held):
     """Pooled counts() of the cross-validated logits `held` for every joining of LINK_*."""
     grid = [(near, near, 0.0) for near in LINK_NEAR] + [
         (near, far, aspect) for near in LINK_NEAR for far in LINK_FAR if far < near for aspect in LINK_ASPECTS]
-    for thresholds in [(np.inf, np.inf, 0.0), (-np.inf, -np.inf, 0.0)] + grid:
+    named = [("never joined", (np.inf, np.inf, 0.0)), ("always joined", (-np.inf, -np.inf, 0.0))] + [
+        ("joined above %g, or %g below %g of neutral" % t, t) for t in grid]
+    for name, thresholds in named:
         total = sum(counts(eye_weights(held[clip][0], inputs, thresholds), y) for clip, _, inputs, _, y in clips)
-        print(line("joined above %g, or %g below %g of neutral" % thresholds, total))
+        print(line(name, total))
 
 
 def main():
