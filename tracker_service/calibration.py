@@ -123,12 +123,11 @@ class WeightNeutral:
                                           np.full(n, WEIGHT_PRIOR_SECONDS))
         self.settling = np.flatnonzero(np.isin(self.columns, settling))
         self.lower_face = np.delete(self.columns, self.settling)
-        # The settling columns' last HISTORY_SECONDS of frames (a column each), NaN where the rest of the
-        # face was not at rest.
+        # The settling columns' last HISTORY_SECONDS of frames, NaN where the rest of the face was
+        # not at rest: a column per frame, written at the estimator's slot for that frame, so the
+        # estimator's ring (its write index and count) is this one's too.
         self.resting = np.full((len(self.settling), self.estimator.capacity), np.nan)
-        self.resting_next = 0
-        self.resting_count = 0
-        self.at_rest = 0              # rows of `resting` that are not NaN
+        self.at_rest = 0              # columns of `resting` that are not NaN
         self.has_settled = False
         self.settled = np.zeros(n)    # each column's settled rest, 0 where it has none
         self.settle_after = SETTLE_SECONDS * fps
@@ -150,6 +149,7 @@ class WeightNeutral:
             self.estimator.forget()
             self.resting[:] = np.nan
             self.at_rest = 0
+        slot = self.estimator.next
         neutral = self.estimator.update(values)
         calibrated = self.estimator.calibrated
         if calibrated is None:
@@ -160,25 +160,28 @@ class WeightNeutral:
             # The automatic neutral goes on adapting from there, up to that or the cap.
             rest = np.clip(neutral, 0.0, np.maximum(self.caps, calibrated))
         out[self.columns] = rescale(values, rest)
-        self._rest_of_face(values, out[self.lower_face].max() < LOWER_FACE_AT_REST)
+        self._rest_of_face(slot, values, out[self.lower_face].max() < LOWER_FACE_AT_REST)
         return out
 
-    def _rest_of_face(self, values, at_rest):
+    def _rest_of_face(self, slot, values, at_rest):
         """Keep the settling columns' values of a frame (if the rest of the face is at rest)
-        and update what they have settled on: on the first frame the face has rested long
-        enough, then every settle_every frames. (Looking only once a second, a resting frame
-        or two missing when the second came round delayed the settling by a whole second.)"""
-        self.at_rest += bool(at_rest) - (not np.isnan(self.resting[0, self.resting_next]))
-        self.resting[:, self.resting_next] = values[self.settling] if at_rest else np.nan
-        self.resting_next = (self.resting_next + 1) % self.resting.shape[1]
-        self.resting_count = min(self.resting_count + 1, self.resting.shape[1])
-        ready = self.at_rest >= self.settle_after and self.at_rest >= SETTLE_SHARE * self.resting_count
+        at the estimator's `slot` for it, and update what they have settled on: on the first
+        frame the face has rested long enough, then every settle_every frames. (Looking only
+        once a second, a resting frame or two missing when the second came round delayed the
+        settling by a whole second.) From an explicit calibration on, what the user calibrated
+        stands for the settled rest (__call__), so the settled rest stays as it was."""
+        if self.estimator.capturing or self.estimator.calibrated is not None:
+            return
+        self.at_rest += bool(at_rest) - (not np.isnan(self.resting[0, slot]))
+        self.resting[:, slot] = values[self.settling] if at_rest else np.nan
+        count = self.estimator.count
+        ready = self.at_rest >= self.settle_after and self.at_rest >= SETTLE_SHARE * count
         if self.frames % self.settle_every and not (ready and not self.has_settled):
             return
         self.has_settled = ready
         self.settled[:] = 0.0
         if ready:
-            history = self.resting[:, :self.resting_count]
+            history = self.resting[:, :count]
             resting = history[:, ~np.isnan(history[0])]
             level = _percentiles(resting, np.full(resting.shape[0], WEIGHT_REST_PERCENTILE))
             self.settled[self.settling] = np.minimum(level, MAX_NEUTRAL)

@@ -8,6 +8,7 @@
     bake            takes into Actions (Record, Import Take)
     mesh_mapping    a face mesh's mapping on the object, and the table that edits it
     tracker_launch  the tracker process Start launches
+    addon_name      the add-on's module name (imports nothing)
 
 The numbers live apply and the bake write come from ../core, which never
 imports bpy.

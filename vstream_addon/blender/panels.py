@@ -15,6 +15,7 @@ import importlib.util
 import bpy
 
 from . import live_apply, mesh_mapping, props, state, tracker_launch
+from .addon_name import ADDON
 from ..shared import arkit
 
 PARENT = "VIEW3D_PT_vstream"
@@ -325,4 +326,4 @@ class VIEW3D_PT_vstream_tracker(SubPanel, bpy.types.Panel):
         elif session is not None and process is None and prefs.launch_tracker:
             layout.operator("vstream.launch_tracker", icon='PLAY')
         layout.operator("preferences.addon_show", text="Tracker Settings",
-                        icon='PREFERENCES').module = props.ADDON
+                        icon='PREFERENCES').module = ADDON

@@ -13,12 +13,8 @@ under it), the mapping table's rows (obj.vstream_rows) and the add-on preference
 import bpy
 
 from . import mesh_mapping, tracker_launch
+from .addon_name import ADDON
 from ..core import bundled_tracker, neutral, quaternions, sources
-
-# The add-on's module name, which preferences are registered under: `vstream_addon`
-# for the legacy zip, `bl_ext.<repository>.vstream` for the 4.2+ extension. This
-# module lives in its `blender` subpackage.
-ADDON = __package__.rpartition(".")[0]
 
 
 def is_mesh(_self, obj):

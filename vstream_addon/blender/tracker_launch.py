@@ -5,7 +5,7 @@ The operators call `launch_if_enabled` after Start opened the port, `check` on
 every tick (an early exit becomes the panel's error) and `stop` from
 stop_session (Stop, Esc, file load, unregister); the Tracker panel shows
 `launched`. The preferences are handed in, so this module needs no other part
-of the add-on.
+of the add-on than its name (addon_name.ADDON).
 """
 
 import shutil
@@ -13,6 +13,7 @@ import sys
 
 import bpy
 
+from .addon_name import ADDON
 from ..core import bundled_tracker, sources, tracker_process
 from ..core.tracker_process import LaunchError
 
@@ -40,17 +41,11 @@ def bundled(unpack=True):
         return None, ""
     site = bundled_tracker.site_packages(bpy.utils.user_resource('EXTENSIONS'))
     # This extension's own folder in Blender's user folders (kept across updates).
-    private = bpy.utils.extension_path_user(_addon_package(), path="python%d.%d" % sys.version_info[:2])
+    private = bpy.utils.extension_path_user(ADDON, path="python%d.%d" % sys.version_info[:2])
     paths, reason = bundled_tracker.folders(tracker, site, private, unpack=unpack)
     if reason:
         return None, reason
     return bundled_tracker.argv(paths), ""
-
-
-def _addon_package():
-    # "bl_ext.user_default.vstream" for "bl_ext.user_default.vstream.blender": props.ADDON's
-    # rule, kept here so that this module needs no other part of the add-on (see above).
-    return __package__.rpartition(".")[0]
 
 
 def describe(prefs):
