@@ -494,7 +494,8 @@ def main():
                    help="comma-separated parts of the split to use (never test; default: tuning,validation)")
     p.add_argument("--cv", action="store_true", help="cross-validate the settings instead of writing a model")
     p.add_argument("--validate", action="store_true",
-                   help="fit on the tuning part, score on the validation part, write nothing")
+                   help="fit on the tuning part (one seed), score on the validation part and the held expressions; "
+                        "writes the model only to --out")
     p.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
                    help="override settings of FIT (hidden, l2, epochs, batch, rate, pixels, components, "
                         "pixel_cutoff, pixel_beta, pixel_dead_zone, pixel_channels, pixel_hidden, ...)")
