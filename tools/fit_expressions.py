@@ -269,7 +269,6 @@ def _shape_width():
     return len(expressions.inputs(np.zeros((68, 2)), (0,) * 4, (0,) * 3, np.zeros((68, 2))))
 
 
-
 def train_net(z, y, hidden, l2, epochs, batch, rate, seed, row_weight=None, channel_weight=None, masks=None):
     """One tanh layer and sigmoid outputs, Adam on the mean squared error (each row and
     channel weighted, if given) plus l2 * |W|^2 / 2. masks: (inputs x hidden, hidden x
@@ -470,7 +469,7 @@ def held_expressions(model, records):
 def validate(tuning, validation, settings, out=None):
     """Fit on the tuning records (one seed) and score on the validation part's clips (not their
     mirror images): how the settings were chosen once the people/ clips came (2026-12-07).
-    out: also write that model there (to try it in the tracker: still faces, held expressions)."""
+    out: also write that model there (expression_pixels.PixelModel reads it, to try it further)."""
     arrays = fit(tuning, dict(settings, seeds=(0,)), recalibrate=False)
     if out:
         save(arrays, out)
