@@ -1,14 +1,14 @@
 """Which of the expression model's inputs each channel leans on: a table for docs/EXPRESSIONS.md.
 
-    .venv/bin/python tools/channel_inputs.py [--part validation]
+    .venv/bin/python tools/channel_inputs.py [--part validation] [--model PATH]
 
 For every usable frame of the chosen part (the tracked inputs and the reference,
 cached by tools/fit_expressions.py), the gradient of each channel's output with
 respect to the model's standardized inputs (the network is small: the gradient is
 exact, by hand); an input group's share is its mean gradient norm over the
 frames, as a share of all groups'. Groups: the 68 points by face part, the
-pupils' offsets, the head angles, and the pixel blocks the model reads (the eye
-patches' HOG, the mouth patch's). Every channel gets every input; this says
+pupils' offsets, the head angles, and the pixel blocks the model reads, if any
+(a fit tool experiment's: the eye patches' HOG, the mouth patch's). Every channel gets every input; this says
 which ones move it. Development only (needs the footage and the reference cache).
 """
 
@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import fit_expressions  # noqa: E402
 import reference  # noqa: E402
 from common import table  # noqa: E402
+from expression_pixels import PixelModel, block_size  # noqa: E402
 from tracker_service import expressions  # noqa: E402
 
 # The 68 points (iBUG order) by face part; each point is two inputs (x, y), then 4 pupil and 3 head inputs.
@@ -38,7 +39,7 @@ def groups(model):
     out += [("pupils", list(range(136, 140))), ("head angles", list(range(140, 143)))]
     start = 143
     for block in model.pixel_blocks:
-        size = fit_expressions._block_size(block)
+        size = block_size(block)
         out.append((block + " (pixels)", list(range(start, start + size))))
         start += size
     return out
@@ -59,10 +60,11 @@ def gradient_norms(model, x):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--part", default="validation")
+    p.add_argument("--model", default=expressions.MODEL_PATH, help="the model file (default: the shipped one)")
     args = p.parse_args()
-    model = expressions.ExpressionModel()
+    model = PixelModel(args.model)
     records = [r for r in fit_expressions.dataset(reference.split()[args.part]) if not r["mirror"]]
-    x, _ = fit_expressions.matrices(records, model.template, model.pixel_blocks)
+    x, _ = fit_expressions.matrices(records, model.template, model.pixel_blocks, model.pixel_smoothing)
     share = np.zeros((len(model.channels), len(groups(model))))
     for start in range(0, len(x), 200):
         g = gradient_norms(model, x[start:start + 200])

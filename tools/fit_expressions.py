@@ -13,9 +13,14 @@ error with weight decay; several seeds are averaged.
 
 The eye patches and a mouth patch are recorded too: `--set pixels=eyes` (or
 `mouth`, `eyes,mouth`) adds their gradient histograms to the inputs (each block
-seen through its `components` leading principal components); `balance` weighs
-people's frames alike, `jaw_weight` jawOpen's error. All tried on 2026-12-07 and
-not chosen (docs/EXPRESSIONS.md says what they measured and why).
+seen through its `components` leading principal components); `pixel_cutoff`,
+`pixel_beta`, `pixel_dead_zone` run them through a dead-zone filter first (as the
+tracker would: expression_pixels.smooth_pixels, simulated frame by frame in time
+order); `pixel_channels` feeds them to some channels only (through `pixel_hidden`
+units of their own); `balance` weighs people's frames alike, `jaw_weight`
+jawOpen's error. docs/EXPRESSIONS.md says what each measured and which was chosen.
+--validate also plays tests/tracker/test_weight_neutral.py's held expressions
+through the fitted model (from the cached inputs) and says which would fail.
 
 --cv: instead of writing a model, score the settings by cross-validation over
 the chosen clips, grouped by person (a person's clips and their mirror images
@@ -35,6 +40,7 @@ import os
 import re
 import sys
 
+import cv2
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -42,9 +48,11 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 import agreement  # noqa: E402
-from common import tracked  # noqa: E402
 import reference  # noqa: E402
-from tracker_service import expressions, eye_state, face_shape, mouth_region  # noqa: E402
+from expression_pixels import PIXEL_BLOCKS, PixelModel, block_size, pixel_inputs, smooth_pixels  # noqa: E402
+import mouth_region  # noqa: E402
+from tracker_service import expressions, eye_state, face_shape, filters  # noqa: E402
+from tracker_service.pipeline import FaceTracker  # noqa: E402
 from vstream_addon.shared.arkit import ARKIT_NAMES  # noqa: E402
 
 CACHE = os.path.join(ROOT, ".cache", "expression_inputs")
@@ -53,7 +61,11 @@ CACHE = os.path.join(ROOT, ".cache", "expression_inputs")
 # reference does not make either (tongueOut) or hardly moves).
 CHANNELS = agreement.CHANNELS
 FIT = {"hidden": 256, "l2": 1e-3, "epochs": 60, "batch": 256, "rate": 2e-3, "seeds": (0, 1, 2), "pixels": "",
-       "components": 32, "balance": 0.0, "jaw_weight": 1.0}
+       "components": 32, "balance": 0.0, "jaw_weight": 1.0,
+       # The pixel inputs' filter (expression_pixels.smooth_pixels; cutoff 0 = none) and the channels
+       # they feed ("" = every channel; else comma-separated name prefixes, fed through
+       # pixel_hidden units of their own while the other channels see the shape alone).
+       "pixel_cutoff": 0.0, "pixel_beta": 0.0, "pixel_dead_zone": 0.0, "pixel_channels": "", "pixel_hidden": 64}
 FOLDS = 5
 
 
@@ -65,17 +77,9 @@ class _Recorder:
     def __init__(self):
         self.rows = []
 
-    def __call__(self, points, gaze, euler_deg, eye_patches, gray):
-        self.rows.append((np.array(points, np.float64), tuple(gaze), tuple(euler_deg),
-                          [_patch_or_none(e, (eye_state.PATCH_H, eye_state.PATCH_W)) for e in eye_patches],
-                          _patch_or_none(mouth_region.patch(gray, points), (mouth_region.PATCH_H,
-                                                                             mouth_region.PATCH_W))))
+    def __call__(self, points, gaze, euler_deg):
+        self.rows.append((np.array(points, np.float64), tuple(gaze), tuple(euler_deg)))
         return np.zeros(len(ARKIT_NAMES))
-
-
-def _patch_or_none(patch, shape):
-    """(pixels, seen): a patch kept in the cache, zeros and False for None."""
-    return (np.zeros(shape, np.uint8), False) if patch is None else (np.array(patch, np.uint8), True)
 
 
 # Tracker modules that act only after the expression model's inputs are made (or
@@ -96,32 +100,40 @@ def _tracker_version():
 
 
 def stage_inputs(path, mirror=False):
-    """Per frame of a clip: points (n, 68, 2), gaze (n, 4), head angles (n, 3), face (n,),
-    the eye patches (n, 2, h, w) and the mouth patch (n, h, w) with whether each was seen
-    (eyes_seen (n, 2), mouth_seen (n,)), as the tracker gives them to the expression model
-    (NaN or zeros where no face), cached."""
+    """Per frame of a clip: points (n, 68, 2), gaze (n, 4), head angles (n, 3), face (n,) as the
+    tracker gives them to the expression model, and for experiments the eyes' HOG (n, 2,
+    eye_state.N_HOG: the blink stage's, FaceTracker.eye_inputs) and the mouth patch (n, h, w)
+    with whether it was seen (mouth_seen (n,)); NaN or zeros where no face; cached."""
     name = "%s%s.%s.npz" % (os.path.basename(path), ".mirror" if mirror else "", _tracker_version())
     cached = os.path.join(CACHE, name)
     if os.path.exists(cached):
         with np.load(cached) as d:
             return {k: d[k] for k in d.files}
+    cap = cv2.VideoCapture(path)
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     recorder = _Recorder()
-    fps, results = tracked(path, mirror, expressions_model=recorder)
-    points, gaze, angles, face, eyes, mouth = [], [], [], [], [], []
-    nothing = (np.zeros((eye_state.PATCH_H, eye_state.PATCH_W), np.uint8), False)
-    for _ in results:
+    tracker = FaceTracker(int(cap.get(3)), int(cap.get(4)), fps, expressions_model=recorder)
+    no_mouth = np.zeros((mouth_region.PATCH_H, mouth_region.PATCH_W), np.uint8)
+    points, gaze, angles, face, eyes, mouth, mouth_seen = [], [], [], [], [], [], []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frame = cv2.flip(frame, 1) if mirror else frame
+        tracker.process(frame, len(face) / fps)
         if recorder.rows:
-            p, g, a, e, m = recorder.rows.pop()
-            points.append(p), gaze.append(g), angles.append(a), face.append(True), eyes.append(e), mouth.append(m)
+            p, g, a = recorder.rows.pop()
+            m = mouth_region.patch(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), p)
+            points.append(p), gaze.append(g), angles.append(a), face.append(True)
+            eyes.append(tracker.eye_inputs[:, :eye_state.N_HOG])
+            mouth.append(no_mouth if m is None else m), mouth_seen.append(m is not None)
         else:
             points.append(np.full((68, 2), np.nan)), gaze.append((np.nan,) * 4), angles.append((np.nan,) * 3)
-            face.append(False), eyes.append([nothing, nothing])
-            mouth.append((np.zeros((mouth_region.PATCH_H, mouth_region.PATCH_W), np.uint8), False))
+            face.append(False), eyes.append(np.full((2, eye_state.N_HOG), np.nan))
+            mouth.append(no_mouth), mouth_seen.append(False)
     data = {"points": np.array(points), "gaze": np.array(gaze), "angles": np.array(angles),
-            "face": np.array(face), "fps": np.array(fps),
-            "eyes": np.array([[e[0] for e in pair] for pair in eyes]),
-            "eyes_seen": np.array([[e[1] for e in pair] for pair in eyes]),
-            "mouth": np.array([m[0] for m in mouth]), "mouth_seen": np.array([m[1] for m in mouth])}
+            "face": np.array(face), "fps": np.array(fps), "eyes": np.array(eyes, np.float32),
+            "mouth": np.array(mouth), "mouth_seen": np.array(mouth_seen)}
     os.makedirs(CACHE, exist_ok=True)
     np.savez_compressed(cached, **data)
     return data
@@ -153,21 +165,37 @@ def dataset(clips):
             use = d["face"][:n] & found[:n]
             records.append({"clip": os.path.basename(path), "mirror": mirror, "person": person(os.path.basename(path)),
                             "points": d["points"][:n], "gaze": d["gaze"][:n], "angles": d["angles"][:n],
-                            "use": use, "reference": ref[:n], "fps": float(d["fps"]),
-                            "pixels": pixel_features(d, np.flatnonzero(use))})
+                            "use": use, "face": d["face"][:n], "reference": ref[:n], "fps": float(d["fps"]),
+                            "pixels": pixel_features(d, np.flatnonzero(d["face"][:n]), n)})
     return records
 
 
-def pixel_features(d, frames):
-    """{block: (len(frames), k)}: expressions.pixel_inputs of each block on the given frames."""
-    def patch(pixels, seen):
-        return pixels if seen else None
+def pixel_features(d, frames, n):
+    """{block: (n, k) float32}: expression_pixels.pixel_inputs of each block on the given frames
+    (those with a face; NaN elsewhere), unsmoothed."""
     out = {}
-    for block in expressions.PIXEL_BLOCKS:
-        out[block] = np.array([expressions.pixel_inputs(
-            (block,), [patch(d["eyes"][i, k], d["eyes_seen"][i, k]) for k in (0, 1)],
-            patch(d["mouth"][i], d["mouth_seen"][i])) for i in frames]).reshape(len(frames), -1)
+    for block in PIXEL_BLOCKS:
+        rows = np.full((n, block_size(block)), np.nan, np.float32)
+        for i in frames:
+            rows[i] = pixel_inputs((block,), d["eyes"][i], d["mouth"][i] if d["mouth_seen"][i] else None)
+        out[block] = rows
     return out
+
+
+def smoothed_pixels(record, block, smoothing):
+    """A record's pixel block on its usable frames, through the filter the tracker would run
+    them through (expression_pixels.smooth_pixels, frame by frame in time order,
+    restarted wherever the face was lost, as the stage restarts its smoothing)."""
+    rows = record["pixels"][block].astype(np.float64)
+    if smoothing:
+        pixel_filter = filters.DeadZoneFilter(*smoothing)
+        rows = rows.copy()
+        for i in range(len(rows)):
+            if record["face"][i]:
+                rows[i] = smooth_pixels(pixel_filter, rows[i], i / record["fps"])
+            else:
+                pixel_filter.reset()
+    return rows[record["use"]]
 
 
 def fit_template(records, rounds=3):
@@ -181,13 +209,14 @@ def fit_template(records, rounds=3):
     return template
 
 
-def matrices(records, template, blocks=()):
+def matrices(records, template, blocks=(), smoothing=()):
     """(inputs, reference weights) of the records' usable frames: expressions.inputs, then
-    the pixel blocks' (expressions.pixel_inputs, in expressions.PIXEL_BLOCKS order)."""
+    the pixel blocks' (expression_pixels.pixel_inputs, in PIXEL_BLOCKS order, through
+    the pixel filter of the given (min cutoff, beta, dead zone), if any)."""
     x = np.concatenate([np.hstack([np.array([expressions.inputs(p, g, a, template)
                                              for p, g, a in zip(r["points"][r["use"]], r["gaze"][r["use"]],
                                                                 r["angles"][r["use"]])])]
-                                  + [r["pixels"][b] for b in expressions.PIXEL_BLOCKS if b in blocks])
+                                  + [smoothed_pixels(r, b, smoothing) for b in PIXEL_BLOCKS if b in blocks])
                         for r in records])
     columns = [ARKIT_NAMES.index(c) for c in CHANNELS]
     y = np.concatenate([r["reference"][r["use"]][:, columns] for r in records])
@@ -200,11 +229,11 @@ def pixel_projection(z, blocks, components):
     histograms from 50-odd people are mostly who they are (skin, glasses, lashes): the
     leading components are what varies most across all frames (a mouth opening, a lid
     closing) and keep the network from learning faces by heart."""
-    width = len(expressions.inputs(np.zeros((68, 2)), (0,) * 4, (0,) * 3, np.zeros((68, 2))))
+    width = _shape_width()
     columns = [np.eye(z.shape[1])[:, :width]]
     start = width
     for block in blocks:
-        size = _block_size(block)
+        size = block_size(block)
         part = z[::4, start:start + size]
         _, sv, vt = np.linalg.svd(part - part.mean(axis=0), full_matrices=False)
         k = min(components, size)
@@ -215,18 +244,43 @@ def pixel_projection(z, blocks, components):
     return np.hstack(columns)
 
 
-def _block_size(block):
-    return len(expressions.pixel_inputs((block,), [None, None], None))
+def pixel_smoothing(settings):
+    """The pixel filter's (min cutoff, beta, dead zone), () for none."""
+    if settings["pixel_cutoff"] <= 0:
+        return ()
+    return (settings["pixel_cutoff"], settings["pixel_beta"], settings["pixel_dead_zone"])
 
 
-def train_net(z, y, hidden, l2, epochs, batch, rate, seed, row_weight=None, channel_weight=None):
+def pixel_masks(width, pixel_start, settings):
+    """train_net's masks when the pixels feed only some channels: the first `hidden` units see
+    the shape, pupils and head angles alone and feed every channel; `pixel_hidden` more see
+    the pixel components too and feed only the channels named by settings["pixel_channels"]
+    (so the jaw, mouth and brows read as a shape-only model would)."""
+    hidden, extra = settings["hidden"], settings["pixel_hidden"]
+    inputs_mask = np.ones((width, hidden + extra))
+    inputs_mask[pixel_start:, :hidden] = 0.0
+    fed = np.array([c.startswith(tuple(settings["pixel_channels"].split(","))) for c in CHANNELS])
+    outputs_mask = np.ones((hidden + extra, len(CHANNELS)))
+    outputs_mask[hidden:, ~fed] = 0.0
+    return inputs_mask, outputs_mask
+
+
+def _shape_width():
+    return len(expressions.inputs(np.zeros((68, 2)), (0,) * 4, (0,) * 3, np.zeros((68, 2))))
+
+
+def train_net(z, y, hidden, l2, epochs, batch, rate, seed, row_weight=None, channel_weight=None, masks=None):
     """One tanh layer and sigmoid outputs, Adam on the mean squared error (each row and
-    channel weighted, if given) plus l2 * |W|^2 / 2."""
+    channel weighted, if given) plus l2 * |W|^2 / 2. masks: (inputs x hidden, hidden x
+    outputs) of 0/1, the connections the two weight matrices may have (the rest stay 0)."""
     rng = np.random.default_rng(seed)
     row_weight = np.ones(len(z)) if row_weight is None else row_weight
     channel_weight = np.ones(y.shape[1]) if channel_weight is None else channel_weight
     params = [rng.normal(0.0, 1.0 / np.sqrt(z.shape[1]), (z.shape[1], hidden)), np.zeros(hidden),
               rng.normal(0.0, 1.0 / np.sqrt(hidden), (hidden, y.shape[1])), np.zeros(y.shape[1])]
+    if masks is not None:
+        params[0] *= masks[0]
+        params[2] *= masks[1]
     moment = [np.zeros_like(p) for p in params]
     square = [np.zeros_like(p) for p in params]
     step = 0
@@ -240,6 +294,9 @@ def train_net(z, y, hidden, l2, epochs, batch, rate, seed, row_weight=None, chan
             g_out = 2.0 * (out - y[rows]) / len(rows) * out * (1.0 - out) * row_weight[rows, None] * channel_weight
             g_h = (g_out @ w2.T) * (1.0 - h * h)
             grads = [z[rows].T @ g_h + l2 * w1, g_h.sum(0), h.T @ g_out + l2 * w2, g_out.sum(0)]
+            if masks is not None:
+                grads[0] *= masks[0]
+                grads[2] *= masks[1]
             step += 1
             for k, (p, g) in enumerate(zip(params, grads)):
                 moment[k] = 0.9 * moment[k] + 0.1 * g
@@ -281,10 +338,11 @@ def fit(records, settings=FIT, recalibrate=True):
     too little on held-out people), and person-linked brows read too much; an affine
     correction per channel undoes that without changing any correlation."""
     template = fit_template(records)
-    blocks = tuple(b for b in expressions.PIXEL_BLOCKS if b in settings["pixels"].split(","))
-    x, y = matrices(records, template, blocks)
+    blocks = tuple(b for b in PIXEL_BLOCKS if b in settings["pixels"].split(","))
+    smoothing = pixel_smoothing(settings) if blocks else ()
+    x, y = matrices(records, template, blocks, smoothing)
     mean, scale = np.nanmean(x, axis=0), np.nanstd(x, axis=0) + 1e-9
-    z = np.nan_to_num((x - mean) / scale)   # as ExpressionModel.predict: a patch not seen reads as the mean
+    z = np.nan_to_num((x - mean) / scale)   # as PixelModel.predict: a patch not seen reads as the mean
     into = pixel_projection(z, blocks, settings["components"])
     # Every person's frames may weigh alike whatever their clips' length (balance 1) or as many as they are (0).
     frames = {}
@@ -294,8 +352,10 @@ def fit(records, settings=FIT, recalibrate=True):
     row_weight = rows ** -settings["balance"]
     row_weight /= row_weight.mean()
     channel_weight = np.array([settings["jaw_weight"] if c == "jawOpen" else 1.0 for c in CHANNELS])
-    nets = [train_net(z @ into, y, settings["hidden"], settings["l2"], settings["epochs"],
-                      settings["batch"], settings["rate"], seed, row_weight, channel_weight)
+    masks = pixel_masks(into.shape[1], _shape_width(), settings) if blocks and settings["pixel_channels"] else None
+    hidden = settings["hidden"] + (settings["pixel_hidden"] if masks is not None else 0)
+    nets = [train_net(z @ into, y, hidden, settings["l2"], settings["epochs"],
+                      settings["batch"], settings["rate"], seed, row_weight, channel_weight, masks)
             for seed in settings["seeds"]]
     arrays = {"template": template, "input_mean": mean, "input_scale": scale,
               # The projection folded into the first layer: the tracker multiplies once.
@@ -303,7 +363,7 @@ def fit(records, settings=FIT, recalibrate=True):
               "out_w": np.array([n[2] for n in nets]), "out_b": np.array([n[3] for n in nets]),
               "channels": np.array(CHANNELS), "rest_cap": resting_caps(records),
               "out_gain": np.ones(len(CHANNELS)), "out_offset": np.zeros(len(CHANNELS)),
-              "pixel_blocks": np.array(blocks, dtype=str)}
+              "pixel_blocks": np.array(blocks, dtype=str), "pixel_smoothing": np.array(smoothing, np.float64)}
     if recalibrate:
         arrays["out_gain"], arrays["out_offset"] = output_calibration(records, dict(settings, seeds=(0,)))
     return arrays
@@ -319,7 +379,7 @@ def output_calibration(records, settings, folds=FOLDS):
     predicted, wanted = [], []
     for k in range(folds):
         train = [r for r in records if fold[r["person"]] != k]
-        model = expressions.ExpressionModel(arrays=fit(train, settings, recalibrate=False))
+        model = PixelModel(arrays=fit(train, settings, recalibrate=False))
         held = [r for r in records if fold[r["person"]] == k]
         ours, ref = predict_records(model, held)
         predicted.append(ours[:, model.columns])
@@ -345,7 +405,7 @@ def predict_records(model, records, shipped=False):
     the user's neutral and the smoothing, frame by frame in time order)."""
     ours, ref = [], []
     for r in records:
-        x, _ = matrices([r], model.template, model.pixel_blocks)
+        x, _ = matrices([r], model.template, model.pixel_blocks, model.pixel_smoothing)
         raw = np.zeros((len(x), len(ARKIT_NAMES)))
         raw[:, model.columns] = model.predict(x)
         if shipped:
@@ -363,7 +423,7 @@ def cross_validate(records, settings=FIT, folds=FOLDS):
     for k in range(folds):
         train = [r for r in records if fold[r["person"]] != k]
         held = [r for r in records if fold[r["person"]] == k and not r["mirror"]]
-        model = expressions.ExpressionModel(arrays=fit(train, settings, recalibrate=False))
+        model = PixelModel(arrays=fit(train, settings, recalibrate=False))
         for shipped in (False, True):
             s = agreement.measures(*predict_records(model, held, shipped))
             scores.append((shipped, s))
@@ -378,10 +438,42 @@ def cross_validate(records, settings=FIT, folds=FOLDS):
     return scores
 
 
-def validate(tuning, validation, settings):
+def held_expressions(model, records):
+    """tests/tracker/test_weight_neutral.py's held expressions as the cached inputs give them:
+    each clip's usable frames played forwards and backwards for its HELD_SECONDS through the
+    stage (the neutral and the smoothing; the pixel filter ran forwards only). Returns
+    [(clip, channel, early, late, passes)] as that test judges them."""
+    sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "tracker")]
+    import test_weight_neutral as held_test
+    out = []
+    for clip, names in held_test.HELD:
+        record = next(r for r in records if r["clip"] == clip and not r["mirror"])
+        x, _ = matrices([record], model.template, model.pixel_blocks, model.pixel_smoothing)
+        raw = np.zeros((len(x), len(ARKIT_NAMES)))
+        raw[:, model.columns] = model.predict(x)
+        fps = record["fps"]
+        order = np.arange(len(raw))
+        while len(order) < held_test.HELD_SECONDS * fps:
+            order = np.concatenate([order, order[::-1]])
+        order = order[:int(held_test.HELD_SECONDS * fps)]
+        stage = expressions.Expressions(fps, model)
+        w = np.array([stage.finish(raw[i], k / fps) for k, i in enumerate(order)])
+        early, late = slice(int(1.5 * fps), int(4 * fps)), slice(int((held_test.HELD_SECONDS - 5) * fps), None)
+        for name in names:
+            k = ARKIT_NAMES.index(name)
+            first, last = np.median(w[early, k]), np.median(w[late, k])
+            out.append((clip, name, first, last, last > held_test.RELAXED_MAX and last >= 0.7 * first))
+    return out
+
+
+def validate(tuning, validation, settings, out=None):
     """Fit on the tuning records (one seed) and score on the validation part's clips (not their
-    mirror images): how the settings were chosen once the people/ clips came (2026-12-07)."""
-    model = expressions.ExpressionModel(arrays=fit(tuning, dict(settings, seeds=(0,)), recalibrate=False))
+    mirror images): how the settings were chosen once the people/ clips came (2026-12-07).
+    out: also write that model there (expression_pixels.PixelModel reads it, to try it further)."""
+    arrays = fit(tuning, dict(settings, seeds=(0,)), recalibrate=False)
+    if out:
+        save(arrays, out)
+    model = PixelModel(arrays=arrays)
     jaw = list(CHANNELS).index("jawOpen")
     for shipped in (False, True):
         s = agreement.measures(*predict_records(model, [r for r in validation if not r["mirror"]], shipped))
@@ -391,6 +483,8 @@ def validate(tuning, validation, settings):
         print("  correlation per channel the reference moves: " + ", ".join(
             "%s %.2f" % (c, s["channel_corr"][k]) for k, c in enumerate(CHANNELS) if s["channel_moves"][k]),
             flush=True)
+    for clip, name, first, last, passes in held_expressions(model, tuning):
+        print("  held %s %s: %.2f early, %.2f late%s" % (clip, name, first, last, "" if passes else "  FAILS"))
 
 
 def main():
@@ -399,10 +493,12 @@ def main():
                    help="comma-separated parts of the split to use (never test; default: tuning,validation)")
     p.add_argument("--cv", action="store_true", help="cross-validate the settings instead of writing a model")
     p.add_argument("--validate", action="store_true",
-                   help="fit on the tuning part, score on the validation part, write nothing")
+                   help="fit on the tuning part (one seed), score on the validation part and the held expressions; "
+                        "writes the model only to --out")
     p.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
-                   help="override settings of FIT (hidden, l2, epochs, batch, rate)")
-    p.add_argument("--out", default=expressions.MODEL_PATH)
+                   help="override settings of FIT (hidden, l2, epochs, batch, rate, pixels, components, "
+                        "pixel_cutoff, pixel_beta, pixel_dead_zone, pixel_channels, pixel_hidden, ...)")
+    p.add_argument("--out", help="where to write the model (default: the tracker's; with --validate: nowhere)")
     args = p.parse_args()
     parts = args.parts.split(",")
     if "test" in parts:
@@ -413,7 +509,7 @@ def main():
         settings[name] = type(FIT[name])(value)
     split = reference.split()
     if args.validate:
-        validate(dataset(split["tuning"]), dataset(split["validation"]), settings)
+        validate(dataset(split["tuning"]), dataset(split["validation"]), settings, args.out)
         return
     clips = [c for part in parts for c in split[part]]
     records = dataset(clips)
@@ -424,11 +520,15 @@ def main():
         return
     arrays = fit(records, settings)
     arrays["fitted_on"] = np.array(sorted({r["clip"] for r in records}))
+    save(arrays, args.out or expressions.MODEL_PATH)
+
+
+def save(arrays, path):
     # Half precision is ample for the network's weight matrices (outputs move by under 0.002)
     # and halves the file; the template and the input scaling stay single precision.
-    np.savez_compressed(args.out, **{k: (v.astype(np.float16 if k in ("hidden_w", "out_w") else np.float32)
-                                         if v.dtype == np.float64 else v) for k, v in arrays.items()})
-    print("wrote %s (%d bytes)" % (args.out, os.path.getsize(args.out)))
+    np.savez_compressed(path, **{k: (v.astype(np.float16 if k in ("hidden_w", "out_w") else np.float32)
+                                     if v.dtype == np.float64 else v) for k, v in arrays.items()})
+    print("wrote %s (%d bytes)" % (path, os.path.getsize(path)), flush=True)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,8 @@
 A small neural network (one hidden layer, tanh; an average of a few trained
 with different seeds) maps the shape of the face (face_shape.align: the 68
 smoothed points with the head's pose taken out, relative to the model's mean
-face), the pupils' offsets in the eyes, the head angles and the pixel blocks
-its file names (PIXEL_BLOCKS: the eye patches' gradient histograms) to the
-ARKit channels. It was fitted against a trained reference (MediaPipe FaceLandmarker's
+face), the pupils' offsets in the eyes and the head angles to the ARKit
+channels. It was fitted against a trained reference (MediaPipe FaceLandmarker's
 blendshapes) on real footage by tools/fit_expressions.py; the coefficients are
 tracker_service/models/expressions.npz. docs/EXPRESSIONS.md says what it was
 fitted on and how well each channel agrees.
@@ -21,7 +20,6 @@ import numpy as np
 
 from vstream_addon.shared.arkit import ARKIT_NAMES, INDEX
 
-from . import eye_state, mouth_region
 from .calibration import WeightNeutral
 from .face_shape import align
 from .filters import DeadZoneFilter
@@ -49,22 +47,6 @@ def inputs(points, gaze, euler_deg, template):
                            np.asarray(euler_deg, np.float64) / POSE_SCALE_DEG])
 
 
-# The pixel blocks a model may read beside the shape (its file's "pixel_blocks"):
-# "eyes": both eye patches' HOG (eye_state.appearance of eye_state.patches: the blink
-# stage's own, made once a frame); "mouth": the mouth patch's HOG (mouth_region).
-PIXEL_BLOCKS = ("eyes", "mouth")
-
-
-def pixel_inputs(blocks, eye_patches, mouth_patch):
-    """The pixel inputs of the given blocks, NaN where a patch is None (too small to see)."""
-    parts = []
-    if "eyes" in blocks:
-        parts += [eye_state.appearance(patch).astype(np.float64) for patch in eye_patches]
-    if "mouth" in blocks:
-        parts.append(mouth_region.appearance(mouth_patch))
-    return np.concatenate(parts) if parts else np.zeros(0)
-
-
 class ExpressionModel:
     """One frame's inputs in, {ARKit name: 0..1} out."""
 
@@ -83,23 +65,22 @@ class ExpressionModel:
         # Per channel, undoes the fit's shrinkage toward the mean (tools/fit_expressions.py).
         self.gain, self.offset = arrays["out_gain"], arrays["out_offset"]
         self.columns = np.array([INDEX[c] for c in self.channels])
-        self.pixel_blocks = tuple(str(b) for b in arrays.get("pixel_blocks", ()))
-        width = len(inputs(self.template, (0,) * 4, (0,) * 3, self.template)) + len(
-            pixel_inputs(self.pixel_blocks, [None, None], None))
-        if width != len(self.mean):
-            # The eye patches' HOG is the blink stage's (eye_state.appearance): a change there needs a refit.
+        if self.input_width() != len(self.mean):
+            # (tools/fit_expressions.py's experiments may add pixel inputs the tracker does not make.)
             raise ValueError("the expression model reads %d inputs, the tracker makes %d "
-                             "(refit it: tools/fit_expressions.py)" % (len(self.mean), width))
+                             "(refit it: tools/fit_expressions.py)" % (len(self.mean), self.input_width()))
         # The biases shaped to broadcast over the rows once, not on every frame.
         self._hidden_b, self._out_b = self.hidden_b[:, None, :], self.out_b[:, None, :]
+
+    def input_width(self):
+        """How many inputs the tracker makes for the model: inputs() of a face."""
+        return len(inputs(self.template, (0,) * 4, (0,) * 3, self.template))
 
     def predict(self, x):
         """Weights in self.channels order: (out,) for one input vector, (m, out) for m rows."""
         x = np.asarray(x, np.float64)
         z = (x.reshape(1, -1) if x.ndim == 1 else x) - self.mean
         z /= self.scale
-        if self.pixel_blocks:
-            z[np.isnan(z)] = 0.0   # a patch too small to see reads as the average one
         h = np.tanh(z @ self.hidden_w + self._hidden_b)        # (nets, m, hidden)
         o = h @ self.out_w + self._out_b                       # (nets, m, out)
         # The nets' mean as the sum over their count: what .mean() computes, the same bits,
@@ -107,13 +88,9 @@ class ExpressionModel:
         y = np.clip((1.0 / (1.0 + np.exp(-o))).sum(axis=0) / len(o) * self.gain + self.offset, 0.0, 1.0)
         return y[0] if x.ndim == 1 else y
 
-    def __call__(self, points, gaze, euler_deg, eye_patches=(None, None), gray=None):
-        """The 52 weights (ARKit order) of one face; channels the model does not make are 0.
-        eye_patches: eye_state.patches() of the face; gray: the frame (for the mouth's pixels)."""
+    def __call__(self, points, gaze, euler_deg):
+        """The 52 weights (ARKit order) of one face; channels the model does not make are 0."""
         x = inputs(points, gaze, euler_deg, self.template)
-        if self.pixel_blocks:
-            mouth = mouth_region.patch(gray, points) if "mouth" in self.pixel_blocks else None
-            x = np.concatenate([x, pixel_inputs(self.pixel_blocks, eye_patches, mouth)])
         values = np.zeros(len(ARKIT_NAMES))
         values[self.columns] = self.predict(x)
         return values
@@ -134,9 +111,9 @@ class Expressions:
         """No face: the next one starts the smoothing afresh (the neutral is kept)."""
         self.filter.reset()
 
-    def __call__(self, points, gaze, euler_deg, t, eye_patches=(None, None), gray=None):
+    def __call__(self, points, gaze, euler_deg, t):
         """The 52 weights (ARKit order) of one tracked face at time t (ExpressionModel's arguments)."""
-        return self.finish(self.model(points, gaze, euler_deg, eye_patches, gray), t)
+        return self.finish(self.model(points, gaze, euler_deg), t)
 
     def finish(self, raw, t):
         """What the stage makes of the model's raw weights at time t."""

@@ -50,9 +50,9 @@ class Result:
 
 class FaceTracker:
     def __init__(self, width, height, fps=30.0, expressions_model=None):
-        """expressions_model: called with (points, gaze, head angles, eye patches, gray frame)
-        per tracked face for the non-blink weights; default the learned
-        expressions.ExpressionModel (the training script passes a recorder instead)."""
+        """expressions_model: called with (points, gaze, head angles) per tracked face for
+        the non-blink weights; default the learned expressions.ExpressionModel (the
+        training script passes a recorder instead)."""
         self.landmarks = LandmarkTracker()
         self.pose = HeadPose(width, height)
         self.eye_neutral = blinks.cue_neutral(fps)
@@ -122,7 +122,7 @@ class FaceTracker:
             cues[k], cue_neutral[k], closures[side], closed)) for k, side in enumerate(("r", "l"))])
         # The head's angles to the camera (not to the calibrated rest pose): they say
         # how the camera sees the face's shape.
-        weights = self.expressions(points, gaze, rotation.to_euler_deg(r_head), t, eye_patches, gray)
+        weights = self.expressions(points, gaze, rotation.to_euler_deg(r_head), t)
         self.weights = dict(zip(ARKIT_NAMES, weights.tolist()))
         if self.eye_state is None:
             self.weights.update(blinks.weights(closures, closed))
