@@ -18,8 +18,8 @@ candidate (RING), and the darkness weight ignores the corneal reflection
 
 Speed: the eye is resampled into a small fixed crop aligned with its corners,
 so the cost does not depend on the face size (and head roll does not matter);
-only candidates inside the lid polygon are scored, on a grid of every other
-pixel, the peak placed between the grid points by a parabola; the scoring is plain float32 broadcasting. On arrays
+only candidates inside the lid polygon are scored, first on a coarse grid and
+then around the best one; the scoring is plain float32 broadcasting. On arrays
 this small each numpy or OpenCV call costs more than its arithmetic (and more
 again right after the shape predictor has flushed the caches), so the code
 keeps the number of calls down: plain floats for the geometry, flat pixel
@@ -62,11 +62,8 @@ DARK_SIGMA = 1.5          # crop px: smoothing before the darkness weight
 # stills (tests/fixtures/gaze_labels.json); the mean error fell from 0.10 to 0.06.
 RING = (0.12 * EYE_SPAN, 0.30 * EYE_SPAN)   # crop px
 HIGHLIGHT = 5             # crop px: bright specks narrower than this are removed from the darkness weight
-# Candidate stride: the objective is smooth at this scale, so the peak is placed by a parabola
-# through its grid neighbours instead of scoring every pixel around it (which a second pass used
-# to do: 0.2 ms a frame, and no more accurate on the hand-marked centres, mean error / eye width
-# 0.054 -> 0.051 without it, annotated eye points; docs/BENCHMARKS.md).
-COARSE = 2
+COARSE = 2                # candidate stride of the first pass; the objective is smooth at this scale
+COARSE_GRADIENTS = 2      # the first pass also uses every n-th strong gradient (a checkerboard for 2)
 
 
 def _geometry(eye_points):
@@ -103,6 +100,7 @@ class _Tables:
         ys, xs = np.mgrid[0:h * eyes, 0:w]
         v = ys % h              # the row in the eye's own crop
         self.coarse = ((xs % COARSE == 0) & (v % COARSE == 0)).ravel()
+        self.sparse = ((xs + v) % COARSE_GRADIENTS == 0).ravel()
         # Every displacement between two pixels of one crop, (dx, dy) in (-w, w) x (-h, h),
         # has a slot in a (2h - 1) x (2w - 1) table: pos[c] - pos[i] + zero for the
         # displacement x_i - c (the table is stored mirrored, so that one
@@ -172,7 +170,7 @@ def _objective(ci, pg, g):
 
 
 def _score(canvas, lids):
-    """Timm-Barth peaks on the candidate grid, for each eye crop stacked in `canvas`: a
+    """Timm-Barth scores, coarse then fine, for each eye crop stacked in `canvas`: a
     list of (peak (u, v) in crop pixels, confidence) or None. lids: canvas-sized
     uint8 mask, 1 inside each eye's lid outline.
 
@@ -196,6 +194,7 @@ def _score(canvas, lids):
     gi = ((mag > limit) & gmask).ravel().nonzero()[0]
     g = (gx.take(gi) - 1j * gy.take(gi)) / mag.take(gi)    # conj(unit gradient), complex64
     pg = t.pos.take(gi)
+    sparse = t.sparse.take(gi)
     # Darkness without the corneal reflection: the catchlight often sits in the
     # pupil, and left in it lowered the weight right at the centre and pushed
     # the peak off it (worst hand-marked error 0.13 -> 0.105 eye widths).
@@ -207,16 +206,17 @@ def _score(canvas, lids):
     on_grid = t.coarse.take(ci)
     bounds = [k * CROP_H * CROP_W for k in range(eyes + 1)]
     gcut, ccut = np.searchsorted(gi, bounds).tolist(), np.searchsorted(ci, bounds).tolist()
-    return [_score_eye(k, pg[gcut[k]:gcut[k + 1]], g[gcut[k]:gcut[k + 1]], ci[ccut[k]:ccut[k + 1]],
-                       dci[ccut[k]:ccut[k + 1]], on_grid[ccut[k]:ccut[k + 1]], dark)
+    return [_score_eye(k, gi[gcut[k]:gcut[k + 1]], pg[gcut[k]:gcut[k + 1]], g[gcut[k]:gcut[k + 1]],
+                       sparse[gcut[k]:gcut[k + 1]], ci[ccut[k]:ccut[k + 1]], dci[ccut[k]:ccut[k + 1]],
+                       on_grid[ccut[k]:ccut[k + 1]], dark, cmask)
             for k in range(eyes)]
 
 
-def _score_eye(k, pg, g, ci, dci, on_grid, dark):
-    """_score for the k-th eye of the canvas, from its strong gradients (table positions pg,
-    conj unit vectors g) and its candidates (flat indices ci, their darkness dci, which of
-    them are on the grid)."""
-    if pg.size == 0 or ci.size == 0:
+def _score_eye(k, gi, pg, g, sparse, ci, dci, on_grid, dark, cmask):
+    """_score for the k-th eye of the canvas, from its strong gradients (flat indices gi, table
+    positions pg, conj unit vectors g, the checkerboard subset `sparse`) and its
+    candidates (ci, their darkness dci, which of them are on the coarse grid)."""
+    if gi.size == 0 or ci.size == 0:
         return None
     # The iris centre is darker than the average of the visible eye (iris plus
     # sclera), so the brighter half of the candidates need not be scored: the
@@ -225,16 +225,35 @@ def _score_eye(k, pg, g, ci, dci, on_grid, dark):
     ci, on_grid = ci[keep], on_grid[keep]
     grid = ci[on_grid]
     ci = grid if grid.size else ci
-    scores = _objective(ci, pg, g)
-    scores *= dark.take(ci)
-    j = int(scores.argmax())
+    if np.count_nonzero(sparse) >= 8:
+        coarse = _objective(ci, pg[sparse], g[sparse])
+    else:
+        coarse = _objective(ci, pg, g)
+    coarse *= dark.take(ci)
+    j = int(coarse.argmax())
     best = int(ci[j])
-    peak = float(scores[j])
+    peak_coarse = float(coarse[j])
+
+    # Refine on every pixel around the coarse peak (inside the lids). The window
+    # is at most 5 x 5: plain Python lists beat numpy's per-call cost here.
     by, bx = divmod(best, CROP_W)
-    u, v = _subpixel(dict(zip(ci.tolist(), scores.tolist())), best, bx, by - k * CROP_H)
+    r = COARSE
+    top_row = k * CROP_H
+    y0, y1 = max(top_row, by - r), min(top_row + CROP_H, by + r + 1)
+    x0, x1 = max(0, bx - r), min(CROP_W, bx + r + 1)
+    win = np.array([y * CROP_W + x for y in range(y0, y1) for x in range(x0, x1)])
+    win = win[cmask.take(win)]
+    fine = _objective(win, pg, g)
+    fine *= dark.take(win)
+    j = int(fine.argmax())          # win is in raster order: the first best, as argmax on the window
+    scores = dict(zip(win.tolist(), fine.tolist()))
+    top = int(win[j])
+    ly, lx = divmod(top, CROP_W)
+    u, v = _subpixel(scores, top, lx - x0, ly - y0, x1 - x0, y1 - y0)
+
     # Sharpness: a clear iris gives a peak well above the typical candidate.
-    conf = 0.0 if peak <= 0 else 1.0 - float(_mean(scores)) / peak
-    return (u, v), conf
+    conf = 0.0 if peak_coarse <= 0 else 1.0 - float(_mean(coarse)) / peak_coarse
+    return (u + x0, v + y0 - top_row), conf
 
 
 def _mean(a):
@@ -243,21 +262,19 @@ def _mean(a):
     return np.float32(float(a.sum()) / a.size)
 
 
-def _subpixel(scores, top, x, y):
-    """Parabola through the peak and its neighbours on the grid, per axis. scores: {canvas
-    index: score} of the scored candidates; top: the peak's index, at (x, y) in its eye's
-    crop. Neighbours not scored (off the grid's lids or crop) leave the axis as is."""
+def _subpixel(scores, top, x, y, w, h):
+    """Parabola through the peak and its neighbours, per axis. scores: {canvas index:
+    score} of the window's scored pixels; top: the peak's index, at (x, y) in the
+    w x h window. Neighbours outside the window or not scored leave the axis as is."""
     def offset(a, b, c):
         d = a - 2 * b + c
         if a < 0 or c < 0 or d >= 0:
             return 0.0
         return min(0.5, max(-0.5, 0.5 * (a - c) / d))
     b = scores[top]
-    dx = offset(scores.get(top - COARSE, -1.0), b, scores.get(top + COARSE, -1.0)) \
-        if COARSE <= x < CROP_W - COARSE else 0.0
-    dy = offset(scores.get(top - COARSE * CROP_W, -1.0), b, scores.get(top + COARSE * CROP_W, -1.0)) \
-        if COARSE <= y < CROP_H - COARSE else 0.0
-    return x + COARSE * dx, y + COARSE * dy
+    dx = offset(scores.get(top - 1, -1.0), b, scores.get(top + 1, -1.0)) if 0 < x < w - 1 else 0.0
+    dy = offset(scores.get(top - CROP_W, -1.0), b, scores.get(top + CROP_W, -1.0)) if 0 < y < h - 1 else 0.0
+    return x + dx, y + dy
 
 
 def locate(gray, eye_points):
