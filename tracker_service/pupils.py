@@ -118,6 +118,17 @@ class _Tables:
         # Re(unit * conj(g)) is d . g, computed in one pass.
         unit = np.where(ring, (dx + 1j * dy) / r, 0).astype(np.complex64).ravel()
         self.unit = np.ascontiguousarray(unit[::-1])   # slot zero - k holds displacement k
+        # The refinement's window around each pixel (every pixel within COARSE of it, in its own
+        # eye's crop; flat indices in raster order) and the window's (x0, y0, x1, y1), looked up
+        # instead of built on every frame.
+        self.windows = []
+        for index in range(h * eyes * w):
+            by, bx = divmod(index, w)
+            top_row = by - by % h
+            y0, y1 = max(top_row, by - COARSE), min(top_row + h, by + COARSE + 1)
+            x0, x1 = max(0, bx - COARSE), min(w, bx + COARSE + 1)
+            self.windows.append((np.array([y * w + x for y in range(y0, y1) for x in range(x0, x1)]),
+                                 (x0, y0, x1, y1)))
 
 
 _TABLES = _Tables(CROP_W, CROP_H, 2)
@@ -234,14 +245,9 @@ def _score_eye(k, gi, pg, g, sparse, ci, dci, on_grid, dark, cmask):
     best = int(ci[j])
     peak_coarse = float(coarse[j])
 
-    # Refine on every pixel around the coarse peak (inside the lids). The window
-    # is at most 5 x 5: plain Python lists beat numpy's per-call cost here.
-    by, bx = divmod(best, CROP_W)
-    r = COARSE
+    # Refine on every pixel around the coarse peak (inside the lids): at most 5 x 5.
+    win, (x0, y0, x1, y1) = _TABLES.windows[best]
     top_row = k * CROP_H
-    y0, y1 = max(top_row, by - r), min(top_row + CROP_H, by + r + 1)
-    x0, x1 = max(0, bx - r), min(CROP_W, bx + r + 1)
-    win = np.array([y * CROP_W + x for y in range(y0, y1) for x in range(x0, x1)])
     win = win[cmask.take(win)]
     fine = _objective(win, pg, g)
     fine *= dark.take(win)
