@@ -21,7 +21,7 @@ import numpy as np
 from vstream_addon.shared.arkit import ARKIT_NAMES, INDEX
 
 from .calibration import WeightNeutral
-from .face_shape import align
+from .face_shape import align, template_part
 from .filters import DeadZoneFilter
 
 MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "expressions.npz")
@@ -39,10 +39,11 @@ WEIGHT_BETA = 5.0
 WEIGHT_DEAD_ZONE = 0.03
 
 
-def inputs(points, gaze, euler_deg, template):
+def inputs(points, gaze, euler_deg, template, template_part=None):
     """The model's input vector: the aligned shape's offsets from the template (136),
-    the pupils' offsets (right h, v, left h, v) and the head's (pitch, yaw, roll) / 30 deg."""
-    shape = align(points, template) - template
+    the pupils' offsets (right h, v, left h, v) and the head's (pitch, yaw, roll) / 30 deg.
+    template_part: face_shape.template_part(template), computed once by the caller."""
+    shape = align(points, template, template_part) - template
     return np.concatenate([shape.reshape(-1), np.asarray(gaze, np.float64),
                            np.asarray(euler_deg, np.float64) / POSE_SCALE_DEG])
 
@@ -57,6 +58,7 @@ class ExpressionModel:
                 arrays = {k: data[k] for k in data.files}
         arrays = {k: v.astype(np.float64) if v.dtype.kind == "f" else v for k, v in arrays.items()}
         self.template = arrays["template"]
+        self.template_part = template_part(self.template)   # align()'s, the same for every frame
         self.mean, self.scale = arrays["input_mean"], arrays["input_scale"]
         self.hidden_w, self.hidden_b = arrays["hidden_w"], arrays["hidden_b"]   # (nets, in, h), (nets, h)
         self.out_w, self.out_b = arrays["out_w"], arrays["out_b"]               # (nets, h, out), (nets, out)
@@ -106,7 +108,7 @@ class ExpressionModel:
 
     def __call__(self, points, gaze, euler_deg):
         """The 52 weights (ARKit order) of one face; channels the model does not make are 0."""
-        x = inputs(points, gaze, euler_deg, self.template)
+        x = inputs(points, gaze, euler_deg, self.template, self.template_part)
         values = np.zeros(len(ARKIT_NAMES))
         values[self.columns] = self.predict(x)
         return values

@@ -16,11 +16,12 @@ import numpy as np
 STABLE = (27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45)
 
 
-def align(points, template):
+def align(points, template, part=None):
     """(68, 2) points mapped by the least-squares affine fit of their STABLE points
-    onto the template's (both (68, 2) arrays)."""
+    onto the template's (both (68, 2) arrays). part: template_part(template), for a
+    caller that aligns many faces to one template (it is the same for every frame)."""
     points = np.asarray(points, dtype=np.float64)
-    dst_mean, d = _template_part(template)
+    dst_mean, d = template_part(template) if part is None else part
     src = points.take(_STABLE_INDEX, axis=0)
     # The sum over the count is what .mean() computes (the same bits), without its
     # Python-level overhead (a third of this function's time).
@@ -38,13 +39,10 @@ def align(points, template):
 
 
 _STABLE_INDEX = np.array(STABLE, dtype=np.intp)
-_template_cache = [None, None]   # [template, (its STABLE points' mean, those points centred)]
 
 
-def _template_part(template):
-    """The template's side of the fit: the same for every frame, so computed once per template."""
-    if _template_cache[0] is not template:
-        dst = template.take(_STABLE_INDEX, axis=0)
-        dst_mean = dst.sum(axis=0) / len(STABLE)
-        _template_cache[:] = [template, (dst_mean, dst - dst_mean)]
-    return _template_cache[1]
+def template_part(template):
+    """The template's side of the fit: its STABLE points' mean, and those points centred."""
+    dst = np.asarray(template, dtype=np.float64).take(_STABLE_INDEX, axis=0)
+    dst_mean = dst.sum(axis=0) / len(STABLE)
+    return dst_mean, dst - dst_mean

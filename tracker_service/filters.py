@@ -60,9 +60,14 @@ class DeadZoneFilter:
         self.samples += 1
         step = values - self.x
         squared = step * step
-        # Per row, as a column; one value a row (the weights) is its own sum.
-        distance = squared if step.shape[1] == 1 else squared[:, :1] + squared[:, 1:2] if step.shape[1] == 2 \
-            else squared.sum(axis=1, keepdims=True)
+        # Per row, as a column. One value a row (the weights) is its own sum; two (the points)
+        # are added as two columns, the same bits as .sum() at less cost per frame.
+        if step.shape[1] == 1:
+            distance = squared
+        elif step.shape[1] == 2:
+            distance = squared[:, :1] + squared[:, 1:2]
+        else:
+            distance = squared.sum(axis=1, keepdims=True)
         innovation = np.sqrt(distance)
         if scale != 1.0:   # (x / 1.0 is x: the weights skip a pass)
             innovation /= scale
