@@ -51,8 +51,8 @@ CONFIRM_FACE_SIZE = 120.0
 PYRAMID_STEP = 5.0 / 6.0      # dlib's HOG detector scans images shrunk by this, step by step
 SAME_FACE_CORRELATION = 0.6  # below this the face region changed too much: confirm at once
 GONE_CORRELATION = 0.3       # ...and below this, with no face confirmed, it is gone
-STILL_SAME_CORRELATION = 0.9    # at or above this...
-STILL_SAME_RECHECK = 2                # ...the confirmation waits this many times RECHECK_EVERY
+STILL_SAME_CORRELATION = 0.9 # at or above this, a confirmation that is only due...
+STILL_SAME_RECHECK = 2       # ...waits this many times RECHECK_EVERY
 
 
 def model_path():
@@ -304,9 +304,8 @@ class LandmarkTracker:
         changed = similarity < SAME_FACE_CORRELATION
         self.frames_since_check += 1
         # A face region that still looks just like the confirmed face waits longer: on the 42
-        # clips of video/ and pool/ no confirmation that was only due found the face gone or
-        # the fit off it (524 of them); those that did were all called by a changed region.
-        # After a failed confirmation it does not wait longer.
+        # clips of video/ and pool/ none of the 524 confirmations that were only due found
+        # the face gone or the fit off it. After a failed confirmation it does not wait longer.
         still = similarity >= STILL_SAME_CORRELATION and not self.misses
         due = STILL_SAME_RECHECK * self.recheck_every if still else self.recheck_every
         if changed or self.frames_since_check >= due:
