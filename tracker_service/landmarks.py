@@ -48,7 +48,7 @@ REANCHOR_SCALE = 1.7
 # detector's cost is the crop's pixels: a confirmation took 20 ms on expr_d10's 240 px face
 # (512x512) and 57 ms on expr_d13's 394 px one (720x1280), 6-7 ms shrunk.
 CONFIRM_FACE_SIZE = 120.0
-PYRAMID_STEP = 5.0 / 6.0      # dlib's HOG detector scans images shrunk by this, step by step
+PYRAMID_STEP = 5.0 / 6.0     # dlib's HOG detector scans images shrunk by this, step by step
 SAME_FACE_CORRELATION = 0.6  # below this the face region changed too much: confirm at once
 GONE_CORRELATION = 0.3       # ...and below this, with no face confirmed, it is gone
 STILL_SAME_CORRELATION = 0.9 # at or above this, a confirmation that is only due...
