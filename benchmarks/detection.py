@@ -290,8 +290,8 @@ def main():
 def tracking():
     """The tables that follow a face from frame to frame: scene cuts and the clips."""
     print("### Scene cuts: a face, then a scene without one\n")
-    for size, label in ((None, "400x300 (its face about 106 px: confirmations on the crop as it is)"),
-                        ((640, 480), "640x480 (its face about 170 px: confirmations on a shrunk crop)")):
+    for size, label in ((None, "400x300 (its face about 106 px)"),
+                        ((640, 480), "640x480 (its face about 170 px)")):
         print("webcam_cap12 at %s.\n" % label)
         rows = [[name, n, "%d of %d" % (gb, 30 * n), "%d of %d" % (ga, 30 * n), "%d / %d of %d" % (bb, ba, 30 * n),
                  "%d / %d" % (dm, dx)] for name, n, gb, ga, bb, ba, dm, dx in scene_cuts(size)]

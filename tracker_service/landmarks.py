@@ -42,17 +42,8 @@ THUMB = 12                  # side of the face thumbnail compared between frames
 # (1.44x) the same face overlaps its tracked box by under a half.
 REANCHOR_SHIFT = 0.3
 REANCHOR_SCALE = 1.7
-# A confirmation on a face larger than this (landmark size, px) runs on its crop shrunk to
-# 100-120 px. The detector's box is 0.85-1.25 times the landmarks' size and its smallest face
-# 80 px, so a face still counts down to 0.6-0.75 of the size it was tracked at. The
-# detector's cost is the crop's pixels: a confirmation took 20 ms on expr_d10's 240 px face
-# (512x512) and 57 ms on expr_d13's 394 px one (720x1280), 6-7 ms shrunk.
-CONFIRM_FACE_SIZE = 120.0
-PYRAMID_STEP = 5.0 / 6.0     # dlib's HOG detector scans images shrunk by this, step by step
 SAME_FACE_CORRELATION = 0.6  # below this the face region changed too much: confirm at once
 GONE_CORRELATION = 0.3       # ...and below this, with no face confirmed, it is gone
-STILL_SAME_CORRELATION = 0.9 # at or above this, a confirmation that is only due...
-STILL_SAME_RECHECK = 2       # ...waits this many times RECHECK_EVERY
 
 
 def model_path():
@@ -203,18 +194,10 @@ class LandmarkTracker:
             return None
         # dlib silently finds nothing in a non-contiguous numpy view: copy the crop.
         crop = np.ascontiguousarray(gray[y0:y1, x0:x1])
-        if size > CONFIRM_FACE_SIZE:
-            # The detector's cost grows with the crop's pixels: a face larger than it needs is
-            # shrunk by whole steps of its image pyramid, which skips the pyramid's first levels
-            # (the faces much smaller than the one followed) and keeps the boxes on the scales
-            # the detector gives at full size (the box learnt from them stays as it was).
-            up = PYRAMID_STEP ** math.ceil(math.log(size / CONFIRM_FACE_SIZE) / math.log(1.0 / PYRAMID_STEP))
-            crop = cv2.resize(crop, None, fx=up, fy=up, interpolation=cv2.INTER_AREA)
-        else:
-            # The detector's smallest face is 80 px; enlarge small crops so small faces still count.
-            up = max(1.0, 160.0 / min(crop.shape[:2]))
-            if up > 1.0:
-                crop = cv2.resize(crop, None, fx=up, fy=up, interpolation=cv2.INTER_LINEAR)
+        # The detector's smallest face is 80 px; enlarge small crops so small faces still count.
+        up = max(1.0, 160.0 / min(crop.shape[:2]))
+        if up > 1.0:
+            crop = cv2.resize(crop, None, fx=up, fy=up, interpolation=cv2.INTER_LINEAR)
         # A face is known to be here, so a weaker score will do (see FALLBACK_THRESHOLD).
         rects, scores, _ = self.detector.run(crop, 0, FALLBACK_THRESHOLD)
         if len(rects) == 0:
@@ -303,12 +286,7 @@ class LandmarkTracker:
         similarity = _correlation(thumb, self.thumb)
         changed = similarity < SAME_FACE_CORRELATION
         self.frames_since_check += 1
-        # A face region that still looks just like the confirmed face waits longer: on the 42
-        # clips of video/ and pool/ none of the 524 confirmations that were only due found
-        # the face gone or the fit off it. After a failed confirmation it does not wait longer.
-        still = similarity >= STILL_SAME_CORRELATION and not self.misses
-        due = STILL_SAME_RECHECK * self.recheck_every if still else self.recheck_every
-        if changed or self.frames_since_check >= due:
+        if changed or self.frames_since_check >= self.recheck_every:
             self.frames_since_check = 0
             found = self._confirm(gray if full is None else full(), changed)
             if found is None:
