@@ -3,7 +3,8 @@ face_check, the second opinion on detections scoring below 0.
 
 "Before" is the same tracker with LandmarkTracker.check_weak off: every detection the
 HOG detector's fallback threshold accepts counts, as it did before face_check existed.
-Each image is a fresh tracker's first frame. Run: .venv/bin/python benchmarks/detection.py
+Each image is a fresh tracker's first frame. Run: .venv/bin/python benchmarks/detection.py [--quick | --tracking]
+(--quick: the image tables only; --tracking: the scene cuts and the clips only).
 """
 
 import glob
@@ -158,13 +159,16 @@ def turned_variants():
     return before, after, total
 
 
-def scene_cuts():
-    """webcam_cap12's first 30 frames, a face-free image (resized to the clip's 400x300) for 30,
-    then the clip's next 30: [(set name, scenes, gap frames with a face before, after,
-    frames with a face after the gap before, after)]."""
+def scene_cuts(size=None):
+    """webcam_cap12's first 30 frames, a face-free image (resized to the clip's 400x300, or all
+    resized to `size`) for 30, then the clip's next 30: [(set name, scenes, gap frames with a
+    face before, after, frames with a face after the gap before, after, frames the tracker took
+    to drop the face after the cut, after face_check: median, max)]."""
     cap = cv2.VideoCapture(os.path.join(DATA, "video", "webcam_cap12.mp4"))
     frames = [cap.read()[1] for _ in range(60)]
     cap.release()
+    if size is not None:
+        frames = [cv2.resize(f, size, interpolation=cv2.INTER_LINEAR) for f in frames]
     h, w = frames[0].shape[:2]
     sets = [("dogs.jpg and the painted PASCAL photos",
              [cv2.imread(os.path.join(DATA, "stills", "dlib_examples", "dogs.jpg"))] +
@@ -174,6 +178,7 @@ def scene_cuts():
     for name, scenes in sets:
         gap = {False: 0, True: 0}
         back = {False: 0, True: 0}
+        dropped = []
         for scene in scenes:
             scene = cv2.resize(scene, (w, h), interpolation=cv2.INTER_AREA)
             for check in (False, True):
@@ -183,7 +188,10 @@ def scene_cuts():
                 face = [tracker.process(f, i / 25.0).face for i, f in enumerate(seq)]
                 gap[check] += sum(face[30:60])
                 back[check] += sum(face[60:])
-        rows.append((name, len(scenes), gap[False], gap[True], back[False], back[True]))
+                if check:
+                    dropped.append(face[30:60].index(False) if False in face[30:60] else 30)
+        rows.append((name, len(scenes), gap[False], gap[True], back[False], back[True],
+                     int(np.median(dropped)), max(dropped)))
     return rows
 
 
@@ -216,7 +224,8 @@ def fresh_detections(step=3):
 
 def clips():
     """Per clip of video/ and pool/: (name, frames, frames with a face, detector runs,
-    weak detections accepted, rejected). Frames in order, as the tracker sees a video."""
+    confirmations on a crop, weak detections accepted, rejected). Frames in order, as the
+    tracker sees a video."""
     rows = []
     for path in background_set.clips():
         cap = cv2.VideoCapture(path)
@@ -232,13 +241,16 @@ def clips():
             frames += 1
         cap.release()
         lt = tracker.landmarks
-        rows.append((os.path.basename(path), frames, found, lt.detections, lt.weak_accepted, lt.weak_rejected))
+        rows.append((os.path.basename(path), frames, found, lt.detections, lt.checks, lt.weak_accepted,
+                     lt.weak_rejected))
     return rows
 
 
 def main():
     one_core()
     quick = "--quick" in sys.argv   # skip the variants and the clips
+    if "--tracking" in sys.argv:    # only the tables that follow a face from frame to frame
+        return tracking()
     print("### Face-free images: how many give a face (before: every fallback detection counts; "
           "after: those below score 0 need face_check)\n")
     rows, tb, ta, tn = [], 0, 0, 0
@@ -271,18 +283,29 @@ def main():
           "(%d frames): %d with nothing at score 0; the %.1f fallback finds a face in %d of them before "
           "face_check and %d after. The clips hold almost no turned heads the fallback is needed for: "
           "the turned faces are the headpose/ variants above." % (f, wk, FALLBACK_THRESHOLD, fb, fa))
-    print("\n### Scene cuts: a face, then a scene without one\n")
-    rows = [[name, n, "%d of %d" % (gb, 30 * n), "%d of %d" % (ga, 30 * n), "%d / %d of %d" % (bb, ba, 30 * n)]
-            for name, n, gb, ga, bb, ba in scene_cuts()]
-    print(table(["webcam_cap12 frames 0-29, then 30 frames of", "scenes", "gap frames with a face before",
-                 "after", "face found again (frames 30-59 of the clip) before / after"], rows))
+    print()
+    tracking()
+
+
+def tracking():
+    """The tables that follow a face from frame to frame: scene cuts and the clips."""
+    print("### Scene cuts: a face, then a scene without one\n")
+    for size, label in ((None, "400x300 (its face about 106 px)"),
+                        ((640, 480), "640x480 (its face about 170 px)")):
+        print("webcam_cap12 at %s.\n" % label)
+        rows = [[name, n, "%d of %d" % (gb, 30 * n), "%d of %d" % (ga, 30 * n), "%d / %d of %d" % (bb, ba, 30 * n),
+                 "%d / %d" % (dm, dx)] for name, n, gb, ga, bb, ba, dm, dx in scene_cuts(size)]
+        print(table(["webcam_cap12 frames 0-29, then 30 frames of", "scenes", "gap frames with a face before",
+                     "after", "face found again (frames 30-59 of the clip) before / after",
+                     "frames to drop the face after the cut, after: median / max"], rows))
+        print()
     print("\n### Clips: share of frames with a face (video/ and pool/, every frame)\n")
     rows = []
-    for name, frames, found, detections, accepted, rejected in clips():
-        rows.append([name, frames, "%.1f%%" % (100.0 * found / max(1, frames)), detections,
+    for name, frames, found, detections, checks, accepted, rejected in clips():
+        rows.append([name, frames, "%.1f%%" % (100.0 * found / max(1, frames)), detections, checks,
                      "%d / %d" % (accepted, rejected)])
-    print(table(["clip", "frames", "with a face", "detector runs", "weak detections accepted / rejected"],
-                rows))
+    print(table(["clip", "frames", "with a face", "detector runs", "confirmations",
+                 "weak detections accepted / rejected"], rows))
     print("\nWith no weak detection on a clip (0 / 0), face_check never ran there and the clip tracks "
           "exactly as before it.")
 

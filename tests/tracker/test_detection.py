@@ -104,12 +104,16 @@ def test_turned_faces_found_by_plain_fallback_detection_are_mostly_still_found()
     assert after >= 127
 
 
+@pytest.mark.parametrize("size", [None, (640, 480)])
 @pytest.mark.parametrize("name", ["2007_007763.jpg", "2008_002079.jpg"])
-def test_a_cut_from_a_face_to_a_scene_without_one_loses_the_face(name):
+def test_a_cut_from_a_face_to_a_scene_without_one_loses_the_face(name, size):
     # Before: the confirmation on the crop around the face took a weak detection in the new
     # scene (branches, people from behind) as the face and followed it for the whole gap.
+    # Also at 640x480, a larger face (about 170 px) on a larger crop.
     cap = cv2.VideoCapture(data("video", "webcam_cap12.mp4"))
     frames = [cap.read()[1] for _ in range(40)]
+    if size is not None:
+        frames = [cv2.resize(f, size, interpolation=cv2.INTER_LINEAR) for f in frames]
     h, w = frames[0].shape[:2]
     scene = cv2.resize(dict(background_set.dlib_examples_painted())[name], (w, h), interpolation=cv2.INTER_AREA)
     tracker = FaceTracker(w, h, 25.0)
@@ -117,3 +121,18 @@ def test_a_cut_from_a_face_to_a_scene_without_one_loses_the_face(name):
     assert all(faces[:20])
     assert not any(faces[21:40])     # the frame of the cut may still hold the last fit
     assert all(faces[45:])           # and the face is found again when it returns
+
+
+def test_a_large_face_is_kept_through_its_confirmations():
+    # expr_d10 (512x512, a 240 px face, surprise and an open mouth in its first 120 frames):
+    # every confirmation on the crop around it must find the face where the fit is, neither
+    # losing it nor moving the fit elsewhere.
+    cap = cv2.VideoCapture(data("video", "expr_d10.mp4"))
+    frames = [cap.read()[1] for _ in range(120)]
+    cap.release()
+    tracker = FaceTracker(frames[0].shape[1], frames[0].shape[0], 25.0)
+    lt = tracker.landmarks
+    assert all(tracker.process(f, i / 25.0).face for i, f in enumerate(frames))
+    assert lt.extent[1] > 200
+    assert lt.checks >= (len(frames) - 1) // lt.recheck_every   # after the first frame's detection
+    assert lt.detections == 1 and lt.restarts == 1 and lt.misses == 0
