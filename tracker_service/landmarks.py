@@ -42,6 +42,13 @@ THUMB = 12                  # side of the face thumbnail compared between frames
 # (1.44x) the same face overlaps its tracked box by under a half.
 REANCHOR_SHIFT = 0.3
 REANCHOR_SCALE = 1.7
+# With no face in view the search from scratch costs 18 / 38 / 84 ms a frame at 400x300 /
+# 640x480 / 1280x720 (docs/BENCHMARKS.md): most of a core at 30 fps while the user is away.
+# After IDLE_AFTER frames in a row without a face it runs on every IDLE_SEARCH_EVERY-th frame
+# only, so a face that comes back is found at most IDLE_SEARCH_EVERY - 1 frames late (67 ms
+# at 30 fps) and the search costs a third while nobody is there.
+IDLE_AFTER = 30
+IDLE_SEARCH_EVERY = 3
 SAME_FACE_CORRELATION = 0.6  # below this the face region changed too much: confirm at once
 GONE_CORRELATION = 0.3       # ...and below this, with no face confirmed, it is gone
 
@@ -100,7 +107,9 @@ class LandmarkTracker:
         self.frames_since_check = 0
         self.misses = 0
         self.thumb = None           # face thumbnail at the last confirmation
-        self.detections = 0         # how often the full detector ran (benchmarks report it)
+        self.detections = 0         # how often a search from scratch found a face (benchmarks report it)
+        self.searches = 0           # how often a search from scratch ran, face found or not
+        self.faceless = 0           # frames in a row the search found no face
         self.restarts = 0           # fits from a detector's box: detections and re-anchorings
         self.checks = 0
         # Weak detections (below score 0) face_check accepted and rejected: new faces, and
@@ -257,11 +266,17 @@ class LandmarkTracker:
         valid inside region() and full() completes it (and returns it).
         """
         if self.points is None:
+            if self.faceless >= IDLE_AFTER and (self.faceless - IDLE_AFTER) % IDLE_SEARCH_EVERY:
+                self.faceless += 1
+                return None
             if full is not None:
                 gray = full()
+            self.searches += 1
             rect = self._detect(gray)
             if rect is None:
+                self.faceless += 1
                 return None
+            self.faceless = 0
             self.detections += 1
             return self._start(gray, rect)
 

@@ -14,7 +14,7 @@ import dlib
 import pytest
 
 from conftest import ROOT, data, run_tracker
-from tracker_service.landmarks import FALLBACK_THRESHOLD
+from tracker_service.landmarks import FALLBACK_THRESHOLD, IDLE_AFTER, IDLE_SEARCH_EVERY
 from tracker_service.pipeline import FaceTracker
 from vstream_addon.shared import take
 
@@ -121,6 +121,29 @@ def test_a_cut_from_a_face_to_a_scene_without_one_loses_the_face(name, size):
     assert all(faces[:20])
     assert not any(faces[21:40])     # the frame of the cut may still hold the last fit
     assert all(faces[45:])           # and the face is found again when it returns
+
+
+def test_with_nobody_in_view_the_search_slows_down_and_a_returning_face_is_found():
+    # The search from scratch is the tracker's costliest step (18-84 ms a frame): after
+    # IDLE_AFTER frames with no face it runs on every IDLE_SEARCH_EVERY-th frame only.
+    cap = cv2.VideoCapture(data("video", "webcam_cap12.mp4"))
+    frames = [cap.read()[1] for _ in range(40)]
+    cap.release()
+    h, w = frames[0].shape[:2]
+    scene = cv2.resize(dict(background_set.dlib_examples_painted())["2007_007763.jpg"], (w, h),
+                       interpolation=cv2.INTER_AREA)
+    away = 90
+    tracker = FaceTracker(w, h, 25.0)
+    lt = tracker.landmarks
+    faces = [tracker.process(f, i / 25.0).face for i, f in enumerate(frames[:20] + [scene] * away)]
+    assert all(faces[:20]) and not any(faces[21:])
+    # Every frame searched for the first IDLE_AFTER, then one in IDLE_SEARCH_EVERY (the first
+    # face-free frame may still be tracked, and its confirmation fails).
+    assert IDLE_AFTER + (away - IDLE_AFTER - 2) // IDLE_SEARCH_EVERY <= lt.searches - 1 <= IDLE_AFTER + (
+        away - IDLE_AFTER) // IDLE_SEARCH_EVERY + 1
+    back = [tracker.process(f, (20 + away + i) / 25.0).face for i, f in enumerate(frames[20:])]
+    assert back.index(True) <= IDLE_SEARCH_EVERY - 1     # found at most that many frames late
+    assert all(back[IDLE_SEARCH_EVERY - 1:])
 
 
 def test_a_large_face_is_kept_through_its_confirmations():
