@@ -229,7 +229,7 @@ def pixel_projection(z, blocks, components):
     histograms from 50-odd people are mostly who they are (skin, glasses, lashes): the
     leading components are what varies most across all frames (a mouth opening, a lid
     closing) and keep the network from learning faces by heart."""
-    width = _shape_width()
+    width = expressions.shape_input_width()
     columns = [np.eye(z.shape[1])[:, :width]]
     start = width
     for block in blocks:
@@ -263,10 +263,6 @@ def pixel_masks(width, pixel_start, settings):
     outputs_mask = np.ones((hidden + extra, len(CHANNELS)))
     outputs_mask[hidden:, ~fed] = 0.0
     return inputs_mask, outputs_mask
-
-
-def _shape_width():
-    return len(expressions.inputs(np.zeros((68, 2)), (0,) * 4, (0,) * 3, np.zeros((68, 2))))
 
 
 def train_net(z, y, hidden, l2, epochs, batch, rate, seed, row_weight=None, channel_weight=None, masks=None):
@@ -352,7 +348,8 @@ def fit(records, settings=FIT, recalibrate=True):
     row_weight = rows ** -settings["balance"]
     row_weight /= row_weight.mean()
     channel_weight = np.array([settings["jaw_weight"] if c == "jawOpen" else 1.0 for c in CHANNELS])
-    masks = pixel_masks(into.shape[1], _shape_width(), settings) if blocks and settings["pixel_channels"] else None
+    masks = (pixel_masks(into.shape[1], expressions.shape_input_width(), settings)
+             if blocks and settings["pixel_channels"] else None)
     hidden = settings["hidden"] + (settings["pixel_hidden"] if masks is not None else 0)
     nets = [train_net(z @ into, y, hidden, settings["l2"], settings["epochs"],
                       settings["batch"], settings["rate"], seed, row_weight, channel_weight, masks)

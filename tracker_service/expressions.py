@@ -48,6 +48,11 @@ def inputs(points, gaze, euler_deg, template, template_part=None):
                            np.asarray(euler_deg, np.float64) / POSE_SCALE_DEG])
 
 
+def shape_input_width():
+    """How many inputs inputs() makes (the tracker's inputs for any model)."""
+    return len(inputs(np.zeros((68, 2)), (0,) * 4, (0,) * 3, np.zeros((68, 2))))
+
+
 class ExpressionModel:
     """One frame's inputs in, {ARKit name: 0..1} out."""
 
@@ -67,10 +72,11 @@ class ExpressionModel:
         # Per channel, undoes the fit's shrinkage toward the mean (tools/fit_expressions.py).
         self.gain, self.offset = arrays["out_gain"], arrays["out_offset"]
         self.columns = np.array([INDEX[c] for c in self.channels])
-        if self.input_width() != len(self.mean):
+        width = self.input_width()
+        if width != len(self.mean):
             # (tools/fit_expressions.py's experiments may add pixel inputs the tracker does not make.)
             raise ValueError("the expression model reads %d inputs, the tracker makes %d "
-                             "(refit it: tools/fit_expressions.py)" % (len(self.mean), self.input_width()))
+                             "(refit it: tools/fit_expressions.py)" % (len(self.mean), width))
         # What predict() computes with, in float32: the weights are stored in float16, so float64
         # arithmetic adds nothing but time. The nets' hidden layers side by side, (in, nets * h),
         # make one matrix-vector product a frame instead of one per net; the output biases
@@ -88,8 +94,8 @@ class ExpressionModel:
         self._offset = (0.5 * self.gain + self.offset).astype(np.float32)
 
     def input_width(self):
-        """How many inputs the tracker makes for the model: inputs() of a face."""
-        return len(inputs(self.template, (0,) * 4, (0,) * 3, self.template))
+        """How many inputs the tracker makes for the model."""
+        return shape_input_width()
 
     def predict(self, x):
         """Weights in self.channels order: (out,) for one input vector, (m, out) for m rows."""
