@@ -11,6 +11,7 @@ import glob
 import json
 import os
 import sys
+import time
 
 import cv2
 import numpy as np
@@ -19,7 +20,7 @@ from common import DATA, one_core, read_pts, table
 
 import background_set
 
-from tracker_service import face_check
+from tracker_service import face_check, landmarks
 from tracker_service.landmarks import DETECT_MAX_WIDTH, FALLBACK_THRESHOLD, LandmarkTracker, models, shape_to_array
 from tracker_service.pipeline import FaceTracker
 
@@ -287,6 +288,34 @@ def main():
     tracking()
 
 
+def idle_search(away=300):
+    """With nobody in view: [(size, ms a frame and searches, searching every frame; the same as
+    the tracker does (landmarks.IDLE_SEARCH_EVERY))], thread CPU time over `away` frames of a
+    face-free scene after 20 frames of webcam_cap12, each size's two runs in turn."""
+    cap = cv2.VideoCapture(os.path.join(DATA, "video", "webcam_cap12.mp4"))
+    frames = [cap.read()[1] for _ in range(20)]
+    cap.release()
+    painted = dict(background_set.dlib_examples_painted())["2007_007763.jpg"]
+    shipped, rows = landmarks.IDLE_SEARCH_EVERY, []
+    try:
+        for size in ((400, 300), (640, 480), (1280, 720)):
+            scene = cv2.resize(painted, size, interpolation=cv2.INTER_AREA)
+            runs = []
+            for every in (1, shipped):
+                landmarks.IDLE_SEARCH_EVERY = every
+                tracker = FaceTracker(size[0], size[1], 30.0)
+                for i, f in enumerate(frames):
+                    tracker.process(cv2.resize(f, size, interpolation=cv2.INTER_LINEAR), i / 30.0)
+                start = time.thread_time()
+                for i in range(away):
+                    tracker.process(scene, (len(frames) + i) / 30.0)
+                runs.append(((time.thread_time() - start) / away * 1000.0, tracker.landmarks.searches))
+            rows.append((size, runs[0], runs[1]))
+    finally:
+        landmarks.IDLE_SEARCH_EVERY = shipped
+    return rows
+
+
 def tracking():
     """The tables that follow a face from frame to frame: scene cuts and the clips."""
     print("### Scene cuts: a face, then a scene without one\n")
@@ -308,6 +337,12 @@ def tracking():
                  "weak detections accepted / rejected"], rows))
     print("\nWith no weak detection on a clip (0 / 0), face_check never ran there and the clip tracks "
           "exactly as before it.")
+    print("\n### Nobody in view: the search from scratch\n")
+    rows = [["%dx%d" % size, "%.1f (%d)" % every, "%.1f (%d)" % idle] for size, every, idle in idle_search()]
+    print(table(["frame size", "searching every frame: ms a frame (searches)",
+                 "every %d frames after %d without a face, as the tracker does"
+                 % (landmarks.IDLE_SEARCH_EVERY, landmarks.IDLE_AFTER)], rows))
+    print("\n20 frames of webcam_cap12, then 300 of a face-free scene (2007_007763.jpg); thread CPU time.")
 
 
 if __name__ == "__main__":
